@@ -1,0 +1,112 @@
+"""The plan: everything a run would do, as data.
+
+A plan is one Polars frame with :data:`PLAN_SCHEMA`: a row per record and action. Tests assert on the
+:class:`Action` and :class:`Reason` codes; the workbook and the console show the words.
+
+``changes`` lists the properties the row touches. For ``create`` and ``update_target`` the ``field`` is the
+target's field and ``new`` the value to write there; for ``update_source`` the ``field`` is the source's field
+path. ``old`` is the value on the side written, ``base`` the shadow (the value after the last sync). For a
+``conflict``, ``old`` is the target's value, ``new`` the source's. Values are canonical strings (dates as
+``YYYY-MM-DD``, numbers as Polars prints them); references hold the *source* id of the referenced record.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import polars as pl
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE_TARGET = "update_target"
+    UPDATE_SOURCE = "update_source"
+    CONFLICT = "conflict"
+    DELETE = "delete"
+    REJECT = "reject"
+    AMBIGUOUS = "ambiguous"
+    IN_SYNC = "in_sync"
+
+    @property
+    def words(self) -> str:
+        return self.value.replace("_", " ")
+
+
+WRITES = (Action.CREATE, Action.UPDATE_TARGET, Action.UPDATE_SOURCE, Action.DELETE)
+
+
+class Reason(StrEnum):
+    """Why a row is in the plan. The value is the code; :attr:`words` is what a person reads."""
+
+    NEW_IN_SOURCE = "new_in_source"
+    SOURCE_CHANGED = "source_changed"
+    TARGET_CHANGED = "target_changed"
+    FRESH_MERGE = "fresh_merge"
+    CONFLICT_SOURCE_WINS = "conflict_source_wins"
+    CONFLICT_TARGET_WINS = "conflict_target_wins"
+    CONFLICT_NEWEST_SOURCE = "conflict_newest_source"
+    CONFLICT_NEWEST_TARGET = "conflict_newest_target"
+    CONFLICT_MANUAL = "conflict_manual"
+    IN_SYNC = "in_sync"
+    AMBIGUOUS_MERGE = "ambiguous_merge"
+    SOURCE_DELETED = "source_deleted"
+    TARGET_DELETED = "target_deleted"
+    READ_ONLY_ENTITY = "read_only_entity"
+    NO_MERGE_RULE_READ_ONLY = "no_merge_rule_read_only"
+    MISSING_REQUIRED = "missing_required"
+    INVALID_VALUE = "invalid_value"
+    PARENT_MISSING = "parent_missing"
+    PARENT_REJECTED = "parent_rejected"
+    NO_CHILDREN = "no_children"
+    WRITE_FAILED = "write_failed"
+
+    @property
+    def words(self) -> str:
+        return _WORDS[self]
+
+
+_WORDS: dict[Reason, str] = {
+    Reason.NEW_IN_SOURCE: "new in the source: created in the target",
+    Reason.SOURCE_CHANGED: "changed in the source since the last sync",
+    Reason.TARGET_CHANGED: "changed in the target since the last sync",
+    Reason.FRESH_MERGE: "merged by a merge rule; the values differ, the flow direction wins",
+    Reason.CONFLICT_SOURCE_WINS: "changed on both sides; the policy says the source wins",
+    Reason.CONFLICT_TARGET_WINS: "changed on both sides; the policy says the target wins",
+    Reason.CONFLICT_NEWEST_SOURCE: "changed on both sides; the source was changed last and wins",
+    Reason.CONFLICT_NEWEST_TARGET: "changed on both sides; the target was changed last and wins",
+    Reason.CONFLICT_MANUAL: "changed on both sides; left for review",
+    Reason.IN_SYNC: "in sync",
+    Reason.AMBIGUOUS_MERGE: "several records match by the merge rule; none is linked until a person decides",
+    Reason.SOURCE_DELETED: "deleted in the source since the last sync",
+    Reason.TARGET_DELETED: "deleted in the target since the last sync",
+    Reason.READ_ONLY_ENTITY: "the target entity cannot be written through its API",
+    Reason.NO_MERGE_RULE_READ_ONLY: "the target entity is read-only and the mapping has no merge rule to link by",
+    Reason.MISSING_REQUIRED: "a field the target requires has no value",
+    Reason.INVALID_VALUE: "a value the target would refuse",
+    Reason.PARENT_MISSING: "the record it refers to is not linked and is not being created",
+    Reason.PARENT_REJECTED: "the record it refers to cannot be created",
+    Reason.NO_CHILDREN: "the target requires lines, and no line of this record can be created",
+    Reason.WRITE_FAILED: "the system refused the write",
+}
+
+CHANGE_DTYPE = pl.Struct(
+    {"property": pl.Utf8, "field": pl.Utf8, "old": pl.Utf8, "new": pl.Utf8, "base": pl.Utf8}
+)
+
+PLAN_SCHEMA: dict[str, pl.DataType] = {
+    "row_id": pl.Utf8(),
+    "mapping": pl.Utf8(),
+    "action": pl.Utf8(),
+    "reason": pl.Utf8(),
+    "detail": pl.Utf8(),
+    "source_id": pl.Utf8(),
+    "target_id": pl.Utf8(),
+    "label": pl.Utf8(),
+    "changes": pl.List(CHANGE_DTYPE),
+    "parents": pl.List(pl.Utf8()),
+}
+"""``label`` is a few words a person recognises the record by; ``parents`` the row ids it waits for."""
+
+
+def empty_plan() -> pl.DataFrame:
+    return pl.DataFrame(schema=PLAN_SCHEMA)

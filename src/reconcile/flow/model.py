@@ -1,0 +1,104 @@
+"""The flow model: a source system, a target system, and the mappings between their entities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ConflictPolicy = Literal["source", "target", "newest", "manual"]
+DeletePolicy = Literal["report", "propagate", "unlink"]
+PropertyType = Literal["string", "int", "float", "bool", "date", "datetime"]
+Direction = Literal["both", "forward"]
+
+CONFLICT_POLICIES: tuple[str, ...] = ("source", "target", "newest", "manual")
+DELETE_POLICIES: tuple[str, ...] = ("report", "propagate", "unlink")
+PROPERTY_TYPES: tuple[str, ...] = ("string", "int", "float", "bool", "date", "datetime")
+DIRECTIONS: tuple[str, ...] = ("both", "forward")
+
+
+@dataclass(frozen=True)
+class Guards:
+    """Limits checked before any write; a guard that trips stops the run (``--force`` overrides)."""
+
+    max_creates: int | None = None
+    max_updates: int | None = None
+    max_deletes: int | None = None
+    max_update_share: float | None = None
+    max_delete_share: float | None = 0.25
+    shrink: float = 0.5
+    """A snapshot with fewer than ``shrink`` times the records of the last run stops the run."""
+
+
+@dataclass(frozen=True)
+class Defaults:
+    conflict: ConflictPolicy = "newest"
+    delete: DeletePolicy = "report"
+    blank_overwrites: bool = False
+    guards: Guards = field(default_factory=Guards)
+
+
+@dataclass(frozen=True)
+class Property:
+    """Source field path -> target field, with a type; or a fixed ``value`` set on create."""
+
+    target: str
+    source: str | None = None
+    value: str | None = None
+    type: PropertyType = "string"
+    ref: str | None = None
+    direction: Direction = "both"
+    index: int = 0
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.value is not None
+
+    @property
+    def syncs_back(self) -> bool:
+        """Whether a change on the target side may be written back to the source."""
+        return self.source is not None and self.direction == "both"
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Source entity -> target entity with merge rules, properties and policies."""
+
+    name: str
+    source: str
+    target: str
+    properties: tuple[Property, ...] = ()
+    merge: tuple[tuple[tuple[str, str], ...], ...] = ()
+    conflict: ConflictPolicy = "newest"
+    delete: DeletePolicy = "report"
+    blank_overwrites: bool = False
+    guards: Guards = field(default_factory=Guards)
+    index: int = 0
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        """Names of the mappings this one's references are translated through (parents run first)."""
+        return tuple(dict.fromkeys(p.ref for p in self.properties if p.ref))
+
+    def property_for(self, target: str) -> Property | None:
+        return next((p for p in self.properties if p.target == target), None)
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One dataflow file."""
+
+    name: str
+    source: str
+    target: str
+    mappings: tuple[Mapping, ...]
+    defaults: Defaults = field(default_factory=Defaults)
+    description: str = ""
+    path: str = ""
+    warnings: tuple[str, ...] = ()
+    """What loading folded or noticed (duplicated mappings), said again by ``flows check``."""
+
+    def mapping(self, name: str) -> Mapping:
+        for m in self.mappings:
+            if m.name == name:
+                return m
+        raise KeyError(name)

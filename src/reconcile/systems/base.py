@@ -1,0 +1,76 @@
+"""What every system offers the run: a catalogue, a full snapshot per entity, and batched writes.
+
+A connector turns the system's wire format into frames and back; nothing else about the system leaks past
+this seam. Values handed to :meth:`System.write` are plain Python values already cast to the catalogue's field
+types (``str``, ``int``, ``float``, ``bool``, ``datetime.date``, ``datetime.datetime``, or ``None``), keyed by
+field name; dotted names (``MailAddress.City``) address nested objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import polars as pl
+
+from reconcile.systems.catalogue import Catalogue
+
+WriteKind = Literal["create", "update", "delete"]
+
+
+@dataclass(frozen=True)
+class WriteOp:
+    """One record to create, update or delete.
+
+    ``row_id`` is the plan row this write comes from; results carry it back. ``key`` is the record's id in
+    the system (``None`` for a create). For an update, ``values`` holds only the fields that change.
+    ``children`` are embedded creates sent inside a parent's create (an order's lines).
+    """
+
+    kind: WriteKind
+    row_id: str
+    values: dict[str, Any] = field(default_factory=dict)
+    key: str | None = None
+    children: tuple[WriteOp, ...] = ()
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What became of one :class:`WriteOp`.
+
+    ``key`` is the record's id (the new id for a create). ``error`` is the system's own message when the
+    write failed; ``retryable`` says whether the same write may succeed on a later run (a 5xx, a timeout).
+    ``children`` holds the results of embedded children, in order.
+    """
+
+    row_id: str
+    ok: bool
+    key: str | None = None
+    error: str | None = None
+    retryable: bool = False
+    children: tuple[WriteResult, ...] = ()
+
+
+@runtime_checkable
+class System(Protocol):
+    """One side of a flow."""
+
+    name: str
+    catalogue: Catalogue
+
+    def read(self, entity: str) -> pl.DataFrame:
+        """A full snapshot of ``entity``: one row per record, one column per catalogue field.
+
+        The key column holds the record's id; nested objects are structs; dates are ``pl.Date`` and
+        datetimes ``pl.Datetime`` (UTC).
+        """
+        ...
+
+    def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Apply a batch; every op gets its own result, in the same order. Never raises for one bad record."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...
