@@ -89,9 +89,7 @@ _WORDS: dict[Reason, str] = {
     Reason.WRITE_FAILED: "the system refused the write",
 }
 
-CHANGE_DTYPE = pl.Struct(
-    {"property": pl.Utf8, "field": pl.Utf8, "old": pl.Utf8, "new": pl.Utf8, "base": pl.Utf8}
-)
+CHANGE_DTYPE = pl.Struct({"property": pl.Utf8, "field": pl.Utf8, "old": pl.Utf8, "new": pl.Utf8, "base": pl.Utf8})
 
 PLAN_SCHEMA: dict[str, pl.DataType] = {
     "row_id": pl.Utf8(),

@@ -28,7 +28,17 @@ from reconcile.flow.model import (
 
 _FLOW_KEYS = ("name", "source", "target", "description", "defaults", "mapping")
 _DEFAULT_KEYS = ("conflict", "delete", "blank_overwrites", "guards")
-_MAPPING_KEYS = ("name", "source", "target", "merge", "properties", "conflict", "delete", "blank_overwrites", "guards")
+_MAPPING_KEYS = (
+    "name",
+    "source",
+    "target",
+    "merge",
+    "properties",
+    "conflict",
+    "delete",
+    "blank_overwrites",
+    "guards",
+)
 _PROPERTY_KEYS = ("source", "value", "target", "type", "ref", "direction")
 _GUARD_KEYS = ("max_creates", "max_updates", "max_deletes", "max_update_share", "max_delete_share", "shrink")
 
@@ -111,7 +121,7 @@ def _property(raw: Any, index: int, path: str, errors: _Errors) -> Property | No
     if (source is None) == (value is None):
         errors.add(path, 'give exactly one of "source" (a field path) or "value" (a fixed value set on create)')
     if source is not None and (not isinstance(source, str) or not source.strip()):
-        errors.add(f"{path}.source", "a field path such as \"MailAddress.City\" is required")
+        errors.add(f"{path}.source", 'a field path such as "MailAddress.City" is required')
     if value is not None and not isinstance(value, str | int | float | bool):
         errors.add(f"{path}.value", "a fixed value must be a string, a number or a boolean")
     ref = raw.get("ref")
@@ -145,11 +155,7 @@ def _merge(raw: Any, path: str, errors: _Errors) -> tuple[tuple[tuple[str, str],
             continue
         pairs: list[tuple[str, str]] = []
         for j, pair in enumerate(combo):
-            if (
-                not isinstance(pair, list)
-                or len(pair) != 2
-                or not all(isinstance(p, str) and p.strip() for p in pair)
-            ):
+            if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(p, str) and p.strip() for p in pair):
                 errors.add(f"{path}[{i}][{j}]", f"{pair!r} is not a [source, target] pair of field names")
                 continue
             pairs.append((pair[0], pair[1]))
@@ -169,7 +175,7 @@ def _find_cycle(mappings: list[Mapping]) -> list[str] | None:
             if parent not in by_name:
                 continue
             if state.get(parent) == 1:
-                return [*stack[stack.index(parent):], parent]
+                return [*stack[stack.index(parent) :], parent]
             if parent not in state and (found := visit(parent)):
                 return found
         stack.pop()
@@ -183,9 +189,8 @@ def _find_cycle(mappings: list[Mapping]) -> list[str] | None:
 
 
 def _same_mapping(a: Mapping, b: Mapping) -> bool:
-    return (a.source, a.target, a.merge, a.properties, a.conflict, a.delete) == (
-        b.source, b.target, b.merge, b.properties, b.conflict, b.delete
-    )
+    """Whether two mappings agree on everything but their name and position."""
+    return replace(a, name="", index=0) == replace(b, name="", index=0)
 
 
 def parse_flow(data: dict[str, Any], where: str) -> Flow:
@@ -224,9 +229,7 @@ def parse_flow(data: dict[str, Any], where: str) -> Flow:
         if not isinstance(raw_props, list):
             errors.add(f"{path}.properties", "must be a list of property tables")
             raw_props = []
-        props = [
-            p for j, rp in enumerate(raw_props) if (p := _property(rp, j, f"{path}.properties[{j}]", errors))
-        ]
+        props = [p for j, rp in enumerate(raw_props) if (p := _property(rp, j, f"{path}.properties[{j}]", errors))]
         targets = [p.target for p in props]
         for t in sorted({t for t in targets if targets.count(t) > 1}):
             errors.add(f"{path}.properties", f'target field "{t}" is mapped twice; map each target field once')
@@ -264,8 +267,10 @@ def parse_flow(data: dict[str, Any], where: str) -> Flow:
                 )
     if not errors.messages and (cycle := _find_cycle(mappings)):
         first = next(m for m in mappings if m.name == cycle[0])
-        errors.add(f"mapping[{first.index}]", "references form a cycle: " + " -> ".join(cycle)
-                   + "; a mapping's parents must be creatable before it")
+        errors.add(
+            f"mapping[{first.index}]",
+            "references form a cycle: " + " -> ".join(cycle) + "; a mapping's parents must be creatable before it",
+        )
     if errors.messages:
         raise FlowError(errors.messages)
     return Flow(

@@ -110,7 +110,17 @@ def _did_you_mean(name: str, options: list[str]) -> str:
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
-_FIELD_KEYS = {"type", "required", "read_only", "create_only", "ref", "max_length", "format", "values", "description"}
+_FIELD_KEYS = {
+    "type",
+    "required",
+    "read_only",
+    "create_only",
+    "ref",
+    "max_length",
+    "format",
+    "values",
+    "description",
+}
 _ENTITY_KEYS = {"key", "read_only", "deletable", "modified", "embedded", "description", "api", "fields"}
 _EMBEDDED_KEYS = {"entity", "parent_field", "field"}
 
@@ -146,7 +156,7 @@ def parse_catalogue(data: Mapping[str, Any], where: str) -> Catalogue:
         for fname, fraw in raw.get("fields", {}).items():
             fpath = f"{path}.fields.{fname}"
             if not isinstance(fraw, dict):
-                err(fpath, "must be a table such as { type = \"string\" }")
+                err(fpath, 'must be a table such as { type = "string" }')
                 continue
             for key in fraw:
                 if key not in _FIELD_KEYS:
@@ -157,7 +167,10 @@ def parse_catalogue(data: Mapping[str, Any], where: str) -> Catalogue:
                 ftype = "string"
             fmt = fraw.get("format")
             if fmt is not None and fmt not in FIELD_FORMATS:
-                err(f"{fpath}.format", f'"{fmt}" is not a format; valid formats are {", ".join(FIELD_FORMATS)}')
+                err(
+                    f"{fpath}.format",
+                    f'"{fmt}" is not a format; valid formats are {", ".join(FIELD_FORMATS)}',
+                )
                 fmt = None
             values = fraw.get("values")
             fields[fname] = Field(
@@ -178,7 +191,10 @@ def parse_catalogue(data: Mapping[str, Any], where: str) -> Catalogue:
             key_name = str(key_name)
         modified = raw.get("modified")
         if modified is not None and modified not in fields:
-            err(f"{path}.modified", f'"{modified}" is not a field of {ename}' + _did_you_mean(modified, list(fields)))
+            err(
+                f"{path}.modified",
+                f'"{modified}" is not a field of {ename}' + _did_you_mean(modified, list(fields)),
+            )
         embedded = None
         if "embedded" in raw:
             eraw = raw["embedded"]
@@ -200,10 +216,15 @@ def parse_catalogue(data: Mapping[str, Any], where: str) -> Catalogue:
     for ename, entity in entities.items():
         for fname, f in entity.fields.items():
             if f.ref is not None and f.ref not in entities:
-                err(f"entities.{ename}.fields.{fname}.ref", f'"{f.ref}" is not an entity of {system}'
-                    + _did_you_mean(f.ref, list(entities)))
+                err(
+                    f"entities.{ename}.fields.{fname}.ref",
+                    f'"{f.ref}" is not an entity of {system}' + _did_you_mean(f.ref, list(entities)),
+                )
         if entity.embedded is not None and entity.embedded.entity not in entities:
-            err(f"entities.{ename}.embedded.entity", f'"{entity.embedded.entity}" is not an entity of {system}')
+            err(
+                f"entities.{ename}.embedded.entity",
+                f'"{entity.embedded.entity}" is not an entity of {system}',
+            )
     if errors:
         raise ConfigError("\n".join(errors))
     return Catalogue(system=system, entities=entities, description=str(data.get("description", "")), source=where)

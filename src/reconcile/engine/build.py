@@ -1,0 +1,429 @@
+"""Build the plan of one flow: project, match, diff, creates, deletes, references and order.
+
+Everything here is pure: snapshots, links and shadows come in as frames, the plan goes out as a frame
+(:data:`reconcile.engine.plan.PLAN_SCHEMA`) together with the bookkeeping the apply step records (new links
+made by merge rules, values both sides agree on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Mapping as MappingType
+from dataclasses import dataclass
+
+import polars as pl
+
+from reconcile.engine.diff import CONFLICT, IN_SYNC, TO_SOURCE, TO_TARGET, diff_pairs
+from reconcile.engine.match import match_records
+from reconcile.engine.order import mapping_order
+from reconcile.engine.plan import CHANGE_DTYPE, PLAN_SCHEMA, Action, Reason, empty_plan
+from reconcile.engine.project import ID, LABEL, project_source, project_target, prop_col
+from reconcile.flow.model import Flow, Mapping
+from reconcile.systems.catalogue import Catalogue, Entity
+
+LINK_SCHEMA = {"mapping": pl.Utf8, "source_id": pl.Utf8, "target_id": pl.Utf8}
+SHADOW_SCHEMA = {"mapping": pl.Utf8, "source_id": pl.Utf8, "property": pl.Utf8, "value": pl.Utf8}
+
+Validator = Callable[[pl.DataFrame, Mapping, Entity, Entity], pl.DataFrame]
+"""Checks the rows a mapping's plan would write; returns the plan with invalid rows turned into rejects."""
+
+
+@dataclass(frozen=True)
+class FlowPlan:
+    """A flow's plan and what applying it records besides the writes."""
+
+    rows: pl.DataFrame
+    merges: pl.DataFrame
+    """mapping, source_id, target_id: links made by merge rules in this run."""
+    agreed: pl.DataFrame
+    """mapping, source_id, property, value: values both sides hold now (the next shadows)."""
+
+
+def row_ids(mapping: str, action: str) -> pl.Expr:
+    """Stable, readable row ids: mapping, action, source id and target id."""
+    return pl.concat_str(
+        [
+            pl.lit(f"{mapping}|{action}|"),
+            pl.col("source_id").fill_null(""),
+            pl.lit("|"),
+            pl.col("target_id").fill_null(""),
+        ]
+    ).alias("row_id")
+
+
+def _rows(
+    frame: pl.DataFrame, mapping: str, action: Action, reason: Reason | pl.Expr, detail: pl.Expr | None = None
+) -> pl.DataFrame:
+    """Shape ``frame`` (source_id, target_id, label, changes, optionally reason/detail) as plan rows."""
+    reason_expr = reason if isinstance(reason, pl.Expr) else pl.lit(reason.value)
+    columns = {
+        "row_id": row_ids(mapping, action.value),
+        "mapping": pl.lit(mapping),
+        "action": pl.lit(action.value),
+        "reason": reason_expr,
+        "detail": detail if detail is not None else pl.lit(None, dtype=pl.Utf8),
+        "source_id": pl.col("source_id"),
+        "target_id": pl.col("target_id"),
+        "label": pl.col("label"),
+        "changes": pl.col("changes") if "changes" in frame.columns else pl.lit([], dtype=pl.List(CHANGE_DTYPE)),
+        "parents": pl.lit([], dtype=pl.List(pl.Utf8)),
+    }
+    return frame.select([expr.cast(PLAN_SCHEMA[name]).alias(name) for name, expr in columns.items()])
+
+
+def _labels(source: pl.DataFrame, target: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return (
+        source.select(pl.col(ID).alias("source_id"), pl.col(LABEL).alias("s_label")),
+        target.select(pl.col(ID).alias("target_id"), pl.col(LABEL).alias("t_label")),
+    )
+
+
+def plan_mapping(
+    mapping: Mapping,
+    source_entity: Entity,
+    target_entity: Entity,
+    source: pl.DataFrame,
+    target: pl.DataFrame,
+    links: pl.DataFrame,
+    shadows: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Plan one mapping from its projected sides: (plan rows, merges, agreed values)."""
+    matches = match_records(source, target, links, mapping)
+    s_labels, t_labels = _labels(source, target)
+    pairs = pl.concat([matches.linked, matches.merged])
+    decisions = diff_pairs(pairs, source, target, shadows, mapping, source_entity, target_entity)
+    source_paths = {p.target: p.source for p in mapping.properties if p.source}
+    path_frame = pl.DataFrame(
+        {"property": list(source_paths), "source_path": list(source_paths.values())},
+        schema={"property": pl.Utf8, "source_path": pl.Utf8},
+    )
+    decisions = decisions.join(path_frame, on="property", how="left")
+    parts: list[pl.DataFrame] = []
+
+    # Updates and conflicts: one row per pair and direction.
+    change = {
+        TO_TARGET: (pl.col("property"), pl.col("t"), pl.col("s"), Action.UPDATE_TARGET),
+        TO_SOURCE: (pl.col("source_path"), pl.col("s"), pl.col("t"), Action.UPDATE_SOURCE),
+        CONFLICT: (pl.col("property"), pl.col("t"), pl.col("s"), Action.CONFLICT),
+    }
+    for decision, (field, old, new, action) in change.items():
+        chosen = decisions.filter(pl.col("decision") == decision)
+        if chosen.is_empty():
+            continue
+        grouped = (
+            chosen.with_columns(
+                pl.struct(
+                    pl.col("property"),
+                    field.alias("field"),
+                    old.alias("old"),
+                    new.alias("new"),
+                    pl.col("b").alias("base"),
+                ).alias("change")
+            )
+            .group_by("source_id", "target_id", maintain_order=True)
+            .agg(pl.col("change").alias("changes"), pl.col("reason").first())
+            .join(s_labels, on="source_id", how="left")
+            .with_columns(pl.col("s_label").alias("label"))
+        )
+        parts.append(_rows(grouped, mapping.name, action, pl.col("reason")))
+
+    written = decisions.filter(pl.col("decision").is_in([TO_TARGET, TO_SOURCE, CONFLICT]))
+    quiet = pairs.join(written.select("source_id").unique(), on="source_id", how="anti")
+    if not quiet.is_empty():
+        quiet = quiet.join(s_labels, on="source_id", how="left").with_columns(pl.col("s_label").alias("label"))
+        parts.append(_rows(quiet, mapping.name, Action.IN_SYNC, Reason.IN_SYNC))
+    agreed = decisions.filter(pl.col("decision") == IN_SYNC).select(
+        pl.lit(mapping.name).alias("mapping"), "source_id", "property", pl.col("s").alias("value")
+    )
+
+    # Creates: what matched nothing.
+    if not matches.unmatched.is_empty():
+        parts.append(_creates(mapping, target_entity, source, matches.unmatched, s_labels))
+
+    if not matches.ambiguous.is_empty():
+        amb = matches.ambiguous.join(s_labels, on="source_id", how="left").with_columns(
+            pl.col("s_label").alias("label"), pl.lit(None, dtype=pl.Utf8).alias("target_id")
+        )
+        detail = pl.lit("candidates in the target: ") + pl.col("candidates").list.join(", ")
+        parts.append(_rows(amb, mapping.name, Action.AMBIGUOUS, Reason.AMBIGUOUS_MERGE, detail))
+
+    # Deletes: a linked record gone on one side.
+    if not matches.source_gone.is_empty():
+        gone = matches.source_gone.join(t_labels, on="target_id", how="left").with_columns(
+            pl.col("t_label").alias("label")
+        )
+        detail = (
+            pl.when(pl.col("target_exists"))
+            .then(pl.lit(_delete_words(mapping, "target")))
+            .otherwise(pl.lit("gone on both sides: the link is removed"))
+        )
+        parts.append(_rows(gone, mapping.name, Action.DELETE, Reason.SOURCE_DELETED, detail))
+    if not matches.target_gone.is_empty():
+        gone = matches.target_gone.join(s_labels, on="source_id", how="left").with_columns(
+            pl.col("s_label").alias("label")
+        )
+        parts.append(
+            _rows(
+                gone,
+                mapping.name,
+                Action.DELETE,
+                Reason.TARGET_DELETED,
+                pl.lit(_delete_words(mapping, "source")),
+            )
+        )
+    rows = pl.concat(parts) if parts else empty_plan()
+    merges = matches.merged.select(pl.lit(mapping.name).alias("mapping"), "source_id", "target_id")
+    return rows, merges, agreed
+
+
+def _delete_words(mapping: Mapping, side: str) -> str:
+    if mapping.delete == "propagate":
+        return f"deleted in the {side} too (delete = propagate)"
+    if mapping.delete == "unlink":
+        return "the link is removed; the other record stays (delete = unlink)"
+    return "reported only (delete = report)"
+
+
+def _creates(
+    mapping: Mapping,
+    target_entity: Entity,
+    source: pl.DataFrame,
+    unmatched: pl.DataFrame,
+    s_labels: pl.DataFrame,
+) -> pl.DataFrame:
+    """Create rows carrying every value the target would get."""
+    base = unmatched.join(s_labels, on="source_id", how="left").with_columns(
+        pl.col("s_label").alias("label"), pl.lit(None, dtype=pl.Utf8).alias("target_id")
+    )
+    if target_entity.read_only:
+        reason = Reason.READ_ONLY_ENTITY if mapping.merge else Reason.NO_MERGE_RULE_READ_ONLY
+        detail = f"{target_entity.name} is read-only" + (
+            "" if mapping.merge else " and nothing links the record to one"
+        )
+        return _rows(base, mapping.name, Action.REJECT, reason, pl.lit(detail))
+    structs: list[pl.Expr] = []
+    for p in mapping.properties:
+        field = target_entity.field_named(p.target)
+        if field is not None and field.read_only:
+            continue
+        value = pl.lit(p.value, dtype=pl.Utf8) if p.is_fixed else pl.col(prop_col(p.target))
+        structs.append(
+            pl.struct(
+                pl.lit(p.target).alias("property"),
+                pl.lit(p.target).alias("field"),
+                pl.lit(None, dtype=pl.Utf8).alias("old"),
+                value.cast(pl.Utf8).alias("new"),
+                pl.lit(None, dtype=pl.Utf8).alias("base"),
+            )
+        )
+    if structs:
+        values = source.select(
+            pl.col(ID).alias("source_id"),
+            pl.concat_list(structs).list.filter(pl.element().struct.field("new").is_not_null()).alias("changes"),
+        )
+        base = base.join(values, on="source_id", how="left")
+    return _rows(base, mapping.name, Action.CREATE, Reason.NEW_IN_SOURCE)
+
+
+def build_plan(
+    flow: Flow,
+    catalogues: MappingType[str, Catalogue],
+    snapshots: MappingType[tuple[str, str], pl.DataFrame],
+    links: pl.DataFrame,
+    shadows: pl.DataFrame,
+    validate: Validator | None = None,
+) -> FlowPlan:
+    """The plan of a whole flow.
+
+    ``snapshots`` maps (system, entity name) to a snapshot; ``links`` has mapping, source_id, target_id and
+    ``shadows`` mapping, source_id, property, value. Mappings are planned parents first, so a child that
+    refers to a record which is neither linked nor being created is rejected, naming the parent.
+    """
+    source_cat, target_cat = catalogues[flow.source], catalogues[flow.target]
+    all_rows: list[pl.DataFrame] = []
+    all_merges: list[pl.DataFrame] = []
+    all_agreed: list[pl.DataFrame] = []
+    # Per mapping: source ids that are (or will be) linked, and the create row id of each.
+    linked_ids: dict[str, pl.DataFrame] = {}
+    creatable: dict[str, pl.DataFrame] = {}
+    rejected: dict[str, pl.DataFrame] = {}
+    mapping_links: dict[str, pl.DataFrame] = {}
+    for mapping in mapping_order(flow.mappings):
+        source_entity = source_cat.entity(mapping.source)
+        target_entity = target_cat.entity(mapping.target)
+        if source_entity is None or target_entity is None:
+            continue  # the flow checker refuses such a flow before a plan is built
+        own_links = links.filter(pl.col("mapping") == mapping.name).select("source_id", "target_id")
+        source_frame = project_source(
+            snapshots[(flow.source, source_entity.name)], mapping, source_entity, target_entity
+        )
+        target_frame = project_target(
+            snapshots[(flow.target, target_entity.name)], mapping, target_entity, mapping_links
+        )
+        own_shadows = shadows.filter(pl.col("mapping") == mapping.name).select("source_id", "property", "value")
+        rows, merges, agreed = plan_mapping(
+            mapping, source_entity, target_entity, source_frame, target_frame, own_links, own_shadows
+        )
+        if validate is not None:
+            rows = validate(rows, mapping, source_entity, target_entity)
+        rows = _check_parents(rows, mapping, linked_ids, creatable, rejected)
+        mapping_links[mapping.name] = pl.concat([own_links, merges.select("source_id", "target_id")])
+        linked_ids[mapping.name] = mapping_links[mapping.name].select("source_id")
+        creatable[mapping.name] = rows.filter(pl.col("action") == Action.CREATE.value).select("source_id", "row_id")
+        rejected[mapping.name] = rows.filter(pl.col("action") == Action.REJECT.value).select("source_id")
+        all_rows.append(rows)
+        all_merges.append(merges)
+        all_agreed.append(agreed)
+    plan = pl.concat(all_rows) if all_rows else empty_plan()
+    plan = _check_children(plan, flow, target_cat)
+    return FlowPlan(
+        rows=plan,
+        merges=pl.concat(all_merges) if all_merges else pl.DataFrame(schema=LINK_SCHEMA),
+        agreed=pl.concat(all_agreed) if all_agreed else pl.DataFrame(schema=SHADOW_SCHEMA),
+    )
+
+
+def _ref_values(rows: pl.DataFrame, ref_props: list[str]) -> pl.DataFrame:
+    """row_id, property, parent (source id) of every reference a writing row carries."""
+    return (
+        rows.select("row_id", "changes")
+        .explode("changes")
+        .unnest("changes")
+        .filter(pl.col("property").is_in(ref_props) & pl.col("new").is_not_null())
+        .select("row_id", "property", pl.col("new").alias("parent"))
+    )
+
+
+def _check_parents(
+    rows: pl.DataFrame,
+    mapping: Mapping,
+    linked_ids: dict[str, pl.DataFrame],
+    creatable: dict[str, pl.DataFrame],
+    rejected: dict[str, pl.DataFrame],
+) -> pl.DataFrame:
+    """Children wait for parents being created; a parent neither linked nor creatable rejects the child."""
+    refs = {p.target: p.ref for p in mapping.properties if p.ref}
+    writing = rows.filter(pl.col("action").is_in([Action.CREATE.value, Action.UPDATE_TARGET.value]))
+    if not refs or writing.is_empty():
+        return rows
+    values = _ref_values(writing, list(refs))
+    if values.is_empty():
+        return rows
+    verdicts: list[pl.DataFrame] = []
+    for prop, parent_mapping in refs.items():
+        mine = values.filter(pl.col("property") == prop)
+        linked = linked_ids.get(parent_mapping, pl.DataFrame(schema={"source_id": pl.Utf8}))
+        created = creatable.get(parent_mapping, pl.DataFrame(schema={"source_id": pl.Utf8, "row_id": pl.Utf8}))
+        refused = rejected.get(parent_mapping, pl.DataFrame(schema={"source_id": pl.Utf8}))
+        verdicts.append(
+            mine.join(
+                linked.with_columns(pl.lit(True).alias("linked")),
+                left_on="parent",
+                right_on="source_id",
+                how="left",
+            )
+            .join(created.rename({"row_id": "parent_row"}), left_on="parent", right_on="source_id", how="left")
+            .join(
+                refused.with_columns(pl.lit(True).alias("refused")),
+                left_on="parent",
+                right_on="source_id",
+                how="left",
+            )
+            .with_columns(pl.lit(parent_mapping).alias("parent_mapping"))
+        )
+    verdict = pl.concat(verdicts, how="diagonal_relaxed")
+    waits = (
+        verdict.filter(pl.col("linked").is_null() & pl.col("parent_row").is_not_null())
+        .group_by("row_id")
+        .agg(pl.col("parent_row").unique().sort().alias("waits"))
+    )
+    missing = (
+        verdict.filter(pl.col("linked").is_null() & pl.col("parent_row").is_null())
+        .with_columns(
+            pl.when(pl.col("refused").fill_null(False))
+            .then(pl.lit(Reason.PARENT_REJECTED.value))
+            .otherwise(pl.lit(Reason.PARENT_MISSING.value))
+            .alias("why"),
+            (
+                pl.col("parent_mapping")
+                + pl.lit(" record ")
+                + pl.col("parent")
+                + pl.lit(" (")
+                + pl.col("property")
+                + pl.lit(")")
+            ).alias("what"),
+        )
+        .group_by("row_id")
+        .agg(pl.col("why").first(), pl.col("what").str.join("; "))
+    )
+    out = rows.join(waits, on="row_id", how="left").join(missing, on="row_id", how="left")
+    return out.with_columns(
+        pl.when(pl.col("why").is_not_null())
+        .then(pl.lit(Action.REJECT.value))
+        .otherwise(pl.col("action"))
+        .alias("action"),
+        pl.coalesce(pl.col("why"), pl.col("reason")).alias("reason"),
+        pl.when(pl.col("why").is_not_null())
+        .then(pl.lit("refers to ") + pl.col("what") + pl.lit(", which is not linked and cannot be created"))
+        .otherwise(pl.col("detail"))
+        .alias("detail"),
+        pl.coalesce(pl.col("waits"), pl.col("parents")).alias("parents"),
+    ).select(list(PLAN_SCHEMA))
+
+
+def _check_children(plan: pl.DataFrame, flow: Flow, target_cat: Catalogue) -> pl.DataFrame:
+    """A parent created with embedded lines needs at least one line; a line of a refused parent is refused."""
+    for mapping in flow.mappings:
+        entity = target_cat.entity(mapping.target)
+        if entity is None or entity.embedded is None:
+            continue
+        children = [
+            m
+            for m in flow.mappings
+            if (child := target_cat.entity(m.target)) is not None
+            and child.name == entity.embedded.entity
+            and any(p.ref == mapping.name and p.target == entity.embedded.parent_field for p in m.properties)
+        ]
+        child_rows = plan.filter(
+            pl.col("mapping").is_in([m.name for m in children]) & (pl.col("action") == Action.CREATE.value)
+        )
+        waiting = child_rows.select(pl.col("parents").explode().alias("row_id")).drop_nulls().unique()
+        lonely = plan.filter((pl.col("mapping") == mapping.name) & (pl.col("action") == Action.CREATE.value)).join(
+            waiting, on="row_id", how="anti"
+        )["row_id"]
+        detail = f"{entity.name} must be created with at least one {entity.embedded.entity} line"
+        plan = (
+            plan.with_columns(
+                pl.when(pl.col("row_id").is_in(lonely.implode()))
+                .then(
+                    pl.struct(
+                        pl.lit(Action.REJECT.value).alias("a"),
+                        pl.lit(Reason.NO_CHILDREN.value).alias("r"),
+                        pl.lit(detail).alias("d"),
+                    )
+                )
+                .otherwise(
+                    pl.struct(pl.col("action").alias("a"), pl.col("reason").alias("r"), pl.col("detail").alias("d"))
+                )
+                .alias("_v")
+            )
+            .with_columns(
+                pl.col("_v").struct.field("a").alias("action"),
+                pl.col("_v").struct.field("r").alias("reason"),
+                pl.col("_v").struct.field("d").alias("detail"),
+            )
+            .drop("_v")
+        )
+        refused = plan.filter(pl.col("action") == Action.REJECT.value)["row_id"]
+        orphan = (pl.col("action") == Action.CREATE.value) & pl.col("parents").list.eval(
+            pl.element().is_in(refused.implode())
+        ).list.any()
+        plan = plan.with_columns(
+            pl.when(orphan).then(pl.lit(Action.REJECT.value)).otherwise(pl.col("action")).alias("action"),
+            pl.when(orphan).then(pl.lit(Reason.PARENT_REJECTED.value)).otherwise(pl.col("reason")).alias("reason"),
+            pl.when(orphan)
+            .then(pl.lit("the record it belongs to cannot be created"))
+            .otherwise(pl.col("detail"))
+            .alias("detail"),
+        )
+    return plan

@@ -1,0 +1,174 @@
+"""The three-way diff of linked records, property by property.
+
+With S the source now, T the target now and B the shadow (both sides' value after the last sync):
+S = T is in sync; T = B means the source changed (write the target); S = B means the target changed (write
+the source); both changed and differ is a conflict, settled by the mapping's policy. Without a shadow (a
+fresh merge) the flow direction wins unless the policy says otherwise. A blank never overwrites a filled
+value unless ``blank_overwrites``; a field read-only on the side to be written is not written there; a
+property that does not sync back (fixed values, ``direction = "forward"``) never writes the source.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from reconcile.engine.plan import Reason
+from reconcile.engine.project import ID, MODIFIED, UNLINKED_PREFIX, prop_col
+from reconcile.flow.model import Mapping
+from reconcile.systems.catalogue import Entity
+
+IN_SYNC, TO_TARGET, TO_SOURCE, CONFLICT, SKIP = "in_sync", "to_target", "to_source", "conflict", "skip"
+
+DECISION_SCHEMA = {
+    "source_id": pl.Utf8,
+    "target_id": pl.Utf8,
+    "property": pl.Utf8,
+    "s": pl.Utf8,
+    "t": pl.Utf8,
+    "b": pl.Utf8,
+    "decision": pl.Utf8,
+    "reason": pl.Utf8,
+}
+
+
+def _long(frame: pl.DataFrame, columns: list[str], id_name: str, value_name: str) -> pl.DataFrame:
+    return (
+        frame.select(pl.col(ID).alias(id_name), *columns)
+        .unpivot(index=id_name, on=columns, variable_name="property", value_name=value_name)
+        .with_columns(pl.col("property").str.slice(2))
+    )
+
+
+def diff_pairs(
+    pairs: pl.DataFrame,
+    source: pl.DataFrame,
+    target: pl.DataFrame,
+    shadows: pl.DataFrame,
+    mapping: Mapping,
+    source_entity: Entity,
+    target_entity: Entity,
+) -> pl.DataFrame:
+    """Decide, for every linked pair and synced property, what to do (see :data:`DECISION_SCHEMA`).
+
+    ``pairs`` holds source_id, target_id; ``shadows`` holds source_id, property, value for this mapping.
+    """
+    props = [p for p in mapping.properties if p.source is not None]
+    if pairs.is_empty() or not props:
+        return pl.DataFrame(schema=DECISION_SCHEMA)
+    columns = [prop_col(p.target) for p in props]
+    s_long = _long(source, columns, "source_id", "s")
+    t_long = _long(target, columns, "target_id", "t")
+    modified = pairs.join(
+        source.select(pl.col(ID).alias("source_id"), pl.col(MODIFIED).alias("s_modified")),
+        on="source_id",
+        how="left",
+    ).join(
+        target.select(pl.col(ID).alias("target_id"), pl.col(MODIFIED).alias("t_modified")),
+        on="target_id",
+        how="left",
+    )
+    has_shadow = shadows.select("source_id").unique().with_columns(pl.lit(True).alias("has_shadow"))
+    frame = (
+        modified.join(s_long, on="source_id", how="inner")
+        .join(t_long, on=["target_id", "property"], how="left")
+        .join(
+            shadows.select("source_id", "property", pl.col("value").alias("b")),
+            on=["source_id", "property"],
+            how="left",
+        )
+        .join(has_shadow, on="source_id", how="left")
+        .with_columns(pl.col("has_shadow").fill_null(False))
+    )
+    frame = frame.join(_property_facts(mapping, source_entity, target_entity), on="property", how="left")
+
+    s, t, b = pl.col("s"), pl.col("t"), pl.col("b")
+    newest_source = pl.col("s_modified") >= pl.col("t_modified")
+    newest_known = pl.col("s_modified").is_not_null() & pl.col("t_modified").is_not_null()
+    policy = pl.lit(mapping.conflict)
+    # Both changed (or a fresh merge that differs): the policy settles it.
+    settled_dir = (
+        pl.when(policy == "source")
+        .then(pl.lit(TO_TARGET))
+        .when(policy == "target")
+        .then(pl.lit(TO_SOURCE))
+        .when((policy == "newest") & newest_known & newest_source)
+        .then(pl.lit(TO_TARGET))
+        .when((policy == "newest") & newest_known)
+        .then(pl.lit(TO_SOURCE))
+        .when((policy == "newest") & ~pl.col("has_shadow"))
+        .then(pl.lit(TO_TARGET))
+        .otherwise(pl.lit(CONFLICT))
+    )
+    settled_reason = (
+        pl.when(~pl.col("has_shadow") & (policy != "manual") & ~(newest_known & (policy == "newest")))
+        .then(pl.lit(Reason.FRESH_MERGE.value))
+        .when(policy == "source")
+        .then(pl.lit(Reason.CONFLICT_SOURCE_WINS.value))
+        .when(policy == "target")
+        .then(pl.lit(Reason.CONFLICT_TARGET_WINS.value))
+        .when((policy == "newest") & newest_known & newest_source)
+        .then(pl.lit(Reason.CONFLICT_NEWEST_SOURCE.value))
+        .when((policy == "newest") & newest_known)
+        .then(pl.lit(Reason.CONFLICT_NEWEST_TARGET.value))
+        .otherwise(pl.lit(Reason.CONFLICT_MANUAL.value))
+    )
+    raw_dir = (
+        pl.when(s.eq_missing(t))
+        .then(pl.lit(IN_SYNC))
+        .when(~pl.col("has_shadow"))
+        .then(settled_dir)
+        .when(t.eq_missing(b))
+        .then(pl.lit(TO_TARGET))
+        .when(s.eq_missing(b))
+        .then(pl.lit(TO_SOURCE))
+        .otherwise(settled_dir)
+    )
+    raw_reason = (
+        pl.when(s.eq_missing(t))
+        .then(pl.lit(Reason.IN_SYNC.value))
+        .when(~pl.col("has_shadow"))
+        .then(settled_reason)
+        .when(t.eq_missing(b))
+        .then(pl.lit(Reason.SOURCE_CHANGED.value))
+        .when(s.eq_missing(b))
+        .then(pl.lit(Reason.TARGET_CHANGED.value))
+        .otherwise(settled_reason)
+    )
+    frame = frame.with_columns(raw_dir.alias("decision"), raw_reason.alias("reason"))
+    blank_ok = pl.lit(mapping.blank_overwrites)
+    blocked_target = ~pl.col("target_writable") | (s.is_null() & t.is_not_null() & ~blank_ok)
+    blocked_source = (
+        ~pl.col("source_writable")
+        | (t.is_null() & s.is_not_null() & ~blank_ok)
+        | t.str.starts_with(UNLINKED_PREFIX).fill_null(False)
+    )
+    decision = (
+        pl.when((pl.col("decision") == TO_TARGET) & blocked_target)
+        .then(pl.lit(SKIP))
+        .when((pl.col("decision") == TO_SOURCE) & blocked_source)
+        .then(pl.lit(SKIP))
+        .otherwise(pl.col("decision"))
+    )
+    return frame.with_columns(decision.alias("decision")).select(list(DECISION_SCHEMA))
+
+
+def _property_facts(mapping: Mapping, source_entity: Entity, target_entity: Entity) -> pl.DataFrame:
+    """Per property: may the target field be written, may the source field be written back."""
+    rows = []
+    for p in mapping.properties:
+        if p.source is None:
+            continue
+        target_field = target_entity.field_named(p.target)
+        source_field = source_entity.field_named(p.source)
+        target_writable = not target_entity.read_only and not (
+            target_field is not None and (target_field.read_only or target_field.create_only)
+        )
+        source_writable = (
+            p.syncs_back
+            and not source_entity.read_only
+            and not (source_field is not None and (source_field.read_only or source_field.create_only))
+        )
+        rows.append({"property": p.target, "target_writable": target_writable, "source_writable": source_writable})
+    return pl.DataFrame(
+        rows, schema={"property": pl.Utf8, "target_writable": pl.Boolean, "source_writable": pl.Boolean}
+    )

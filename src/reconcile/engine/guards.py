@@ -1,0 +1,84 @@
+"""Guards: the checks that stop a run before it writes something a person would not want written.
+
+A snapshot that shrank suspiciously (empty while links exist, or below ``shrink`` times the last run's
+count) stops the run before anything is planned as deleted. Per-mapping limits on creates, updates and
+deletes (a count, or a share of the target) stop it before anything is written. ``--force`` overrides both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingType
+
+import polars as pl
+
+from reconcile.engine.plan import Action
+from reconcile.errors import SnapshotShrank
+from reconcile.flow.model import Flow
+from reconcile.systems.catalogue import Catalogue
+
+
+def check_shrink(
+    flow: Flow,
+    snapshots: MappingType[tuple[str, str], pl.DataFrame],
+    last: MappingType[tuple[str, str], int],
+    links: pl.DataFrame,
+    force: bool = False,
+) -> None:
+    """Raise :class:`SnapshotShrank` when a snapshot looks cut short."""
+    problems: list[str] = []
+    linked_mappings = set(links["mapping"].unique().to_list()) if not links.is_empty() else set()
+    ratio = min((m.guards.shrink for m in flow.mappings), default=0.5)
+    for (system, entity), frame in snapshots.items():
+        now, before = frame.height, last.get((system, entity))
+        uses = [
+            m.name
+            for m in flow.mappings
+            if m.name in linked_mappings
+            and entity.casefold() in {(m.source if system == flow.source else m.target).casefold()}
+        ]
+        if now == 0 and uses:
+            problems.append(f"{system} {entity} is empty while {len(uses)} mapping(s) hold links to it")
+        elif before and now < before * ratio:
+            problems.append(f"{system} {entity} has {now} records; the last run saw {before} (below {ratio:.0%})")
+    if problems and not force:
+        raise SnapshotShrank(
+            flow.target,
+            "a snapshot shrank suspiciously; nothing was planned as deleted:\n  "
+            + "\n  ".join(problems)
+            + "\nif the records really are gone, run again with --force",
+        )
+
+
+def check_guards(
+    flow: Flow,
+    plan: pl.DataFrame,
+    snapshots: MappingType[tuple[str, str], pl.DataFrame],
+    catalogues: MappingType[str, Catalogue],
+) -> list[str]:
+    """The messages of every guard the plan trips; empty when it may be applied."""
+    messages: list[str] = []
+    for m in flow.mappings:
+        g = m.guards
+        mine = plan.filter(pl.col("mapping") == m.name)
+        entity = catalogues[flow.target].entity(m.target)
+        size = snapshots.get((flow.target, entity.name), pl.DataFrame()).height if entity else 0
+        creates = mine.filter(pl.col("action") == Action.CREATE.value).height
+        updates = mine.filter(pl.col("action").is_in([Action.UPDATE_TARGET.value, Action.UPDATE_SOURCE.value])).height
+        deletes = mine.filter(pl.col("action") == Action.DELETE.value).height if m.delete == "propagate" else 0
+        for what, count, limit in (
+            ("creates", creates, g.max_creates),
+            ("updates", updates, g.max_updates),
+            ("deletes", deletes, g.max_deletes),
+        ):
+            if limit is not None and count > limit:
+                messages.append(f"mapping {m.name}: {count} {what} planned, more than the limit of {limit}")
+        for what, count, share in (
+            ("updates", updates, g.max_update_share),
+            ("deletes", deletes, g.max_delete_share),
+        ):
+            if share is not None and size and count > 1 and count / size > share:
+                messages.append(
+                    f"mapping {m.name}: {count} {what} planned, {count / size:.0%} of the {size} target records "
+                    f"(the limit is {share:.0%})"
+                )
+    return messages

@@ -1,0 +1,97 @@
+"""Match source records to target records: stored links first, then merge rules.
+
+A link holds whatever the merge rules say later. For source records without a link, each merge combination
+is tried in turn against target records without a link: a source record and a target record that agree on
+every pair of one combination (no blank key ever matches) are the same thing, provided neither has another
+candidate. A source record with several candidates, or whose only candidate is wanted by several source
+records, is ambiguous: reported, never linked. What matches nothing is created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from reconcile.engine.project import ID, merge_col
+from reconcile.flow.model import Mapping
+
+_PAIR = {"source_id": pl.Utf8, "target_id": pl.Utf8}
+
+
+@dataclass(frozen=True)
+class Matches:
+    """The outcome of matching one mapping."""
+
+    linked: pl.DataFrame
+    """source_id, target_id of stored links whose records both still exist."""
+    merged: pl.DataFrame
+    """source_id, target_id of new links made by a merge rule in this run."""
+    ambiguous: pl.DataFrame
+    """source_id, candidates (list of target ids)."""
+    unmatched: pl.DataFrame
+    """source_id of records to create."""
+    source_gone: pl.DataFrame
+    """source_id, target_id of links whose source record is gone (target may be gone too: ``target_exists``)."""
+    target_gone: pl.DataFrame
+    """source_id, target_id of links whose target record is gone while the source record exists."""
+
+
+def match_records(source: pl.DataFrame, target: pl.DataFrame, links: pl.DataFrame, mapping: Mapping) -> Matches:
+    """Link ``source`` to ``target`` rows (projected frames) for one mapping, given its stored ``links``."""
+    links = links.select(pl.col("source_id").cast(pl.Utf8), pl.col("target_id").cast(pl.Utf8))
+    source_ids = source.select(pl.col(ID).alias("source_id"))
+    target_ids = target.select(pl.col(ID).alias("target_id"))
+    flagged = links.with_columns(
+        pl.col("source_id").is_in(source_ids["source_id"].implode()).alias("has_source"),
+        pl.col("target_id").is_in(target_ids["target_id"].implode()).alias("has_target"),
+    )
+    linked = flagged.filter(pl.col("has_source") & pl.col("has_target")).select("source_id", "target_id")
+    source_gone = flagged.filter(~pl.col("has_source")).select(
+        "source_id", "target_id", pl.col("has_target").alias("target_exists")
+    )
+    target_gone = flagged.filter(pl.col("has_source") & ~pl.col("has_target")).select("source_id", "target_id")
+
+    open_sources = source.filter(~pl.col(ID).is_in(links["source_id"].implode()))
+    open_targets = target.filter(~pl.col(ID).is_in(links["target_id"].implode()))
+    merged_parts: list[pl.DataFrame] = []
+    ambiguous_parts: list[pl.DataFrame] = []
+    for c, combination in enumerate(mapping.merge):
+        keys = [merge_col(c, k) for k in range(len(combination))]
+        left = open_sources.select(pl.col(ID).alias("source_id"), *keys).drop_nulls(keys)
+        right = open_targets.select(pl.col(ID).alias("target_id"), *keys).drop_nulls(keys)
+        if left.is_empty() or right.is_empty():
+            continue
+        pairs = left.join(right, on=keys, how="inner").select("source_id", "target_id")
+        pairs = pairs.with_columns(
+            pl.len().over("source_id").alias("per_source"),
+            pl.len().over("target_id").alias("per_target"),
+        )
+        merged = pairs.filter((pl.col("per_source") == 1) & (pl.col("per_target") == 1)).select(
+            "source_id", "target_id"
+        )
+        ambiguous = (
+            pairs.filter((pl.col("per_source") > 1) | (pl.col("per_target") > 1))
+            .group_by("source_id", maintain_order=True)
+            .agg(pl.col("target_id").sort().alias("candidates"))
+        )
+        merged_parts.append(merged)
+        ambiguous_parts.append(ambiguous)
+        done = pl.concat([merged["source_id"], ambiguous["source_id"]])
+        open_sources = open_sources.filter(~pl.col(ID).is_in(done.implode()))
+        open_targets = open_targets.filter(~pl.col(ID).is_in(merged["target_id"].implode()))
+
+    merged_all = pl.concat(merged_parts) if merged_parts else pl.DataFrame(schema=_PAIR)
+    ambiguous_all = (
+        pl.concat(ambiguous_parts)
+        if ambiguous_parts
+        else pl.DataFrame(schema={"source_id": pl.Utf8, "candidates": pl.List(pl.Utf8)})
+    )
+    return Matches(
+        linked=linked,
+        merged=merged_all,
+        ambiguous=ambiguous_all,
+        unmatched=open_sources.select(pl.col(ID).alias("source_id")),
+        source_gone=source_gone,
+        target_gone=target_gone,
+    )

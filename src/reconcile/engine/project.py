@@ -1,0 +1,141 @@
+"""Project snapshots through a mapping: each side becomes a frame of canonical property values.
+
+A projected frame has ``__id`` (the record's id as text), ``__modified`` (its modified time, UTC, or null),
+``__label`` (a few words a person recognises it by), one ``p:<target field>`` column per synced property and
+one ``m:<combination>:<pair>`` column per merge key, all canonical text (see :mod:`reconcile.engine.normalize`).
+Reference properties hold the *source* id of the referenced record on both sides: the target's value is
+translated back through the parent mapping's links, and a target id with no link becomes ``target:<id>``, which
+equals no source id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingType
+
+import polars as pl
+
+from reconcile.engine.normalize import canonical, canonical_for
+from reconcile.flow.model import Mapping
+from reconcile.systems.catalogue import Entity
+
+ID, MODIFIED, LABEL = "__id", "__modified", "__label"
+UNLINKED_PREFIX = "target:"
+
+
+def prop_col(target_field: str) -> str:
+    return f"p:{target_field}"
+
+
+def merge_col(combination: int, pair: int) -> str:
+    return f"m:{combination}:{pair}"
+
+
+def resolve(schema: pl.Schema, path: str) -> tuple[pl.Expr, pl.DataType]:
+    """The expression and type reading a dotted ``path`` from a frame: a flat column or a walk into structs."""
+    if path in schema:
+        return pl.col(path), schema[path]
+    head, _, rest = path.partition(".")
+    if head not in schema or not rest:
+        return pl.lit(None, dtype=pl.Utf8), pl.Utf8()
+    expr: pl.Expr = pl.col(head)
+    dtype: pl.DataType = schema[head]
+    for part in rest.split("."):
+        if not isinstance(dtype, pl.Struct):
+            return pl.lit(None, dtype=pl.Utf8), pl.Utf8()
+        fields = {f.name: f.dtype for f in dtype.fields}
+        if part not in fields:
+            return pl.lit(None, dtype=pl.Utf8), pl.Utf8()
+        expr, dtype = expr.struct.field(part), fields[part]  # type: ignore[assignment]
+    return expr, dtype
+
+
+def _id_expr(schema: pl.Schema, key: str) -> pl.Expr:
+    expr, dtype = resolve(schema, key)
+    return canonical(expr, dtype, "string").alias(ID)
+
+
+def _modified_expr(schema: pl.Schema, entity: Entity) -> pl.Expr:
+    if entity.modified is None:
+        return pl.lit(None, dtype=pl.Datetime("us")).alias(MODIFIED)
+    expr, dtype = resolve(schema, entity.modified)
+    if isinstance(dtype, pl.Datetime):
+        value = expr if dtype.time_zone is None else expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return value.dt.cast_time_unit("us").alias(MODIFIED)
+    if dtype == pl.Date:
+        return expr.cast(pl.Datetime("us")).alias(MODIFIED)
+    text = expr.cast(pl.Utf8)
+    parsed = text.str.to_datetime(strict=False, time_zone="UTC", time_unit="us").dt.replace_time_zone(None)
+    return parsed.alias(MODIFIED)
+
+
+def _label_expr(schema: pl.Schema, paths: list[str], key: str) -> pl.Expr:
+    parts = [canonical(*resolve(schema, p), "string") for p in paths[:2]]
+    if not parts:
+        return canonical(*resolve(schema, key), "string").alias(LABEL)
+    joined = pl.concat_str(parts, separator=" ", ignore_nulls=True)
+    return pl.when(joined == "").then(None).otherwise(joined).alias(LABEL)
+
+
+def project_source(snapshot: pl.DataFrame, mapping: Mapping, source: Entity, target: Entity) -> pl.DataFrame:
+    """The source side of ``mapping``, in the target's terms."""
+    schema = snapshot.schema
+    exprs = [_id_expr(schema, source.key), _modified_expr(schema, source)]
+    synced = [p for p in mapping.properties if p.source is not None]
+    exprs.append(_label_expr(schema, [p.source for p in synced if p.source and not p.ref], source.key))
+    for prop in synced:
+        assert prop.source is not None
+        expr, dtype = resolve(schema, prop.source)
+        if prop.ref:
+            value = canonical(expr, dtype, "string")
+        else:
+            value = canonical_for(expr, dtype, target.field_named(prop.target), prop.type)
+        exprs.append(value.alias(prop_col(prop.target)))
+    for c, combination in enumerate(mapping.merge):
+        for k, (source_path, target_field) in enumerate(combination):
+            expr, dtype = resolve(schema, source_path)
+            exprs.append(canonical_for(expr, dtype, target.field_named(target_field), "string").alias(merge_col(c, k)))
+    return snapshot.select(exprs).filter(pl.col(ID).is_not_null())
+
+
+def project_target(
+    snapshot: pl.DataFrame,
+    mapping: Mapping,
+    target: Entity,
+    parent_links: MappingType[str, pl.DataFrame],
+) -> pl.DataFrame:
+    """The target side of ``mapping``; ``parent_links`` maps a ref'd mapping name to its links frame."""
+    schema = snapshot.schema
+    exprs = [_id_expr(schema, target.key), _modified_expr(schema, target)]
+    synced = [p for p in mapping.properties if p.source is not None]
+    exprs.append(_label_expr(schema, [p.target for p in synced if not p.ref], target.key))
+    for prop in synced:
+        expr, dtype = resolve(schema, prop.target)
+        if prop.ref:
+            value = canonical(expr, dtype, "string")
+        else:
+            value = canonical_for(expr, dtype, target.field_named(prop.target), prop.type)
+        exprs.append(value.alias(prop_col(prop.target)))
+    for c, combination in enumerate(mapping.merge):
+        for k, (_, target_field) in enumerate(combination):
+            expr, dtype = resolve(schema, target_field)
+            exprs.append(canonical_for(expr, dtype, target.field_named(target_field), "string").alias(merge_col(c, k)))
+    frame = snapshot.select(exprs).filter(pl.col(ID).is_not_null())
+    for prop in synced:
+        if prop.ref:
+            frame = _translate_back(frame, prop_col(prop.target), parent_links.get(prop.ref))
+    return frame
+
+
+def _translate_back(frame: pl.DataFrame, column: str, links: pl.DataFrame | None) -> pl.DataFrame:
+    """Replace target ids in ``column`` by the source ids they are linked to."""
+    if links is None or links.is_empty():
+        back = pl.DataFrame(schema={"target_id": pl.Utf8, "source_id": pl.Utf8})
+    else:
+        back = links.select("target_id", "source_id").unique("target_id")
+    joined = frame.join(back, left_on=column, right_on="target_id", how="left")
+    translated = (
+        pl.when(pl.col(column).is_null())
+        .then(None)
+        .otherwise(pl.coalesce(pl.col("source_id"), pl.lit(UNLINKED_PREFIX) + pl.col(column)))
+    )
+    return joined.with_columns(translated.alias(column)).drop("source_id")

@@ -1,0 +1,112 @@
+"""Counts of a plan per mapping and action: the console table of a run, and the figures for plan.json.
+
+The console table is plain fixed-width text so it reads the same in a terminal and in a cron mail::
+
+    flow powerofficego-to-exact, run 20240601-0200
+    mapping    create  upd→target  upd→source  conflict  delete  reject  ambiguous  in sync
+    ---------  ------  ----------  ----------  --------  ------  ------  ---------  -------
+    customers       2           1           0         1       0       1          0       12
+    ---------  ------  ----------  ----------  --------  ------  ------  ---------  -------
+    total           2           1           0         1       0       1          0       12
+    outcome: dry run, nothing written
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from reconcile.engine.plan import Action
+
+ACTIONS: tuple[Action, ...] = (
+    Action.CREATE,
+    Action.UPDATE_TARGET,
+    Action.UPDATE_SOURCE,
+    Action.CONFLICT,
+    Action.DELETE,
+    Action.REJECT,
+    Action.AMBIGUOUS,
+    Action.IN_SYNC,
+)
+"""The order actions are shown in, everywhere a person reads them."""
+
+_CONSOLE_HEADERS: dict[Action, str] = {
+    Action.CREATE: "create",
+    Action.UPDATE_TARGET: "upd→target",
+    Action.UPDATE_SOURCE: "upd→source",
+    Action.CONFLICT: "conflict",
+    Action.DELETE: "delete",
+    Action.REJECT: "reject",
+    Action.AMBIGUOUS: "ambiguous",
+    Action.IN_SYNC: "in sync",
+}
+
+_MAX_NAME = 40
+
+
+def action_words(code: str) -> str:
+    """Say an action code the way a person reads it (``update_target`` -> ``update target``)."""
+    try:
+        return Action(code).words
+    except ValueError:
+        return code.replace("_", " ")
+
+
+def counts(plan: pl.DataFrame) -> pl.DataFrame:
+    """Count a plan's rows per mapping and action: mappings in plan order, actions in :data:`ACTIONS` order.
+
+    Only combinations that occur are listed; :func:`counts_json` fills in the zeros.
+    """
+    order = {action.value: i for i, action in enumerate(ACTIONS)}
+    mappings = plan.select(pl.col("mapping").fill_null("")).unique(maintain_order=True).with_row_index("_m")
+    return (
+        plan.select(pl.col("mapping").fill_null(""), pl.col("action").fill_null(""))
+        .group_by("mapping", "action", maintain_order=True)
+        .agg(pl.len().cast(pl.Int64).alias("count"))
+        .join(mappings, on="mapping", how="left")
+        .with_columns(pl.col("action").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("_a"))
+        .sort("_m", "_a", "action")
+        .select("mapping", "action", "count")
+    )
+
+
+def counts_json(plan: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """Count a plan's rows as mapping -> action -> count for plan.json; every action present, 0 when none."""
+    result: dict[str, dict[str, int]] = {}
+    for mapping, action, count in counts(plan).iter_rows():
+        row = result.setdefault(mapping, {a.value: 0 for a in ACTIONS})
+        row[action] = count
+    return result
+
+
+def render_summary(plan: pl.DataFrame, *, flow: str, run_id: str, outcome: str) -> str:
+    """Render the plan's counts as a fixed-width plain-text table for the console and cron mail."""
+    by_mapping = counts_json(plan)
+    names = [_shorten(name) for name in by_mapping]
+    name_width = max([len("mapping"), len("total"), *(len(n) for n in names)])
+    totals = {a.value: sum(row[a.value] for row in by_mapping.values()) for a in ACTIONS}
+    widths = [
+        max(len(_CONSOLE_HEADERS[a]), *(len(str(row[a.value])) for row in [*by_mapping.values(), totals]))
+        for a in ACTIONS
+    ]
+
+    def line(name: str, cells: list[str]) -> str:
+        return "  ".join([name.ljust(name_width), *(c.rjust(w) for c, w in zip(cells, widths, strict=True))])
+
+    rule = "  ".join(["-" * name_width, *("-" * w for w in widths)])
+    lines = [
+        f"flow {flow}, run {run_id}",
+        line("mapping", [_CONSOLE_HEADERS[a] for a in ACTIONS]),
+        rule,
+        *(
+            line(name, [str(row[a.value]) for a in ACTIONS])
+            for name, row in zip(names, by_mapping.values(), strict=True)
+        ),
+    ]
+    if not by_mapping:
+        lines.append("(the plan is empty)")
+    lines += [rule, line("total", [str(totals[a.value]) for a in ACTIONS]), f"outcome: {outcome}"]
+    return "\n".join(text.rstrip() for text in lines) + "\n"
+
+
+def _shorten(name: str) -> str:
+    return name if len(name) <= _MAX_NAME else name[: _MAX_NAME - 1] + "…"

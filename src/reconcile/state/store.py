@@ -1,0 +1,344 @@
+"""The state store: one SQLite file holding everything a run must remember.
+
+Tables (all reachable with plain SQL; ``reconcile links export`` writes them out):
+
+- ``links``: (flow, mapping, source_id, target_id, created_at, synced_at). Once made a link holds.
+- ``shadows``: (flow, mapping, source_id, property, value): the values both sides held after the last sync.
+- ``journal``: every write before it is sent (``pending``), and what became of it (``done`` / ``failed``),
+  with the payload and its hash. A create's link and shadows are recorded in the transaction that marks it
+  done, so a run that died leaves ``pending`` rows that the next run resolves before creating anything.
+- ``runs``: (run_id, flow, started_at, ended_at, dry_run, outcome, counts, report_dir).
+- ``snapshot_counts``: records per system entity per run, to notice a snapshot that shrank.
+- ``locks``: one per (flow, target system), so two runs never write the same thing at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from reconcile.errors import StateError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS links (
+    flow TEXT NOT NULL, mapping TEXT NOT NULL, source_id TEXT NOT NULL, target_id TEXT NOT NULL,
+    created_at TEXT NOT NULL, synced_at TEXT NOT NULL,
+    PRIMARY KEY (flow, mapping, source_id),
+    UNIQUE (flow, mapping, target_id)
+);
+CREATE TABLE IF NOT EXISTS shadows (
+    flow TEXT NOT NULL, mapping TEXT NOT NULL, source_id TEXT NOT NULL, property TEXT NOT NULL, value TEXT,
+    PRIMARY KEY (flow, mapping, source_id, property)
+);
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL, flow TEXT NOT NULL, mapping TEXT NOT NULL, row_id TEXT NOT NULL,
+    system TEXT NOT NULL, entity TEXT NOT NULL, kind TEXT NOT NULL,
+    source_id TEXT, target_id TEXT, payload TEXT NOT NULL, payload_hash TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed', 'resolved')),
+    error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_status ON journal (flow, status);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, flow TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT,
+    dry_run INTEGER NOT NULL, outcome TEXT, counts TEXT, report_dir TEXT
+);
+CREATE TABLE IF NOT EXISTS snapshot_counts (
+    run_id TEXT NOT NULL, flow TEXT NOT NULL, system TEXT NOT NULL, entity TEXT NOT NULL, records INTEGER NOT NULL,
+    PRIMARY KEY (run_id, system, entity)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS locks (
+    flow TEXT NOT NULL, target TEXT NOT NULL, run_id TEXT NOT NULL, pid INTEGER NOT NULL, acquired_at TEXT NOT NULL,
+    PRIMARY KEY (flow, target)
+);
+"""
+
+STATE_DIR_ENV = "RECONCILE_STATE"
+
+
+def default_state_dir() -> Path:
+    """The state directory: ``$RECONCILE_STATE`` or ``.reconcile`` in the working directory."""
+    return Path(os.environ.get(STATE_DIR_ENV, ".reconcile"))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class StateStore:
+    """The state of every flow, in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{path}: not a usable state database: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit: everything inside is recorded together or not at all."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- links and shadows -------------------------------------------------------------------------------
+
+    def links(self, flow: str) -> pl.DataFrame:
+        rows = self._db.execute(
+            "SELECT mapping, source_id, target_id FROM links WHERE flow = ? ORDER BY mapping, source_id",
+            (flow,),
+        ).fetchall()
+        return pl.DataFrame(rows, schema={"mapping": pl.Utf8, "source_id": pl.Utf8, "target_id": pl.Utf8}, orient="row")
+
+    def shadows(self, flow: str) -> pl.DataFrame:
+        rows = self._db.execute(
+            "SELECT mapping, source_id, property, value FROM shadows WHERE flow = ?", (flow,)
+        ).fetchall()
+        return pl.DataFrame(
+            rows,
+            schema={"mapping": pl.Utf8, "source_id": pl.Utf8, "property": pl.Utf8, "value": pl.Utf8},
+            orient="row",
+        )
+
+    @staticmethod
+    def add_links(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Record (mapping, source_id, target_id) links inside an open transaction."""
+        now = _now()
+        db.executemany(
+            "INSERT INTO links (flow, mapping, source_id, target_id, created_at, synced_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (flow, mapping, source_id) "
+            "DO UPDATE SET target_id = excluded.target_id, synced_at = excluded.synced_at",
+            [(flow, m, s, t, now, now) for m, s, t in rows],
+        )
+
+    @staticmethod
+    def remove_links(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str]]) -> None:
+        """Forget (mapping, source_id) links and their shadows inside an open transaction."""
+        pairs = [(flow, m, s) for m, s in rows]
+        db.executemany("DELETE FROM links WHERE flow = ? AND mapping = ? AND source_id = ?", pairs)
+        db.executemany("DELETE FROM shadows WHERE flow = ? AND mapping = ? AND source_id = ?", pairs)
+
+    @staticmethod
+    def set_shadows(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str, str, str | None]]) -> None:
+        """Record (mapping, source_id, property, value) shadows inside an open transaction."""
+        db.executemany(
+            "INSERT INTO shadows (flow, mapping, source_id, property, value) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (flow, mapping, source_id, property) DO UPDATE SET value = excluded.value",
+            [(flow, m, s, p, v) for m, s, p, v in rows],
+        )
+
+    @staticmethod
+    def touch_links(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str]]) -> None:
+        now = _now()
+        db.executemany(
+            "UPDATE links SET synced_at = ? WHERE flow = ? AND mapping = ? AND source_id = ?",
+            [(now, flow, m, s) for m, s in rows],
+        )
+
+    # -- journal -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def journal_pending(db: sqlite3.Connection, run_id: str, flow: str, entries: Iterable[dict[str, Any]]) -> list[int]:
+        """Write entries as pending before they are sent; returns their journal ids."""
+        now = _now()
+        ids: list[int] = []
+        for e in entries:
+            payload = json.dumps(e["payload"], sort_keys=True, default=str)
+            cursor = db.execute(
+                "INSERT INTO journal (run_id, flow, mapping, row_id, system, entity, kind, source_id, target_id, "
+                "payload, payload_hash, status, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                (
+                    run_id,
+                    flow,
+                    e["mapping"],
+                    e["row_id"],
+                    e["system"],
+                    e["entity"],
+                    e["kind"],
+                    e.get("source_id"),
+                    e.get("target_id"),
+                    payload,
+                    _hash(payload),
+                    now,
+                    now,
+                ),
+            )
+            assert cursor.lastrowid is not None
+            ids.append(cursor.lastrowid)
+        return ids
+
+    @staticmethod
+    def journal_finish(
+        db: sqlite3.Connection,
+        journal_id: int,
+        status: str,
+        error: str | None = None,
+        target_id: str | None = None,
+    ) -> None:
+        db.execute(
+            "UPDATE journal SET status = ?, error = ?, target_id = COALESCE(?, target_id), updated_at = ? WHERE id = ?",
+            (status, error, target_id, _now(), journal_id),
+        )
+
+    def pending(self, flow: str) -> list[dict[str, Any]]:
+        """Writes a run that died left unresolved, oldest first."""
+        cursor = self._db.execute(
+            "SELECT id, run_id, mapping, row_id, system, entity, kind, source_id, target_id, payload FROM journal "
+            "WHERE flow = ? AND status = 'pending' ORDER BY id",
+            (flow,),
+        )
+        names = [d[0] for d in cursor.description]
+        out = []
+        for values in cursor.fetchall():
+            entry = dict(zip(names, values, strict=True))
+            entry["payload"] = json.loads(entry["payload"])
+            out.append(entry)
+        return out
+
+    def journal(self, flow: str | None = None) -> pl.DataFrame:
+        query = (
+            "SELECT id, run_id, flow, mapping, row_id, kind, source_id, target_id, status, error, updated_at "
+            "FROM journal"
+        )
+        rows = self._db.execute(query + (" WHERE flow = ?" if flow else "") + " ORDER BY id", (flow,) if flow else ())
+        names = [d[0] for d in rows.description]
+        return pl.DataFrame(rows.fetchall(), schema=names, orient="row")
+
+    # -- runs --------------------------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, flow: str, dry_run: bool, report_dir: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO runs (run_id, flow, started_at, dry_run, report_dir) VALUES (?, ?, ?, ?, ?)",
+                (run_id, flow, _now(), int(dry_run), report_dir),
+            )
+
+    def end_run(self, run_id: str, outcome: str, counts: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE runs SET ended_at = ?, outcome = ?, counts = ? WHERE run_id = ?",
+                (_now(), outcome, json.dumps(counts, sort_keys=True), run_id),
+            )
+
+    def runs(self, flow: str | None = None) -> pl.DataFrame:
+        query = "SELECT run_id, flow, started_at, ended_at, dry_run, outcome, report_dir FROM runs"
+        rows = self._db.execute(
+            query + (" WHERE flow = ?" if flow else "") + " ORDER BY started_at, run_id",
+            (flow,) if flow else (),
+        )
+        names = [d[0] for d in rows.description]
+        return pl.DataFrame(rows.fetchall(), schema=names, orient="row")
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        cursor = self._db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        values = cursor.fetchone()
+        if values is None:
+            return None
+        return dict(zip([d[0] for d in cursor.description], values, strict=True))
+
+    def record_counts(self, run_id: str, flow: str, counts: dict[tuple[str, str], int]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO snapshot_counts (run_id, flow, system, entity, records) VALUES (?, ?, ?, ?, ?)",
+                [(run_id, flow, s, e, n) for (s, e), n in counts.items()],
+            )
+
+    def last_counts(self, flow: str) -> dict[tuple[str, str], int]:
+        """Records per entity in the last completed, applied run of ``flow``."""
+        row = self._db.execute(
+            "SELECT run_id FROM runs WHERE flow = ? AND dry_run = 0 "
+            "AND outcome IN ('in_sync', 'applied', 'review', 'failed_writes') "
+            "ORDER BY started_at DESC, run_id DESC LIMIT 1",
+            (flow,),
+        ).fetchone()
+        if row is None:
+            return {}
+        rows = self._db.execute("SELECT system, entity, records FROM snapshot_counts WHERE run_id = ?", (row[0],))
+        return {(s, e): n for s, e, n in rows.fetchall()}
+
+    # -- meta ----------------------------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @staticmethod
+    def set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- locks -------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, flow: str, target: str, run_id: str) -> Iterator[None]:
+        """Hold the (flow, target) lock; a lock left by a process that died is taken over."""
+        with self.transaction() as db:
+            held = db.execute("SELECT run_id, pid FROM locks WHERE flow = ? AND target = ?", (flow, target)).fetchone()
+            if held is not None and held[1] != os.getpid() and _pid_alive(held[1]):
+                raise StateError(
+                    f"flow {flow} is already running against {target} (run {held[0]}, process {held[1]}); "
+                    "wait for it to finish"
+                )
+            db.execute(
+                "INSERT OR REPLACE INTO locks (flow, target, run_id, pid, acquired_at) VALUES (?, ?, ?, ?, ?)",
+                (flow, target, run_id, os.getpid(), _now()),
+            )
+        try:
+            yield
+        finally:
+            with self.transaction() as db:
+                db.execute("DELETE FROM locks WHERE flow = ? AND target = ? AND run_id = ?", (flow, target, run_id))
+
+    def export_links(self, flow: str | None = None) -> pl.DataFrame:
+        query = "SELECT flow, mapping, source_id, target_id, created_at, synced_at FROM links"
+        rows = self._db.execute(
+            query + (" WHERE flow = ?" if flow else "") + " ORDER BY flow, mapping, source_id",
+            (flow,) if flow else (),
+        )
+        names = [d[0] for d in rows.description]
+        return pl.DataFrame(rows.fetchall(), schema=names, orient="row")
+
+
+def _hash(payload: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(payload.encode()).hexdigest()

@@ -1,0 +1,592 @@
+"""A system that is a folder of files: one JSON, CSV or Parquet file per entity, described by a catalogue.
+
+For companies that exchange files instead of offering an API, and for running the engine end to end on local
+data. ``Customers.json`` holds an array of objects (nested objects for dotted fields such as
+``MailAddress.City``); ``Customers.csv`` and ``Customers.parquet`` hold one flat column per field, dotted
+fields named with their dotted name. A snapshot (:meth:`FileSystem.read`) casts every catalogue field to its
+type and folds dotted fields into structs; fields the catalogue does not know stay in the file untouched.
+
+Writes refuse up front what the catalogue says would fail (read-only entities and fields, required fields
+missing on create), and each batch replaces the file atomically: a crash leaves the old file or the new one,
+never half of either. A batch with embedded children writes the child file first, then the parent file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tempfile
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from reconcile.errors import ConfigError, SystemFailure
+from reconcile.systems.base import System, WriteOp, WriteResult
+from reconcile.systems.catalogue import Catalogue, Entity, Field, FieldType
+
+FileFormat = Literal["json", "csv", "parquet"]
+FILE_FORMATS: tuple[str, ...] = ("json", "csv", "parquet")
+
+_DTYPES: dict[FieldType, pl.DataType] = {
+    "string": pl.String(),
+    "guid": pl.String(),
+    "int": pl.Int64(),
+    "float": pl.Float64(),
+    "bool": pl.Boolean(),
+    "date": pl.Date(),
+    "datetime": pl.Datetime("us", "UTC"),
+}
+
+_EXPECTED: dict[FieldType, str] = {
+    "string": "text",
+    "guid": "an id (text)",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "date": "a date (YYYY-MM-DD)",
+    "datetime": "a date and time (ISO 8601, such as 2024-05-01T09:30:00Z)",
+}
+
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no"})
+
+
+# -- values --------------------------------------------------------------------------------------------------
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _cast_value(value: Any, ftype: FieldType) -> Any:
+    """``value`` as the Python value of a catalogue type; ``None`` and blanks of non-text types are null.
+
+    Raises ``ValueError`` when the value cannot be one (the caller names the file, record and field).
+    """
+    if value is None:
+        return None
+    if isinstance(value, dict | list):
+        raise ValueError("an object or a list")
+    if ftype in ("string", "guid"):
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, datetime):
+            return _iso(value)
+        if isinstance(value, date):
+            return value.isoformat()
+        return str(value)
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            return None
+    if ftype == "int":
+        if isinstance(value, bool):
+            raise ValueError(value)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            return int(value)
+        raise ValueError(value)
+    if ftype == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(value)
+        return float(value)
+    if ftype == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).casefold()
+        if isinstance(value, int | str) and text in _TRUE | _FALSE:
+            return text in _TRUE
+        raise ValueError(value)
+    if ftype == "date":
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value).date()
+        raise ValueError(value)
+    if isinstance(value, datetime):
+        return _as_utc(value)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str):
+        return _as_utc(datetime.fromisoformat(value))
+    raise ValueError(value)
+
+
+def _iso(value: datetime) -> str:
+    return _as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def _key_text(value: Any) -> str | None:
+    """A key as the text a snapshot and a write result carry."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _text_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+# -- records -------------------------------------------------------------------------------------------------
+
+
+def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested JSON object as one level of dotted names; empty objects and lists stay values."""
+    flat: dict[str, Any] = {}
+    for name, value in obj.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
+def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for name, value in flat.items():
+        *parents, leaf = name.split(".")
+        node = nested
+        for part in parents:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        if isinstance(node.get(leaf), dict) and not value:
+            continue  # an empty or null object that a nested value has filled since
+        node[leaf] = value
+    return nested
+
+
+def _set(record: dict[str, Any], name: str, value: Any) -> None:
+    """Set a (dotted) field, replacing a null or empty object on its path."""
+    parts = name.split(".")
+    for i in range(1, len(parts)):
+        prefix = ".".join(parts[:i])
+        if prefix in record and record[prefix] in (None, {}):
+            del record[prefix]
+    record[name] = value
+
+
+@dataclass
+class _Table:
+    """The records of one entity file, as flat dicts with dotted names, and what writing them back needs."""
+
+    path: Path
+    records: list[dict[str, Any]]
+    columns: list[str]
+    dtypes: dict[str, pl.DataType] = field(default_factory=dict)
+    deleted: set[int] = field(default_factory=set)
+    index: dict[str, int] = field(default_factory=dict)
+    next_int: int | None = None
+    changed: bool = False
+
+    def live(self) -> list[dict[str, Any]]:
+        return [r for i, r in enumerate(self.records) if i not in self.deleted]
+
+
+def _fold_structs(frame: pl.DataFrame) -> pl.DataFrame:
+    """Fold dotted columns (``MailAddress.City``) into struct columns (``MailAddress`` with ``City``)."""
+
+    def struct(prefix: str, names: list[str]) -> pl.Expr:
+        fields: list[pl.Expr] = []
+        done: set[str] = set()
+        for name in names:
+            rest = name[len(prefix) + 1 :]
+            head = rest.split(".", 1)[0]
+            if "." not in rest:
+                fields.append(pl.col(name).alias(rest))
+            elif head not in done:
+                done.add(head)
+                inner = f"{prefix}.{head}"
+                fields.append(struct(inner, [n for n in names if n.startswith(f"{inner}.")]))
+        return pl.struct(fields).alias(prefix.rsplit(".", 1)[-1])
+
+    exprs: list[pl.Expr] = []
+    done: set[str] = set()
+    for name in frame.columns:
+        head = name.split(".", 1)[0]
+        if "." not in name:
+            exprs.append(pl.col(name))
+        elif head not in done:
+            done.add(head)
+            exprs.append(struct(head, [n for n in frame.columns if n.startswith(f"{head}.")]))
+    return frame.select(exprs)
+
+
+# -- files ---------------------------------------------------------------------------------------------------
+
+
+def _load(path: Path, file_format: FileFormat) -> _Table:
+    if not path.exists():
+        return _Table(path, [], [])
+    try:
+        if file_format == "json":
+            data = json.loads(path.read_text(encoding="utf-8") or "[]")
+            if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+                raise ConfigError(f"{path}: must hold a JSON array of objects, one per record")
+            records = [_flatten(r) for r in data]
+            columns = list(dict.fromkeys(name for r in records for name in r))
+            return _Table(path, records, columns)
+        if path.stat().st_size == 0:
+            return _Table(path, [], [])
+        if file_format == "csv":
+            frame = pl.read_csv(path, infer_schema=False)
+        else:
+            frame = pl.read_parquet(path)
+            while structs := [n for n, t in frame.schema.items() if isinstance(t, pl.Struct)]:
+                frame = frame.unnest(structs, separator=".")
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON: {exc}") from exc
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise ConfigError(f"{path}: cannot be read as {file_format.upper()}: {exc}") from exc
+    return _Table(path, frame.to_dicts(), list(frame.columns), dtypes=dict(frame.schema))
+
+
+def _dump(table: _Table, entity: Entity, file_format: FileFormat, target: Path) -> None:
+    """Write ``table`` to ``target`` in ``file_format`` (the temporary file of an atomic replace)."""
+    records = table.live()
+    columns = list(dict.fromkeys([*(table.columns or entity.fields), *(n for r in records for n in r)]))
+    if file_format == "json":
+        data = [_unflatten({k: _json_value(v) for k, v in r.items()}) for r in records]
+        target.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        return
+    if file_format == "csv":
+        series = [pl.Series(c, [_text_value(r.get(c)) for r in records], dtype=pl.String) for c in columns]
+        pl.DataFrame(series).write_csv(target)
+        return
+    out: list[pl.Series] = []
+    for c in columns:
+        known = entity.fields.get(c)
+        if known is not None:
+            values = [_cast_value(r.get(c), known.type) for r in records]
+            out.append(pl.Series(c, values, dtype=_DTYPES[known.type]))
+        else:
+            out.append(pl.Series(c, [r.get(c) for r in records], dtype=table.dtypes.get(c), strict=False))
+    pl.DataFrame(out).write_parquet(target)
+
+
+def _replace_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, flushed to disk, then renamed over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
+        tmp.chmod(mode)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable where the platform allows it
+        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+# -- the system ----------------------------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """A write the catalogue says would fail; its message is the failed result's error."""
+
+
+class FileSystem(System):
+    """A folder with one ``<Entity>.json``, ``.csv`` or ``.parquet`` file per entity of ``catalogue``."""
+
+    def __init__(
+        self,
+        name: str,
+        catalogue: Catalogue,
+        folder: Path | str,
+        format: FileFormat = "json",
+        *,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        if format not in FILE_FORMATS:
+            raise ConfigError(f'{name}: file format "{format}" is not valid; valid formats are json, csv, parquet')
+        self.name = name
+        self.catalogue = catalogue
+        self.folder = Path(folder)
+        self.format: FileFormat = format
+        self._now = now or (lambda: datetime.now(UTC))
+
+    def entity(self, name: str) -> Entity:
+        """The catalogue entity named so, without regard to case; :class:`ConfigError` when there is none."""
+        found = self.catalogue.entity(name)
+        if found is None:
+            raise ConfigError(f'{self.name}: no entity "{name}"{self.catalogue.suggest(name)}')
+        return found
+
+    def path(self, entity: str) -> Path:
+        """The file that holds ``entity``."""
+        return self.folder / f"{self.entity(entity).name}.{self.format}"
+
+    def close(self) -> None:
+        """Nothing stays open between calls."""
+
+    # -- read ----------------------------------------------------------------------------------------------
+
+    def read(self, entity: str) -> pl.DataFrame:
+        ent = self.entity(entity)
+        table = _load(self.path(ent.name), self.format)
+        return self._frame(ent, table)
+
+    def _frame(self, entity: Entity, table: _Table) -> pl.DataFrame:
+        keys = [_key_text(r.get(entity.key)) for r in table.records]
+        for position, key in enumerate(keys):
+            if key is None:
+                raise ConfigError(f"{table.path}: record {position + 1} has no {entity.key} (the key)")
+        # Names that hold an object in some record: a field the catalogue calls a value but the file nests.
+        objects = {name.rsplit(".", 1)[0] for r in table.records for name in r if "." in name}
+        series: list[pl.Series] = []
+        for f in entity.fields.values():
+            nested = f.name in objects
+            values = [self._cell(table, r, k, f, nested) for r, k in zip(table.records, keys, strict=True)]
+            if f.name == entity.key:
+                series.append(pl.Series(f.name, [_key_text(v) for v in values], dtype=pl.String))
+            else:
+                series.append(pl.Series(f.name, values, dtype=_DTYPES[f.type]))
+        frame = pl.DataFrame(series)
+        duplicated = frame.filter(pl.col(entity.key).is_duplicated())[entity.key].unique().sort().to_list()
+        if duplicated:
+            raise ConfigError(
+                f"{table.path}: {entity.key} = {', '.join(map(repr, duplicated))} is the key of more than "
+                "one record; each record needs its own key"
+            )
+        return _fold_structs(frame)
+
+    def _cell(self, table: _Table, record: dict[str, Any], key: str | None, f: Field, nested: bool) -> Any:
+        value = record.get(f.name)
+        if value is None and nested:
+            inner = {k[len(f.name) + 1 :]: v for k, v in record.items() if k.startswith(f"{f.name}.")}
+            value = _unflatten(inner) if inner else None
+        try:
+            return _cast_value(value, f.type)
+        except ValueError:
+            raise ConfigError(
+                f"{table.path}: record {key}: {f.name} = {json.dumps(value, default=str)} is not {_EXPECTED[f.type]}"
+            ) from None
+
+    # -- write ---------------------------------------------------------------------------------------------
+
+    def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        ent = self.entity(entity)
+        tables: dict[str, _Table] = {}
+        now = self._now()
+        results = [self._apply(ent, op, tables, now) for op in ops]
+        # Children first: a crash between the two files leaves lines without an order, never an order
+        # that claims lines it does not have.
+        for name, table in sorted(tables.items(), key=lambda item: item[0] == ent.name):
+            if table.changed:
+                self._save(self.entity(name), table)
+        return results
+
+    def _table(self, entity: Entity, tables: dict[str, _Table]) -> _Table:
+        if entity.name not in tables:
+            table = _load(self.path(entity.name), self.format)
+            self._frame(entity, table)  # refuse to write over a file whose records do not read
+            table.index = {k: i for i, r in enumerate(table.records) if (k := _key_text(r.get(entity.key)))}
+            tables[entity.name] = table
+        return tables[entity.name]
+
+    def _save(self, entity: Entity, table: _Table) -> None:
+        try:
+            _replace_atomically(table.path, lambda tmp: _dump(table, entity, self.format, tmp))
+        except OSError as exc:
+            raise SystemFailure(self.name, f"cannot write {table.path}: {exc.strerror or exc}") from exc
+
+    def _apply(self, entity: Entity, op: WriteOp, tables: dict[str, _Table], now: datetime) -> WriteResult:
+        try:
+            if op.kind == "create":
+                return self._create(entity, op, tables, now)
+            if op.kind == "update":
+                return self._update(entity, op, tables, now)
+            return self._delete(entity, op, tables)
+        except _Refused as refused:
+            children = tuple(
+                WriteResult(c.row_id, ok=False, error="not created: its parent was refused") for c in op.children
+            )
+            return WriteResult(op.row_id, ok=False, key=op.key, error=str(refused), children=children)
+
+    def _where(self, entity: Entity) -> str:
+        return f"{self.name} {entity.name}"
+
+    def _cast_values(self, entity: Entity, values: dict[str, Any], *, create: bool) -> dict[str, Any]:
+        """The op's values cast to the catalogue's types; :class:`_Refused` says what cannot be written."""
+        cast: dict[str, Any] = {}
+        for name, value in values.items():
+            f = entity.fields.get(name)
+            if f is None:
+                raise _Refused(f'"{name}" is not a field of {self._where(entity)}{entity.suggest(name)}')
+            if f.read_only and not (create and name == entity.key):
+                raise _Refused(f"{name} is read-only in {self.name}")
+            if f.create_only and not create:
+                raise _Refused(f"{name} can only be set when the record is created")
+            try:
+                cast[name] = _cast_value(value, f.type)
+            except ValueError:
+                raise _Refused(f"{name} = {value!r} is not {_EXPECTED[f.type]}") from None
+        return cast
+
+    def _check_create(self, entity: Entity, values: dict[str, Any], filled_by_parent: str | None = None) -> None:
+        if entity.read_only:
+            raise _Refused(f"{self._where(entity)} is read-only: records cannot be created")
+        missing = [
+            f.name
+            for f in entity.fields.values()
+            if f.required and not f.read_only and f.name != filled_by_parent and _blank(values.get(f.name))
+        ]
+        if missing:
+            raise _Refused(f"required on create and missing: {', '.join(missing)}")
+
+    def _new_key(self, entity: Entity, table: _Table) -> Any:
+        ftype = entity.fields[entity.key].type
+        if ftype == "int":
+            if table.next_int is None:
+                table.next_int = max((int(k) for k in table.index if k.lstrip("-").isdigit()), default=0) + 1
+            key = table.next_int
+            table.next_int += 1
+            return key
+        return str(uuid.uuid4()) if ftype == "guid" else uuid.uuid4().hex
+
+    def _stamp(self, entity: Entity, record: dict[str, Any], now: datetime) -> None:
+        if entity.modified is not None:
+            _set(record, entity.modified, _cast_value(_as_utc(now), entity.fields[entity.modified].type))
+
+    def _create(
+        self,
+        entity: Entity,
+        op: WriteOp,
+        tables: dict[str, _Table],
+        now: datetime,
+        parent: tuple[str, Any] | None = None,
+    ) -> WriteResult:
+        values = self._cast_values(entity, op.values, create=True)
+        if parent is not None:
+            values[parent[0]] = parent[1]
+        self._check_create(entity, values)
+        child_entity = self._check_children(entity, op)
+        table = self._table(entity, tables)
+        key = values.get(entity.key)
+        if _blank(key):
+            key = self._new_key(entity, table)
+        key_text = _key_text(key)
+        assert key_text is not None
+        if key_text in table.index and table.index[key_text] not in table.deleted:
+            raise _Refused(f"{self._where(entity)} {entity.key} = {key_text} already exists")
+        if entity.fields[entity.key].type == "int" and table.next_int is not None and isinstance(key, int):
+            table.next_int = max(table.next_int, key + 1)
+        record: dict[str, Any] = {}
+        _set(record, entity.key, key)
+        for name, value in values.items():
+            if name != entity.key:
+                _set(record, name, value)
+        self._stamp(entity, record, now)
+        table.records.append(record)
+        table.index[key_text] = len(table.records) - 1
+        table.changed = True
+        children: tuple[WriteResult, ...] = ()
+        if child_entity is not None and entity.embedded is not None:
+            parent_field = entity.embedded.parent_field
+            link = (parent_field, _cast_value(key, child_entity.fields[parent_field].type))
+            children = tuple(self._create_child(child_entity, c, tables, now, link) for c in op.children)
+        return WriteResult(op.row_id, ok=True, key=key_text, children=children)
+
+    def _create_child(
+        self, entity: Entity, op: WriteOp, tables: dict[str, _Table], now: datetime, parent: tuple[str, Any]
+    ) -> WriteResult:
+        try:
+            return self._create(entity, op, tables, now, parent=parent)
+        except _Refused as refused:  # checked with its parent already; only a key clash is left
+            return WriteResult(op.row_id, ok=False, error=str(refused))
+
+    def _check_children(self, entity: Entity, op: WriteOp) -> Entity | None:
+        """The child entity of ``op``'s embedded children, once every child is known to be writable."""
+        if not op.children:
+            return None
+        if entity.embedded is None:
+            raise _Refused(f"{self._where(entity)} takes no embedded records")
+        child_entity = self.entity(entity.embedded.entity)
+        for number, child in enumerate(op.children, start=1):
+            try:
+                if child.kind != "create":
+                    raise _Refused("embedded records can only be created")
+                values = self._cast_values(child_entity, child.values, create=True)
+                self._check_create(child_entity, values, filled_by_parent=entity.embedded.parent_field)
+            except _Refused as refused:
+                raise _Refused(f"{child_entity.name} {number}: {refused}") from None
+        return child_entity
+
+    def _existing(self, entity: Entity, op: WriteOp, tables: dict[str, _Table]) -> tuple[_Table, int]:
+        if _blank(op.key):
+            raise _Refused(f"an {op.kind} needs the record's {entity.key}")
+        table = self._table(entity, tables)
+        position = table.index.get(str(op.key))
+        if position is None or position in table.deleted:
+            raise _Refused(f"no {entity.name} with {entity.key} = {op.key} in {table.path.name}")
+        return table, position
+
+    def _update(self, entity: Entity, op: WriteOp, tables: dict[str, _Table], now: datetime) -> WriteResult:
+        if entity.read_only:
+            raise _Refused(f"{self._where(entity)} is read-only: records cannot be changed")
+        table, position = self._existing(entity, op, tables)
+        values = {k: v for k, v in op.values.items() if not (k == entity.key and _key_text(v) == op.key)}
+        values = self._cast_values(entity, values, create=False)
+        emptied = [n for n, v in values.items() if entity.fields[n].required and _blank(v)]
+        if emptied:
+            raise _Refused(f"required and cannot be emptied: {', '.join(emptied)}")
+        record = table.records[position]
+        for name, value in values.items():
+            _set(record, name, value)
+        self._stamp(entity, record, now)
+        table.changed = True
+        return WriteResult(op.row_id, ok=True, key=op.key)
+
+    def _delete(self, entity: Entity, op: WriteOp, tables: dict[str, _Table]) -> WriteResult:
+        if entity.read_only or not entity.deletable:
+            raise _Refused(f"{self._where(entity)} records cannot be deleted")
+        table, position = self._existing(entity, op, tables)
+        table.deleted.add(position)
+        table.changed = True
+        return WriteResult(op.row_id, ok=True, key=op.key)

@@ -1,0 +1,121 @@
+"""Open the systems a flow names: a real connection where the connections file has one, else the sandbox.
+
+Built-in systems (``exact``, ``poweroffice``) have catalogues shipped with reconcile; a custom system is
+described by a system file, ``systems/<name>.toml`` next to the flow files. Without a connection, a system
+is its local sandbox: the emulator (or folder) seeded from ``data/sandbox/<name>/`` and kept in the state
+directory between runs, so that a second nightly run sees what the first one wrote. The seed data itself is
+never changed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from reconcile.errors import ConfigError
+from reconcile.systems.base import System
+from reconcile.systems.catalogue import Catalogue, builtin_catalogue, load_catalogue_file
+from reconcile.systems.connections import load_connections
+from reconcile.systems.files import FileSystem
+
+BUILTIN = ("exact", "poweroffice")
+SANDBOX_ENV = "RECONCILE_SANDBOX"
+
+
+def sandbox_seed_dir(flows_dir: Path) -> Path:
+    """Where the bundled sandbox data lives: ``$RECONCILE_SANDBOX`` or ``data/sandbox`` beside ``flows/``."""
+    override = os.environ.get(SANDBOX_ENV)
+    return Path(override) if override else flows_dir.resolve().parent / "data" / "sandbox"
+
+
+class Systems:
+    """The systems of one command, opened on demand and closed together."""
+
+    def __init__(self, *, flows_dir: Path, state_dir: Path, connections: Path | None = None) -> None:
+        self.flows_dir = flows_dir
+        self.state_dir = state_dir
+        self.connections = load_connections(connections)
+        self.seed_dir = sandbox_seed_dir(flows_dir)
+        self._catalogues: dict[str, Catalogue] = {}
+        self._open: dict[str, System] = {}
+        self._closers: list[Callable[[], None]] = []
+
+    # -- catalogues ----------------------------------------------------------------------------------------
+
+    def system_file(self, name: str) -> Path:
+        return self.flows_dir / "systems" / f"{name}.toml"
+
+    def catalogue(self, name: str) -> Catalogue:
+        if name not in self._catalogues:
+            if name in BUILTIN:
+                self._catalogues[name] = builtin_catalogue(name)
+            else:
+                path = self.system_file(name)
+                if not path.exists():
+                    known = ", ".join([*BUILTIN, *sorted(p.stem for p in (self.flows_dir / "systems").glob("*.toml"))])
+                    raise ConfigError(f'no system "{name}": no file {path}; known systems are {known}')
+                self._catalogues[name] = load_catalogue_file(path)
+        return self._catalogues[name]
+
+    def uses_sandbox(self, name: str) -> bool:
+        return name not in self.connections
+
+    # -- systems -------------------------------------------------------------------------------------------
+
+    def open(self, name: str) -> System:
+        if name not in self._open:
+            self._open[name] = self._connect(name)
+        return self._open[name]
+
+    def _connect(self, name: str) -> System:
+        conn = self.connections.get(name)
+        if name == "exact":
+            from reconcile.systems.exact_setup import open_exact
+
+            system, closer = open_exact(conn, self._sandbox_copy("exact"), self.catalogue("exact"))
+        elif name == "poweroffice":
+            from reconcile.systems.poweroffice_setup import open_poweroffice
+
+            system, closer = open_poweroffice(conn, self._sandbox_copy("poweroffice"), self.catalogue("poweroffice"))
+        else:
+            system, closer = self._custom(name, conn)
+        self._closers.append(closer)
+        return system
+
+    def _custom(self, name: str, conn: dict[str, Any] | None) -> tuple[System, Callable[[], None]]:
+        catalogue = self.catalogue(name)
+        if conn is not None and "folder" in conn:
+            system = FileSystem(name, catalogue, Path(conn["folder"]), conn.get("format", "json"))
+            return system, system.close
+        system = FileSystem(name, catalogue, self._sandbox_copy(name))
+        return system, system.close
+
+    def _sandbox_copy(self, name: str) -> Path:
+        """The working copy of a system's sandbox data in the state directory, made on first use."""
+        copy = self.state_dir / "sandbox" / name
+        if not copy.exists():
+            seed = self.seed_dir / name
+            if not seed.is_dir():
+                raise ConfigError(
+                    f"{name}: no connection in the connections file and no sandbox data at {seed}; "
+                    f"add a [{name}] table to the connections file"
+                )
+            tmp = copy.with_name(copy.name + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(seed, tmp)
+            tmp.replace(copy)
+        return copy
+
+    def close(self) -> None:
+        while self._closers:
+            self._closers.pop()()
+        self._open.clear()
+
+    def __enter__(self) -> Systems:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

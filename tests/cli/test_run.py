@@ -1,0 +1,108 @@
+"""The nightly job through the command line, on a small sandbox written by the test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+from typer.testing import CliRunner
+
+from reconcile.cli import app
+from tests.cli.world import make_world, read
+
+runner = CliRunner()
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def _report(out: str) -> Path:
+    """The run folder the command printed last."""
+    return Path([line for line in out.splitlines() if line.startswith("report: ")][-1].removeprefix("report: "))
+
+
+def test_plan_writes_nothing_and_reports(tmp_path: Path) -> None:
+    flow = make_world(tmp_path)
+    state, reports = tmp_path / "state", tmp_path / "reports"
+    code, out = _invoke("plan", str(flow), "--state", str(state), "--report-dir", str(reports))
+    assert code == 0, out
+    folder = _report(out)
+    summary = json.loads((folder / "plan.json").read_text())
+    assert summary["dry_run"] is True
+    assert summary["counts"]["customers"]["create"] == 11
+    assert summary["counts"]["customers"]["update_target"] == 0
+    assert summary["counts"]["customers"]["in_sync"] == 1  # merged by email, values equal
+    assert summary["counts"]["customers"]["reject"] == 1  # not-an-email
+    assert summary["counts"]["orders"]["create"] == 12
+    assert summary["counts"]["orders"]["reject"] == 1  # its customer does not exist
+    assert (folder / "plan.parquet").exists()
+    assert any((folder / "snapshots").glob("shop.Customer.parquet"))
+    assert len(read(tmp_path, state, "ledger", "Account")) == 1  # nothing written
+    workbook = openpyxl.load_workbook(folder / "plan.xlsx")
+    assert "Summary" in workbook.sheetnames and "Rejected" in workbook.sheetnames
+    assert "customers" in out and "dry run" in out
+
+
+def test_run_applies_then_second_run_is_in_sync(tmp_path: Path) -> None:
+    flow = make_world(tmp_path)
+    state, reports = tmp_path / "state", tmp_path / "reports"
+    code, out = _invoke("run", str(flow), "--state", str(state), "--report-dir", str(reports))
+    assert code == 1, out  # applied, with rejects left for review
+    accounts = read(tmp_path, state, "ledger", "Account")
+    invoices = read(tmp_path, state, "ledger", "Invoice")
+    assert len(accounts) == 12
+    assert len(invoices) == 12
+    ids = {a["ID"] for a in accounts}
+    assert all(i["Account"] in ids for i in invoices)
+
+    code, out = _invoke("run", str(flow), "--state", str(state), "--report-dir", str(reports))
+    assert code == 1, out  # still the same two rejects
+    summary = json.loads((_report(out) / "plan.json").read_text())
+    counts = summary["counts"]
+    assert counts["customers"]["in_sync"] == 12 and counts["orders"]["in_sync"] == 12
+    for mapping in ("customers", "orders"):
+        for action in ("create", "update_target", "update_source", "conflict", "delete"):
+            assert counts[mapping][action] == 0, (mapping, action)
+    assert len(read(tmp_path, state, "ledger", "Account")) == 12
+
+    code, out = _invoke("links", "list", "--state", str(state))
+    assert code == 0 and "customers" in out
+    export = tmp_path / "links.csv"
+    code, out = _invoke("links", "export", str(export), "--state", str(state))
+    assert code == 0 and export.read_text().count("\n") == 25  # header + 12 + 12
+
+
+def test_edits_on_both_sides_arrive(tmp_path: Path) -> None:
+    flow = make_world(tmp_path, bad=False)
+    state, reports = tmp_path / "state", tmp_path / "reports"
+    assert _invoke("run", str(flow), "--state", str(state), "--report-dir", str(reports))[0] == 1
+    shop = state / "sandbox" / "shop" / "Customer.json"
+    ledger = state / "sandbox" / "ledger" / "Account.json"
+    people = json.loads(shop.read_text())
+    people[1]["city"] = "Trondheim"  # customer 2 edited in the source
+    shop.write_text(json.dumps(people))
+    accounts = json.loads(ledger.read_text())
+    target = next(a for a in accounts if a["Email"] == "kunde3@example.no")
+    target["Name"] = "Kunde Tre AS"  # customer 3 edited in the target
+    ledger.write_text(json.dumps(accounts))
+
+    code, out = _invoke("run", str(flow), "--state", str(state), "--report-dir", str(reports))
+    assert code == 1, out  # the order whose customer does not exist is still rejected
+    counts = json.loads((_report(out) / "plan.json").read_text())["counts"]
+    assert counts["customers"]["update_target"] == 1
+    assert counts["customers"]["update_source"] == 1
+    assert any(a["City"] == "Trondheim" for a in read(tmp_path, state, "ledger", "Account"))
+    assert any(p["name"] == "Kunde Tre AS" for p in read(tmp_path, state, "shop", "Customer"))
+
+
+def test_broken_flow_exits_2_naming_file_and_key(tmp_path: Path) -> None:
+    flow = make_world(tmp_path)
+    flow.write_text(
+        flow.read_text().replace('{ source = "city", target = "City" }', '{ source = "city", target = "Cty" }')
+    )
+    code, out = _invoke("plan", str(flow), "--state", str(tmp_path / "s"), "--report-dir", str(tmp_path / "r"))
+    assert code == 2
+    assert "shop-to-ledger.toml" in out and "properties[2].target" in out and '"City"' in out

@@ -1,0 +1,189 @@
+"""The flow loader: each broken flow file is refused with the file, the key path and what is valid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconcile.errors import FlowError
+from reconcile.flow.load import load_flow, parse_flow
+
+HEAD = 'name = "f"\nsource = "src"\ntarget = "tgt"\n'
+
+GOOD = (
+    HEAD
+    + """
+[defaults]
+conflict = "source"
+
+[[mapping]]
+name = "accounts"
+source = "Customers"
+target = "Accounts"
+merge = [[["Code", "Code"]], [["Name", "Name"], ["City", "City"]]]
+properties = [
+  { source = "Name", target = "Name" },
+  { source = "MailAddress.City", target = "City", direction = "forward" },
+  { value = "A", target = "Type" },
+]
+
+[[mapping]]
+name = "contacts"
+source = "Persons"
+target = "Contacts"
+conflict = "manual"
+properties = [{ source = "CustomerId", target = "Account", ref = "accounts" }]
+"""
+)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "x.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_good_flow_loads_with_defaults_applied(tmp_path: Path) -> None:
+    flow = load_flow(_write(tmp_path, GOOD))
+    assert flow.path.endswith("x.toml")
+    accounts, contacts = flow.mappings
+    assert accounts.conflict == "source"
+    assert contacts.conflict == "manual"
+    assert accounts.merge == ((("Code", "Code"),), (("Name", "Name"), ("City", "City")))
+    assert accounts.properties[1].source == "MailAddress.City"
+    assert not accounts.properties[1].syncs_back
+    assert accounts.properties[2].is_fixed
+    assert contacts.refs == ("accounts",)
+    assert flow.warnings == ()
+
+
+MAPPING = '[[mapping]]\nname = "a"\nsource = "S"\ntarget = "T"\n'
+
+BROKEN = [
+    pytest.param(
+        HEAD + MAPPING + 'proprties = [{ source = "A", target = "A" }]\n',
+        'mapping[0].proprties: unknown key (did you mean "properties"?); valid keys are',
+        id="typo-in-a-key",
+    ),
+    pytest.param(
+        'name = "f"\nsorce = "src"\ntarget = "tgt"\n' + MAPPING,
+        'sorce: unknown key (did you mean "source"?)',
+        id="typo-in-a-top-level-key",
+    ),
+    pytest.param(
+        HEAD + MAPPING + 'conflict = "newer"\n',
+        "mapping[0].conflict: 'newer' is not valid; valid values are source, target, newest, manual",
+        id="bad-policy",
+    ),
+    pytest.param(
+        HEAD + '[defaults]\ndelete = "remove"\n' + MAPPING,
+        "defaults.delete: 'remove' is not valid; valid values are report, propagate, unlink",
+        id="bad-default-policy",
+    ),
+    pytest.param(
+        HEAD + MAPPING + 'merge = [["Code", "Code"]]\n',
+        "mapping[0].merge[0][0]: 'Code' is not a [source, target] pair of field names",
+        id="merge-missing-a-level",
+    ),
+    pytest.param(
+        HEAD + MAPPING + 'merge = "Code"\n',
+        "mapping[0].merge: must be a list of combinations, each a list of [source, target] pairs",
+        id="merge-not-a-list",
+    ),
+    pytest.param(
+        HEAD + MAPPING + 'merge = [[["Code"]]]\n',
+        "mapping[0].merge[0][0]: ['Code'] is not a [source, target] pair",
+        id="merge-half-a-pair",
+    ),
+    pytest.param(
+        HEAD + MAPPING + 'properties = [{ source = "A", target = "A", ref = "acounts" }]\n',
+        'mapping[0].properties[0].ref: "acounts" is not a mapping of this flow; valid mappings are a',
+        id="ref-to-unknown-mapping",
+    ),
+    pytest.param(
+        HEAD
+        + MAPPING
+        + 'properties = [{ source = "B", target = "B", ref = "b" }]\n'
+        + '[[mapping]]\nname = "b"\nsource = "S2"\ntarget = "T2"\n'
+        + 'properties = [{ source = "A", target = "A", ref = "a" }]\n',
+        "mapping[0]: references form a cycle: a -> b -> a",
+        id="cycle",
+    ),
+    pytest.param(
+        HEAD + MAPPING + 'properties = [{ source = "A", target = "A", type = "text" }]\n',
+        "mapping[0].properties[0].type: 'text' is not valid; valid values are string, int",
+        id="bad-property-type",
+    ),
+    pytest.param(
+        HEAD + MAPPING + 'properties = [{ source = "A", value = "x", target = "A" }]\n',
+        'mapping[0].properties[0]: give exactly one of "source"',
+        id="source-and-value",
+    ),
+    pytest.param(
+        HEAD + MAPPING + 'properties = [{ source = "A", target = "A" }, { source = "B", target = "A" }]\n',
+        'mapping[0].properties: target field "A" is mapped twice',
+        id="target-mapped-twice",
+    ),
+    pytest.param(
+        HEAD + MAPPING + MAPPING.replace('"S"', '"S2"'),
+        'mapping[1].name: "a" is already the name of mapping[0]; names are unique',
+        id="duplicate-name",
+    ),
+    pytest.param(
+        HEAD + MAPPING + "[mapping.guards]\nmax_deletes = -1\n",
+        "mapping[0].guards.max_deletes: -1 is not valid; use a whole number of records",
+        id="bad-guard",
+    ),
+    pytest.param(
+        HEAD + MAPPING + "blank_overwrites = 1\n",
+        "mapping[0].blank_overwrites: 1 is not valid; use true or false",
+        id="bad-bool",
+    ),
+    pytest.param(HEAD, "mapping: at least one [[mapping]] table is required", id="no-mapping"),
+    pytest.param('source = "src"\ntarget = "tgt"\n' + MAPPING, "name: a non-empty string is required", id="no-name"),
+    pytest.param(HEAD + "[[mapping]\n", "not valid TOML", id="bad-toml"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BROKEN)
+def test_a_broken_flow_is_refused_naming_file_and_key_path(tmp_path: Path, text: str, expected: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(FlowError) as caught:
+        load_flow(path)
+    assert expected in str(caught.value)
+    assert all(m.startswith(f"{path}: ") for m in caught.value.messages)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    data = {
+        "name": "f",
+        "source": "s",
+        "target": "t",
+        "mapping": [{"name": "a", "source": "S", "target": "T", "conflict": "x", "delete": "y"}],
+    }
+    with pytest.raises(FlowError) as caught:
+        parse_flow(data, "flows/f.toml")
+    assert len(caught.value.messages) == 2
+
+
+def test_an_unreadable_file_is_a_flow_error(tmp_path: Path) -> None:
+    with pytest.raises(FlowError, match="cannot be read"):
+        load_flow(tmp_path / "missing.toml")
+
+
+def test_a_duplicated_mapping_is_folded_with_a_warning(tmp_path: Path) -> None:
+    twice = HEAD + MAPPING + 'properties = [{ source = "A", target = "A" }]\n'
+    twice += twice.removeprefix(HEAD).replace('name = "a"', 'name = "a2"')
+    flow = load_flow(_write(tmp_path, twice))
+    assert [m.name for m in flow.mappings] == ["a"]
+    (warning,) = flow.warnings
+    assert 'mapping[1]: mapping "a2" repeats mapping "a" (S -> T) exactly; folded into one' in warning
+
+
+def test_mappings_that_differ_only_in_a_setting_are_not_folded(tmp_path: Path) -> None:
+    twice = HEAD + MAPPING + 'properties = [{ source = "A", target = "A" }]\n'
+    twice += twice.removeprefix(HEAD).replace('name = "a"', 'name = "a2"') + "blank_overwrites = true\n"
+    flow = load_flow(_write(tmp_path, twice))
+    assert [m.name for m in flow.mappings] == ["a", "a2"]
+    assert flow.warnings == ()
