@@ -7,6 +7,7 @@ Exit codes: 0 in sync or all applied; 1 applied with rejects, conflicts or faile
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import shutil
@@ -140,6 +141,42 @@ def plan(
 ) -> None:
     """A dry run: plan each flow and write the report and workbook; nothing is written to any system."""
     raise typer.Exit(_run_all(flows, _settings(state, report_dir, connections, True, False)))
+
+
+@app.command("apply")
+@handled
+def apply_cmd(
+    report: Annotated[Path, typer.Argument(help="A run folder from `reconcile plan`, or its plan.xlsx.")],
+    state: StateOpt = None,
+    report_dir: ReportOpt = Path("reports"),
+    connections: ConnOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Apply even when a guard trips.")] = False,
+) -> None:
+    """Apply the approved rows of a reviewed workbook (or, given a folder without decisions, its whole plan).
+
+    Only the Decision column is read; values typed into the sheet are never written. The plan is built again
+    and must match the workbook's plan exactly, else nothing is applied and you are asked to plan again.
+    """
+    from reconcile.report import read_decisions, read_plan_hash
+
+    folder = report if report.is_dir() else report.parent
+    workbook = report if report.is_file() else folder / "plan.xlsx"
+    summary_file = folder / "plan.json"
+    if not summary_file.exists() or not workbook.exists():
+        raise ConfigError(f"{report}: not a run folder of `reconcile plan` (no plan.json and plan.xlsx)")
+    summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    decisions = read_decisions(workbook)
+    approved = frozenset(row for row, decision in decisions.items() if decision == "approve")
+    settings = RunSettings(
+        state_dir=_state(state),
+        report_root=report_dir,
+        connections=connections,
+        force=force,
+        approved=approved,
+        expect_hash=read_plan_hash(workbook),
+    )
+    typer.echo(f"{len(approved)} rows approved of {len(decisions)} in {workbook}")
+    raise typer.Exit(_run_all([Path(summary["flow_file"])], settings))
 
 
 # -- flows -------------------------------------------------------------------------------------------------

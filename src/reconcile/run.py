@@ -24,7 +24,7 @@ from reconcile.engine.guards import check_guards, check_shrink
 from reconcile.engine.plan import Action
 from reconcile.engine.project import project_target
 from reconcile.engine.recover import find_created
-from reconcile.errors import GuardTripped, ReconcileError
+from reconcile.errors import GuardTripped, PlanMismatch, ReconcileError
 from reconcile.flow.check import check_flow, raise_on_errors
 from reconcile.flow.load import load_flow
 from reconcile.flow.model import Flow
@@ -50,6 +50,10 @@ class RunSettings:
     force: bool = False
     batch_size: int = 50
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    approved: frozenset[str] | None = None
+    """Apply only these row ids (an approved workbook); None applies the whole plan."""
+    expect_hash: str | None = None
+    """Refuse to apply unless the plan built now has this hash (the plan the workbook was made from)."""
 
 
 @dataclass(frozen=True)
@@ -234,6 +238,11 @@ def _execute(
         links = store.links(flow.name)
     catalogues = {flow.source: systems.catalogue(flow.source), flow.target: systems.catalogue(flow.target)}
     plan = build_plan(flow, catalogues, snapshots, links, store.shadows(flow.name), validate=validate_rows)
+    if settings.expect_hash is not None and plan_hash(plan.rows) != settings.expect_hash:
+        raise PlanMismatch(
+            f"the systems or the state changed since the workbook's plan {settings.expect_hash} was made "
+            f"(the plan is now {plan_hash(plan.rows)}); run `reconcile plan` again and review the new workbook"
+        )
     guards = check_guards(flow, plan.rows, snapshots, catalogues)
     tripped = bool(guards) and not settings.force
     rows = plan.rows
@@ -249,7 +258,7 @@ def _execute(
             run_id,
             batch_size=settings.batch_size,
         )
-        outcomes = applier.apply(plan)
+        outcomes = applier.apply(plan, approved=set(settings.approved) if settings.approved is not None else None)
         failed = outcomes.filter(pl.col("status") == "failed").height
         rows = rows.join(
             outcomes.select("row_id", "status", pl.col("error").alias("write_error")), on="row_id", how="left"
@@ -285,6 +294,7 @@ def _write_report(
     summary = {
         "run_id": run_id,
         "flow": flow.name,
+        "flow_file": flow.path,
         "source": flow.source,
         "target": flow.target,
         "started_at": started.isoformat(timespec="seconds"),

@@ -1,0 +1,554 @@
+"""PowerOffice Go: reads full snapshots and writes batches through API v2 (and v1 for four entities).
+
+Which API and endpoint serves an entity is data, in the catalogue's ``api`` tables
+(``systems/catalogues/poweroffice.toml``); this module is the wire protocol around them:
+
+- **Auth**: client-credentials tokens (:mod:`reconcile.systems.poweroffice_auth`), renewed before they
+  expire; the subscription key on every v2 call. A 403 is explained: the privilege the call needed, and
+  whether the token lists it as invalid (the client lacks the module subscription) or the integration
+  lacks it.
+- **Reads**: v2 lists page with ``PageNumber`` / ``PageSize`` (the largest page the endpoint allows) and
+  stop at the first of a 204, an empty or short page, or an ``X-Pagination`` without ``nextPageLink``.
+  "Customers person" and "Suppliers person" are the records with ``IsPerson = true`` of the same endpoints.
+  Order lines come from each order's ``/Complete`` and carry ``sesam_SalesOrderId``. v1 lists page with
+  ``$top`` / ``$skip`` / ``$orderby`` until ``count`` records are in.
+- **Writes**: v2 POST creates (sales orders with their lines through ``/SalesOrders/Complete``), JSON Patch
+  updates holding only the fields the op changes, DELETE (409 "in use" is that row's failure); v1 POST
+  upserts, sending the whole record since v1 replaces it. Creates carry ``ExternalImportReference``
+  (the op's own, else :meth:`PowerOfficeSystem.identity_stamp` of its row): when the create's answer is
+  lost, or the record turns out to exist, the record is found by it instead of being made twice.
+- **Limits**: 10 calls in any one second per subscription key (a sliding window, shared by the token
+  calls), retries with backoff on 429 (honouring ``Retry-After``, at least a second), 502/503/504 and
+  timeouts (:mod:`reconcile.systems.http`).
+
+Every op gets its own :class:`~reconcile.systems.base.WriteResult`; an op the catalogue says must fail
+(a read-only entity or field, a missing required field) is refused without a call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+import polars as pl
+
+from reconcile.errors import AuthError, ConfigError, RemoteError, SystemFailure
+from reconcile.systems.base import WriteOp, WriteResult
+from reconcile.systems.catalogue import Catalogue, Entity, builtin_catalogue
+from reconcile.systems.connections import Key, register, resolve_secret
+from reconcile.systems.http import (
+    CircuitBreaker,
+    Clock,
+    HttpClient,
+    NetworkError,
+    RetryPolicy,
+    SlidingWindowLimiter,
+    SystemClock,
+)
+from reconcile.systems.poweroffice_auth import SUBSCRIPTION_HEADER, TokenSource
+from reconcile.systems.poweroffice_checks import refuse
+from reconcile.systems.poweroffice_wire import (
+    fold,
+    nest,
+    patch_document,
+    problem_text,
+    to_frame,
+    token_claims,
+    v1_error,
+    wire_value,
+)
+
+__all__ = ["POWEROFFICE_KEYS", "PowerOfficeSystem"]
+
+SYSTEM = "poweroffice"
+
+POWEROFFICE_KEYS = (
+    Key("base_url", "url", description="the API v2 host: https://goapi.poweroffice.net (demo: .../Demo)"),
+    Key("v1_base_url", "url", description="the API v1 host: https://api.poweroffice.net"),
+    Key("application_key_env", "env", description="the variable holding the integration's application key"),
+    Key("client_key_env", "env", description="the variable holding the client key of the Go client"),
+    Key("subscription_key_env", "env", description="the variable holding the API v2 subscription key"),
+)
+register(SYSTEM, POWEROFFICE_KEYS)
+
+JSON_PATCH = "application/json-patch+json"
+
+
+class PowerOfficeSystem:
+    """PowerOffice Go as a :class:`~reconcile.systems.base.System`.
+
+    ``base_url`` is the v2 host (``/v2/...`` and ``/OAuth/Token`` below it), ``v1_base_url`` the v1 host.
+    ``page_size`` caps every page (tests use small pages); by default each endpoint's largest page is used.
+    """
+
+    name = SYSTEM
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        v1_base_url: str,
+        application_key: str,
+        client_key: str,
+        subscription_key: str,
+        catalogue: Catalogue | None = None,
+        clock: Clock | None = None,
+        page_size: int | None = None,
+        rate_per_second: int = 10,
+        v1_rate_per_second: int = 50,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.catalogue = catalogue or builtin_catalogue(SYSTEM)
+        self.clock: Clock = clock or SystemClock()
+        self.page_size = page_size
+        retry = retry or RetryPolicy(attempts=6, base_delay=1.0, max_delay=30.0)
+        # PowerOffice blocks no key for failed calls; the breaker only stops hammering a broken endpoint.
+        breaker = CircuitBreaker(SYSTEM, max_errors=100, period=60.0, clock=self.clock)
+        v2_limiter = SlidingWindowLimiter(rate_per_second, 1.0, clock=self.clock)
+        v1_limiter = SlidingWindowLimiter(v1_rate_per_second, 1.0, clock=self.clock)
+        common: dict[str, Any] = {"retry": retry, "clock": self.clock, "timeout": timeout, "transport": transport}
+        base_url, v1_base_url = base_url.rstrip("/"), v1_base_url.rstrip("/")
+        self._clients: list[HttpClient] = []
+        self.v2_tokens = TokenSource(
+            self._client(base_url, limiter=v2_limiter, breaker=breaker, **common),
+            application_key=application_key,
+            client_key=client_key,
+            subscription_key=subscription_key,
+            clock=self.clock,
+            label="v2",
+        )
+        self.v1_tokens = TokenSource(
+            self._client(v1_base_url, limiter=v1_limiter, breaker=breaker, **common),
+            application_key=application_key,
+            client_key=client_key,
+            subscription_key=None,
+            clock=self.clock,
+            label="v1",
+        )
+        self.v2 = self._client(
+            base_url + "/v2",
+            auth=self.v2_tokens.headers,
+            on_unauthorized=self.v2_tokens.invalidate,
+            limiter=v2_limiter,
+            breaker=breaker,
+            headers={SUBSCRIPTION_HEADER: subscription_key, "Accept": "application/json"},
+            **common,
+        )
+        self.v1 = self._client(
+            v1_base_url,
+            auth=self.v1_tokens.headers,
+            on_unauthorized=self.v1_tokens.invalidate,
+            limiter=v1_limiter,
+            breaker=breaker,
+            headers={"Accept": "application/json"},
+            **common,
+        )
+        self._line_orders: dict[str, str] = {}
+
+    def _client(self, base_url: str, **options: Any) -> HttpClient:
+        client = HttpClient(SYSTEM, base_url, **options)
+        self._clients.append(client)
+        return client
+
+    @classmethod
+    def from_connection(cls, conn: Mapping[str, Any], **options: Any) -> PowerOfficeSystem:
+        """A system for a ``[poweroffice]`` table of the connections file; secrets come from its variables."""
+        return cls(
+            base_url=str(conn["base_url"]),
+            v1_base_url=str(conn["v1_base_url"]),
+            application_key=resolve_secret(conn, "application_key_env", system=SYSTEM),
+            client_key=resolve_secret(conn, "client_key_env", system=SYSTEM),
+            subscription_key=resolve_secret(conn, "subscription_key_env", system=SYSTEM),
+            **options,
+        )
+
+    @property
+    def calls(self) -> int:
+        """HTTP calls made so far (tokens included)."""
+        return sum(c.calls for c in self._clients)
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+
+    def entity(self, name: str) -> Entity:
+        found = self.catalogue.entity(name)
+        if found is None:
+            raise ConfigError(f'PowerOffice Go has no entity "{name}"{self.catalogue.suggest(name)}')
+        return found
+
+    # ------------------------------------------------------------------------------------------ reads
+
+    def read(self, entity: str) -> pl.DataFrame:
+        """A full snapshot of ``entity``; see the module docs for where each entity comes from."""
+        ent = self.entity(entity)
+        return to_frame(ent, self.fetch(ent))
+
+    def fetch(self, ent: Entity) -> list[dict[str, Any]]:
+        """The records of ``ent`` as the API returns them (keys in the API's casing)."""
+        api = ent.api
+        if api.get("split"):
+            return self._read_lines(ent)
+        if api.get("version") == 1:
+            return self._v1_list(ent)
+        records = self._v2_list(ent, str(api["path"]))
+        wanted = {k.casefold(): v for k, v in dict(api.get("filter", {})).items()}
+        if wanted:
+            records = [r for r in records if _selects(fold(r), wanted)]
+        return records
+
+    def _page_size(self, ent: Entity, default: int) -> int:
+        size = int(ent.api.get("page_size", default))
+        return min(size, self.page_size) if self.page_size else size
+
+    def _v2_list(self, ent: Entity, path: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        size = self._page_size(ent, 5000)
+        records: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            query = {**dict(params or {}), "PageNumber": page, "PageSize": size}
+            response = self._v2_call("GET", path, ent, params=query)
+            if response.status_code == 204:
+                break
+            if response.status_code != 200:
+                raise RemoteError(SYSTEM, f"reading {ent.name}: {problem_text(response)}", response.status_code)
+            items = response.json()
+            if not isinstance(items, list):
+                raise RemoteError(SYSTEM, f"reading {ent.name}: expected a JSON array from {path}")
+            records.extend(items)
+            if not items or len(items) < size:
+                break
+            header = response.headers.get("X-Pagination")
+            if header:
+                try:
+                    meta = fold(json.loads(header))
+                except ValueError:
+                    meta = {}
+                if not meta.get("nextpagelink"):
+                    break
+            # Without the header a full page may not be the last: ask for the next (a 204 ends it).
+            page += 1
+        return records
+
+    def _read_lines(self, ent: Entity) -> list[dict[str, Any]]:
+        parent = self.entity(str(ent.api["parent"]))
+        split = str(ent.api["split"]).casefold()
+        lines: list[dict[str, Any]] = []
+        for order in self._v2_list(parent, str(parent.api["path"])):
+            order_id = str(fold(order).get("id"))
+            response = self._v2_call("GET", f"{parent.api['path']}/{order_id}/Complete", ent)
+            if response.status_code == 404:
+                continue  # deleted since the list was read
+            if response.status_code != 200:
+                raise RemoteError(SYSTEM, f"reading {ent.name}: {problem_text(response)}", response.status_code)
+            complete = fold(response.json())
+            for line in complete.get(split) or []:
+                item = dict(line)
+                item["sesam_SalesOrderId"] = order_id
+                item["sesam_LastChangedDateTimeOffset"] = complete.get("lastchangeddatetimeoffset")
+                self._line_orders[str(fold(item).get("id")).lower()] = order_id
+                lines.append(item)
+        return lines
+
+    def _v1_list(self, ent: Entity) -> list[dict[str, Any]]:
+        size = self._page_size(ent, 1000)
+        records: list[dict[str, Any]] = []
+        while True:
+            params = {"$orderby": ent.api.get("order_by", "Id"), "$top": size, "$skip": len(records)}
+            body = self._v1_body(self._v1_call("GET", str(ent.api["path"]), ent, params=params), ent, "reading")
+            data = fold(body).get("data")
+            if not isinstance(data, list):
+                raise RemoteError(SYSTEM, f"reading {ent.name}: the v1 answer holds no list", 200)
+            records.extend(data)
+            count = fold(body).get("count")
+            if not data or (isinstance(count, int) and len(records) >= count) or (count is None and len(data) < size):
+                return records
+
+    # ------------------------------------------------------------------------------------------ calls
+
+    def _v2_call(self, method: str, path: str, ent: Entity, **options: Any) -> httpx.Response:
+        response = self.v2.request(method, path, endpoint=f"v2 {ent.name}", **options)
+        if response.status_code == 403:
+            raise self._forbidden(ent, write=method != "GET")
+        return response
+
+    def _v1_call(self, method: str, path: str, ent: Entity, **options: Any) -> httpx.Response:
+        response = self.v1.request(method, path, endpoint=f"v1 {ent.name}", **options)
+        if response.status_code == 403:
+            raise AuthError(SYSTEM, f"PowerOffice Go refused {ent.name} (403, API v1): the integration lacks access")
+        return response
+
+    def _forbidden(self, ent: Entity, *, write: bool) -> AuthError:
+        privilege = str(ent.api.get("privilege", ent.name))
+        role = f"{privilege}_Full" if write else privilege
+        invalid = token_claims(self.v2_tokens.token or "").get("goInvalidPrivileges") or []
+        if role in invalid or privilege in invalid:
+            why = (
+                f"the Go client has no subscription to the module behind the privilege {role} (the token "
+                "lists it in goInvalidPrivileges); the client must add that module in PowerOffice Go"
+            )
+        else:
+            why = f"the integration lacks the privilege {role}; grant it in the integration's settings"
+        return AuthError(SYSTEM, f"PowerOffice Go refused {'writing' if write else 'reading'} {ent.name} (403): {why}")
+
+    def _v1_body(self, response: httpx.Response, ent: Entity, doing: str) -> dict[str, Any]:
+        """The v1 envelope of a response; a ``success: false`` (HTTP 200) is a :class:`RemoteError`."""
+        if response.status_code != 200:
+            raise RemoteError(SYSTEM, f"{doing} {ent.name}: {problem_text(response)}", response.status_code)
+        if not response.content.strip():
+            raise RemoteError(
+                SYSTEM,
+                f"{doing} {ent.name}: PowerOffice Go (v1) answered with an empty body, as it does for an "
+                "invalid value such as an e-mail address",
+                200,
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            raise RemoteError(SYSTEM, f"{doing} {ent.name}: the v1 answer is not JSON", 200) from None
+        error = v1_error(body)
+        if error is not None:
+            raise RemoteError(SYSTEM, f"{doing} {ent.name}: PowerOffice Go (v1) reported an error: {error}", 200)
+        assert isinstance(body, dict)
+        return body
+
+    # ----------------------------------------------------------------------------------------- writes
+
+    def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """One result per op, in order; a refused or failed op never stops the others.
+
+        A failure of the system itself (auth, limits that outlast the retries, the network) raises when it
+        meets the batch's first op; later in the batch, the ops not yet done get failed, retryable results
+        so that what was written is still reported.
+        """
+        ent = self.entity(entity)
+        results: list[WriteResult] = []
+        for op in ops:
+            try:
+                results.append(self._write_one(ent, op))
+            except SystemFailure as exc:
+                if not results:
+                    raise
+                results.append(WriteResult(op.row_id, ok=False, error=str(exc), retryable=True))
+        return results
+
+    def _write_one(self, ent: Entity, op: WriteOp) -> WriteResult:
+        children = self.entity(ent.embedded.entity) if ent.embedded is not None else None
+        problem = refuse(ent, op, children)
+        if problem is not None:
+            return WriteResult(op.row_id, ok=False, error=problem)
+        if ent.api.get("version") == 1:
+            return self._v1_write(ent, op)
+        if op.kind == "create":
+            return self._create(ent, op)
+        if op.kind == "update":
+            return self._update(ent, op)
+        return self._delete(ent, op)
+
+    def identity_stamp(self, row_id: str) -> str:
+        """The ``ExternalImportReference`` a create of plan row ``row_id`` carries (at most 50 characters)."""
+        if len(row_id) <= 50 and row_id.isprintable():
+            return row_id
+        return "reconcile-" + hashlib.sha256(row_id.encode()).hexdigest()[:40]
+
+    def _payload(self, ent: Entity, values: Mapping[str, Any], *, create: bool) -> dict[str, Any]:
+        int_refs = self._int_fields(ent)
+        wire = {name: wire_value(value, ent.fields[name], int_refs) for name, value in values.items()}
+        if create:
+            for name, value in dict(ent.api.get("create_defaults", {})).items():
+                wire.setdefault(name, value)
+            for name, value in dict(ent.api.get("filter", {})).items():
+                wire[name] = value
+        return nest(wire)
+
+    def _int_fields(self, ent: Entity) -> frozenset[str]:
+        """Fields that hold an int64 id on the wire (text in a snapshot): keys and references to such."""
+        names = {ent.key} if ent.api.get("id_type") == "int" else set()
+        for field in ent.fields.values():
+            target = self.catalogue.entity(field.ref) if field.ref else None
+            if target is not None and target.api.get("id_type") == "int":
+                names.add(field.name)
+        return frozenset(names)
+
+    def _create(self, ent: Entity, op: WriteOp) -> WriteResult:
+        reference_field = _reference_field(ent)
+        values = dict(op.values)
+        if reference_field and not values.get(reference_field):
+            values[reference_field] = self.identity_stamp(op.row_id)
+        reference = values.get(reference_field) if reference_field else None
+        if ent.api.get("split"):
+            parent_id = str(values.pop("sesam_SalesOrderId"))
+            path = str(ent.api["path"]).replace("{parent}", parent_id)
+        else:
+            path = str(ent.api.get("create_path", ent.api["path"]))
+        payload = self._payload(ent, values, create=True)
+        if ent.embedded is not None and op.children:
+            child = self.entity(ent.embedded.entity)
+            payload[ent.embedded.field] = [
+                self._payload(child, {k: v for k, v in c.values.items() if k != ent.embedded.parent_field}, create=True)
+                for c in op.children
+            ]
+        try:
+            response = self._v2_call("POST", path, ent, json=payload)
+        except NetworkError as exc:
+            found = self._found(ent, op, reference) if reference and exc.maybe_applied else None
+            if found is not None:
+                return found
+            return WriteResult(op.row_id, ok=False, error=str(exc), retryable=True)
+        if response.status_code in (200, 201):
+            return self._created(ent, op, response.json())
+        text = problem_text(response)
+        if reference and response.status_code == 400 and "externalimportreference" in text.casefold():
+            found = self._found(ent, op, reference)
+            if found is not None:
+                return found
+        return WriteResult(op.row_id, ok=False, error=text, retryable=response.status_code >= 500)
+
+    def _created(self, ent: Entity, op: WriteOp, body: Any) -> WriteResult:
+        record = fold(body) if isinstance(body, Mapping) else {}
+        key = record.get(ent.key.casefold())
+        if ent.api.get("split"):
+            self._line_orders[str(key).lower()] = str(op.values.get("sesam_SalesOrderId"))
+        children: tuple[WriteResult, ...] = ()
+        if ent.embedded is not None and op.children:
+            lines = record.get(ent.embedded.field.casefold()) or []
+            children = tuple(
+                WriteResult(c.row_id, ok=True, key=str(fold(line).get("id")))
+                if i < len(lines)
+                else WriteResult(c.row_id, ok=False, error="PowerOffice Go returned fewer lines than were sent")
+                for i, (c, line) in enumerate(zip(op.children, [*lines, *([{}] * len(op.children))], strict=False))
+            )
+            for line in lines:
+                self._line_orders[str(fold(line).get("id")).lower()] = str(key)
+        if key is None:
+            return WriteResult(op.row_id, ok=False, error="PowerOffice Go answered the create without an id")
+        return WriteResult(op.row_id, ok=True, key=str(key), children=children)
+
+    def _found(self, ent: Entity, op: WriteOp, reference: Any) -> WriteResult | None:
+        """The result for a create whose record already exists with ``reference``, or ``None``."""
+        key = self.find_by_reference(ent.name, str(reference))
+        if key is None:
+            return None
+        if ent.embedded is None or not op.children:
+            return WriteResult(op.row_id, ok=True, key=key)
+        response = self._v2_call("GET", f"{ent.api['path']}/{key}/Complete", ent)
+        return self._created(ent, op, response.json() if response.status_code == 200 else {"id": key})
+
+    def find_by_reference(self, entity: str, reference: str) -> str | None:
+        """The id of the record of ``entity`` whose ``ExternalImportReference`` is ``reference``."""
+        ent = self.entity(entity)
+        field = _reference_field(ent)
+        if field is None:
+            return None
+        spec = ent.api.get("external_reference", {})
+        params = {spec["filter"]: reference} if isinstance(spec, Mapping) and spec.get("filter") else None
+        wanted = {k.casefold(): v for k, v in dict(ent.api.get("filter", {})).items()}
+        for record in self._v2_list(ent, str(ent.api["path"]), params):
+            folded = fold(record)
+            if folded.get(field.casefold()) == reference and _selects(folded, wanted):
+                return str(folded.get(ent.key.casefold()))
+        return None
+
+    def _record_path(self, ent: Entity, key: str) -> str:
+        if ent.api.get("split"):
+            order_id = self._line_orders.get(key.lower())
+            if order_id is None:
+                self._read_lines(ent)
+                order_id = self._line_orders.get(key.lower())
+            if order_id is None:
+                raise LookupError(f"no sales order holds the line {key}")
+            return str(ent.api["path"]).replace("{parent}", order_id) + f"/{key}"
+        return f"{ent.api['path']}/{key}"
+
+    def _update(self, ent: Entity, op: WriteOp) -> WriteResult:
+        key = str(op.key)
+        if not op.values:
+            return WriteResult(op.row_id, ok=True, key=key)
+        try:
+            path = self._record_path(ent, key)
+        except LookupError as exc:
+            return WriteResult(op.row_id, ok=False, error=str(exc))
+        document = patch_document(self._flat_payload(ent, op.values))
+        response = self._v2_call(
+            "PATCH",
+            path,
+            ent,
+            content=json.dumps(document),
+            headers={"Content-Type": JSON_PATCH},
+            idempotent=True,  # every operation sets a value: sending it twice does no harm
+        )
+        if response.status_code == 200:
+            return WriteResult(op.row_id, ok=True, key=key)
+        return WriteResult(op.row_id, ok=False, key=key, error=problem_text(response), retryable=response.status_code >= 500)
+
+    def _flat_payload(self, ent: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
+        int_refs = self._int_fields(ent)
+        return {name: wire_value(value, ent.fields[name], int_refs) for name, value in values.items()}
+
+    def _delete(self, ent: Entity, op: WriteOp) -> WriteResult:
+        key = str(op.key)
+        try:
+            path = self._record_path(ent, key)
+        except LookupError:
+            return WriteResult(op.row_id, ok=True, key=key)  # the order and its line are gone
+        response = self._v2_call("DELETE", path, ent)
+        if response.status_code in (200, 204, 404):  # 404: already gone, as a retried delete finds it
+            self._line_orders.pop(key.lower(), None)
+            return WriteResult(op.row_id, ok=True, key=key)
+        return WriteResult(op.row_id, ok=False, key=key, error=problem_text(response), retryable=response.status_code >= 500)
+
+    # -------------------------------------------------------------------------------------------- v1
+
+    def _v1_write(self, ent: Entity, op: WriteOp) -> WriteResult:
+        api = ent.api
+        key = str(op.key) if op.key is not None else None
+        try:
+            if op.kind == "delete":
+                path = f"{api.get('delete_path', api['path'])}/{key}"
+                self._v1_body(self._v1_call("DELETE", path, ent), ent, "deleting")
+                return WriteResult(op.row_id, ok=True, key=key)
+            record = self._flat_payload(ent, op.values)
+            if op.kind == "update":
+                # v1 POST replaces the whole record: start from what is there now.
+                current = self._v1_body(self._v1_call("GET", f"{api['path']}/{key}", ent), ent, "reading")
+                data = fold(current).get("data")
+                if not isinstance(data, Mapping):
+                    return WriteResult(op.row_id, ok=False, key=key, error=f"{ent.name} {key} was not found")
+                record = {**{k: v for k, v in data.items()}, **record}
+            else:
+                for name, value in dict(api.get("create_defaults", {})).items():
+                    record.setdefault(name, value)
+            path = str(api["upsert_path"]).format(**{k: v for k, v in record.items() if v is not None})
+            body = self._v1_body(self._v1_call("POST", path, ent, json=record), ent, "writing")
+        except RemoteError as exc:
+            return WriteResult(op.row_id, ok=False, key=key, error=str(exc), retryable=(exc.status or 0) >= 500)
+        except KeyError as exc:
+            return WriteResult(op.row_id, ok=False, key=key, error=f"{exc.args[0]} is needed to write {ent.name}")
+        data = fold(body).get("data")
+        new_key = fold(data).get(ent.key.casefold()) if isinstance(data, Mapping) else None
+        if new_key is None:
+            return WriteResult(op.row_id, ok=False, error="PowerOffice Go (v1) answered without the record")
+        return WriteResult(op.row_id, ok=True, key=str(new_key))
+
+
+def _reference_field(ent: Entity) -> str | None:
+    spec = ent.api.get("external_reference")
+    if isinstance(spec, Mapping) and spec.get("field") in ent.fields:
+        return str(spec["field"])
+    return None
+
+
+def _selects(folded: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """Whether a record has the values an entity's ``filter`` asks for (a missing bool is false)."""
+    for name, value in wanted.items():
+        have = folded.get(name)
+        if isinstance(value, bool):
+            have = bool(have)
+        if have != value:
+            return False
+    return True
