@@ -98,6 +98,8 @@ class Applier:
         self.links = _Links.load(store.links(flow.name))
         self.outcomes: list[dict[str, Any]] = []
         self.failed_rows: set[str] = set()
+        self.stopped: str | None = None
+        """Set when a system stopped taking writes; nothing more is sent after it."""
 
     # -- entry point ---------------------------------------------------------------------------------------
 
@@ -140,6 +142,17 @@ class Applier:
         with self.store.transaction() as db:
             self.store.add_links(db, self.flow.name, plan.merges.iter_rows())
             self.store.set_shadows(db, self.flow.name, plan.agreed.iter_rows())
+
+    def _note_stop(self, system: System, results: Iterable[WriteResult]) -> None:
+        if self.stopped is None:
+            for result in results:
+                if result.stopped:
+                    self.stopped = f"{system.name} stopped taking writes: {result.error}"
+                    return
+
+    def _skip_all(self, rows: pl.DataFrame) -> None:
+        for row_id in rows["row_id"]:
+            self._outcome(row_id, "skipped", error=f"not sent: {self.stopped}")
 
     def _outcome(self, row_id: str, status: str, key: str | None = None, error: str | None = None) -> None:
         self.outcomes.append({"row_id": row_id, "status": status, "key": key, "error": error})
@@ -188,6 +201,9 @@ class Applier:
             return
         child_spec = self._child_spec(entity, all_rows)
         for batch in creates.iter_slices(self.batch_size):
+            if self.stopped:
+                self._skip_all(batch)
+                continue
             ops: list[WriteOp] = []
             journal: list[dict[str, Any]] = []
             shadows: dict[str, list[tuple[str, str, str, str | None]]] = {}
@@ -211,6 +227,7 @@ class Applier:
                 ids = self.store.journal_pending(db, self.run_id, self.flow.name, journal)
             journal_ids = {entry["row_id"]: jid for entry, jid in zip(journal, ids, strict=True)}
             results = self.target.write(entity.name, ops)
+            self._note_stop(self.target, results)
             self._record_creates(ops, results, journal, journal_ids, shadows)
             self.progress(len(ops))
 
@@ -308,6 +325,9 @@ class Applier:
         key_column = "target_id" if side == "target" else "source_id"
         refs_back = side == "source"
         for batch in updates.iter_slices(self.batch_size):
+            if self.stopped:
+                self._skip_all(batch)
+                continue
             ops: list[WriteOp] = []
             shadows: dict[str, list[tuple[str, str, str, str | None]]] = {}
             for row in batch.iter_rows(named=True):
@@ -328,6 +348,7 @@ class Applier:
             if not ops:
                 continue
             results = system.write(entity.name, ops)
+            self._note_stop(system, results)
             with self.store.transaction() as db:
                 for op, result in zip(ops, results, strict=True):
                     if result.ok:
@@ -369,7 +390,12 @@ class Applier:
                 for op in ops:
                     self._outcome(op.row_id, "failed", error=f"{entity.name} records cannot be deleted through the API")
                 continue
-            for op, result in zip(ops, system.write(entity.name, ops) if ops else [], strict=True):
+            if self.stopped:
+                self._skip_all(rest)
+                continue
+            results = system.write(entity.name, ops) if ops else []
+            self._note_stop(system, results)
+            for op, result in zip(ops, results, strict=True):
                 if result.ok:
                     unlink.append((mapping.name, sources[op.row_id]))
                 self._outcome(op.row_id, "applied" if result.ok else "failed", key=op.key, error=result.error)

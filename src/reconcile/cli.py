@@ -41,6 +41,8 @@ app.add_typer(flows_app, name="flows")
 app.add_typer(links_app, name="links")
 app.add_typer(runs_app, name="runs")
 app.add_typer(sandbox_app, name="sandbox")
+auth_app = typer.Typer(help="Authorise reconcile with a system that needs a person's consent.", no_args_is_help=True)
+app.add_typer(auth_app, name="auth")
 
 StateOpt = Annotated[
     Path | None,
@@ -177,6 +179,38 @@ def apply_cmd(
     )
     typer.echo(f"{len(approved)} rows approved of {len(decisions)} in {workbook}")
     raise typer.Exit(_run_all([Path(summary["flow_file"])], settings))
+
+
+@auth_app.command("exact")
+@handled
+def auth_exact(
+    connections: ConnOpt = None,
+    refresh_token: Annotated[
+        str | None, typer.Option("--refresh-token", help="Store this refresh token instead of asking for a code.")
+    ] = None,
+    code: Annotated[str | None, typer.Option("--code", help="The code from the redirect, if you have it.")] = None,
+) -> None:
+    """Authorise reconcile with Exact Online: open the printed URL, then paste the code it redirects with.
+
+    The tokens go to the connection's token_file; the refresh token rotates on every use and is written
+    back atomically, so keep that file where only the nightly job can read it.
+    """
+    from reconcile.systems.connections import load_connections
+    from reconcile.systems.exact_auth import authorization_url, exchange_code, store_refresh_token
+
+    conn = load_connections(connections).get("exact")
+    if conn is None:
+        raise ConfigError("no [exact] table in the connections file (--connections or RECONCILE_CONNECTIONS)")
+    if refresh_token:
+        store_refresh_token(conn, refresh_token)
+        typer.echo(f"refresh token stored in {conn['token_file']}")
+        return
+    if code is None:
+        typer.echo("Open this address, log in and allow access:\n")
+        typer.echo(authorization_url(conn))
+        code = typer.prompt("\nThen paste the code from the address Exact redirects you to")
+    exchange_code(conn, code)
+    typer.echo(f"authorised; tokens stored in {conn['token_file']}")
 
 
 # -- flows -------------------------------------------------------------------------------------------------

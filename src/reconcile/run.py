@@ -24,7 +24,7 @@ from reconcile.engine.guards import check_guards, check_shrink
 from reconcile.engine.plan import Action
 from reconcile.engine.project import project_target
 from reconcile.engine.recover import find_created
-from reconcile.errors import GuardTripped, PlanMismatch, ReconcileError
+from reconcile.errors import GuardTripped, PlanMismatch, ReconcileError, SystemFailure
 from reconcile.flow.check import check_flow, raise_on_errors
 from reconcile.flow.load import load_flow
 from reconcile.flow.model import Flow
@@ -264,11 +264,16 @@ def _execute(
             outcomes.select("row_id", "status", pl.col("error").alias("write_error")), on="row_id", how="left"
         )
         store.record_counts(run_id, flow.name, {k: v.height for k, v in snapshots.items()})
+    stopped = applier.stopped if not settings.dry_run and not tripped else None
     status, outcome, code = _outcome(plan.rows, settings.dry_run or tripped, failed)
     if tripped:
         status, outcome = "guard", "stopped by a guard, nothing written"
+    if stopped:
+        status, outcome = "failed", f"stopped: {stopped}"
     _write_report(flow, plan, rows, report_dir, run_id, started, settings.dry_run or tripped, guards, outcome)
     summary = render_summary(plan.rows, flow=flow.name, run_id=run_id, outcome=outcome)
+    if stopped:
+        raise SystemFailure(flow.target, f"{stopped}\nthe run stopped; the report is in {report_dir}")
     if tripped:
         raise GuardTripped(
             "\n".join(guards) + f"\nthe plan is in {report_dir}; run again with --force to apply it anyway"

@@ -1,10 +1,14 @@
 """A tiny world for engine tests: two systems with customers and orders, written out in full.
 
-``crm`` (source) and ``books`` (target). books.Customer requires Name; Email must be an email address;
-books.Customer.Code is read-only; books.Region is a read-only entity. books.Order refers to its customer.
+``crm`` (source) and ``books`` (target). books.Customer requires Name (at most 20 characters); Email must be
+an email address; Country a two-letter code; books.Customer.Code is read-only; books.Region is a read-only
+entity. books.Order refers to its customer. books.Invoice is created with its InvoiceLines embedded (from
+crm.Bill and crm.BillLine, in the flow only when asked for with ``bills=True``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import polars as pl
 
@@ -30,6 +34,7 @@ CRM = parse_catalogue(
                     "address.country": {},
                     "changed": {"type": "datetime"},
                     "code": {},
+                    "segment": {},
                 },
             },
             "Sale": {
@@ -41,6 +46,8 @@ CRM = parse_catalogue(
                 },
             },
             "Area": {"key": "id", "fields": {"id": {}, "code": {}}},
+            "Bill": {"key": "id", "fields": {"id": {}, "number": {}}},
+            "BillLine": {"key": "id", "fields": {"id": {}, "bill": {"ref": "Bill"}, "text": {}}},
         },
     },
     "crm.toml",
@@ -60,6 +67,8 @@ BOOKS = parse_catalogue(
                     "Country": {"format": "country"},
                     "Modified": {"type": "datetime", "read_only": True},
                     "Code": {"read_only": True},
+                    "Segment": {},
+                    "Type": {},
                 },
             },
             "Order": {
@@ -71,6 +80,19 @@ BOOKS = parse_catalogue(
                 },
             },
             "Region": {"key": "Code", "read_only": True, "fields": {"Code": {}, "Name": {}}},
+            "Invoice": {
+                "key": "ID",
+                "embedded": {"entity": "InvoiceLine", "parent_field": "Invoice", "field": "Lines"},
+                "fields": {"ID": {"read_only": True}, "Number": {"required": True}, "Lines": {}},
+            },
+            "InvoiceLine": {
+                "key": "ID",
+                "fields": {
+                    "ID": {"read_only": True},
+                    "Invoice": {"required": True, "ref": "Invoice"},
+                    "Text": {"required": True},
+                },
+            },
         },
     },
     "books.toml",
@@ -78,7 +100,22 @@ BOOKS = parse_catalogue(
 CATALOGUES: dict[str, Catalogue] = {"crm": CRM, "books": BOOKS}
 
 
-def flow(conflict: str = "newest", delete: str = "report", blank_overwrites: bool = False, merge: bool = True) -> Flow:
+def flow(
+    conflict: str = "newest",
+    delete: str = "report",
+    blank_overwrites: bool = False,
+    merge: bool | list[list[list[str]]] = True,
+    extra: tuple[dict[str, object], ...] = (),
+    customer_options: dict[str, object] | None = None,
+    bills: bool = False,
+    guards: dict[str, object] | None = None,
+) -> Flow:
+    """The crm-to-books flow: orders (refer to customers), customers (merged by email), areas (read-only).
+
+    ``merge`` is True for the email rule, False for none, or the merge combinations to use; ``extra`` adds
+    customer properties; ``customer_options`` sets keys of the customers mapping (its own conflict policy);
+    ``bills`` adds bills -> Invoice and billlines -> InvoiceLine (embedded in the invoice).
+    """
     customers: dict[str, object] = {
         "name": "customers",
         "source": "Client",
@@ -89,35 +126,55 @@ def flow(conflict: str = "newest", delete: str = "report", blank_overwrites: boo
             {"source": "born", "target": "BirthDate"},
             {"source": "address.country", "target": "Country"},
             {"source": "code", "target": "Code"},
+            *extra,
         ],
+        **(customer_options or {}),
     }
-    if merge:
+    if merge is True:
         customers["merge"] = [[["email", "Email"]]]
-    return parse_flow(
+    elif merge:
+        customers["merge"] = merge
+    mappings: list[dict[str, object]] = [
         {
-            "name": "crm-to-books",
-            "source": "crm",
-            "target": "books",
-            "defaults": {"conflict": conflict, "delete": delete, "blank_overwrites": blank_overwrites},
-            "mapping": [
-                {
-                    "name": "orders",
-                    "source": "Sale",
-                    "target": "Order",
-                    "properties": [
-                        {"source": "client", "target": "Customer", "ref": "customers"},
-                        {"source": "total", "target": "Amount"},
-                    ],
-                },
-                customers,
-                {
-                    "name": "areas",
-                    "source": "Area",
-                    "target": "Region",
-                    "properties": [{"source": "code", "target": "Code"}],
-                },
+            "name": "orders",
+            "source": "Sale",
+            "target": "Order",
+            "properties": [
+                {"source": "client", "target": "Customer", "ref": "customers"},
+                {"source": "total", "target": "Amount", "type": "float"},
             ],
         },
+        customers,
+        {
+            "name": "areas",
+            "source": "Area",
+            "target": "Region",
+            "properties": [{"source": "code", "target": "Code"}],
+        },
+    ]
+    if bills:
+        mappings += [
+            {
+                "name": "billlines",
+                "source": "BillLine",
+                "target": "InvoiceLine",
+                "properties": [
+                    {"source": "bill", "target": "Invoice", "ref": "bills"},
+                    {"source": "text", "target": "Text"},
+                ],
+            },
+            {
+                "name": "bills",
+                "source": "Bill",
+                "target": "Invoice",
+                "properties": [{"source": "number", "target": "Number"}],
+            },
+        ]
+    defaults: dict[str, object] = {"conflict": conflict, "delete": delete, "blank_overwrites": blank_overwrites}
+    if guards is not None:
+        defaults["guards"] = guards
+    return parse_flow(
+        {"name": "crm-to-books", "source": "crm", "target": "books", "defaults": defaults, "mapping": mappings},
         "crm-to-books.toml",
     )
 
@@ -136,6 +193,7 @@ def clients(*rows: dict[str, object]) -> pl.DataFrame:
                 "address": {"country": r.get("country")},
                 "changed": r.get("changed"),
                 "code": r.get("code"),
+                "segment": r.get("segment"),
             }
         )
     return pl.DataFrame(
@@ -148,23 +206,30 @@ def clients(*rows: dict[str, object]) -> pl.DataFrame:
             "address": pl.Struct({"country": pl.Utf8}),
             "changed": pl.Utf8,
             "code": pl.Utf8,
+            "segment": pl.Utf8,
         },
     )
 
 
 def customers(*rows: dict[str, object]) -> pl.DataFrame:
+    """Customer rows; ``BirthDate`` is a ``datetime.date``, ``Modified`` an ISO text."""
     return pl.DataFrame(
-        list(rows),
-        schema={
-            "ID": pl.Utf8,
-            "Name": pl.Utf8,
-            "Email": pl.Utf8,
-            "BirthDate": pl.Date,
-            "Country": pl.Utf8,
-            "Modified": pl.Utf8,
-            "Code": pl.Utf8,
-        },
+        [{k: r.get(k) for k in CUSTOMER_COLUMNS} for r in rows],
+        schema=CUSTOMER_COLUMNS,
     )
+
+
+CUSTOMER_COLUMNS: dict[str, pl.DataType] = {
+    "ID": pl.Utf8(),
+    "Name": pl.Utf8(),
+    "Email": pl.Utf8(),
+    "BirthDate": pl.Date(),
+    "Country": pl.Utf8(),
+    "Modified": pl.Utf8(),
+    "Code": pl.Utf8(),
+    "Segment": pl.Utf8(),
+    "Type": pl.Utf8(),
+}
 
 
 def sales(*rows: dict[str, object]) -> pl.DataFrame:
@@ -173,6 +238,22 @@ def sales(*rows: dict[str, object]) -> pl.DataFrame:
 
 def orders(*rows: dict[str, object]) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema={"ID": pl.Utf8, "Customer": pl.Utf8, "Amount": pl.Float64})
+
+
+def bills_(*rows: dict[str, object]) -> pl.DataFrame:
+    return pl.DataFrame(list(rows), schema={"id": pl.Utf8, "number": pl.Utf8})
+
+
+def billlines(*rows: dict[str, object]) -> pl.DataFrame:
+    return pl.DataFrame(list(rows), schema={"id": pl.Utf8, "bill": pl.Utf8, "text": pl.Utf8})
+
+
+def invoices(*rows: dict[str, object]) -> pl.DataFrame:
+    return pl.DataFrame(list(rows), schema={"ID": pl.Utf8, "Number": pl.Utf8})
+
+
+def invoicelines(*rows: dict[str, object]) -> pl.DataFrame:
+    return pl.DataFrame(list(rows), schema={"ID": pl.Utf8, "Invoice": pl.Utf8, "Text": pl.Utf8})
 
 
 def links(*rows: tuple[str, str, str]) -> pl.DataFrame:
@@ -188,6 +269,29 @@ def shadows(*rows: tuple[str, str, str, str | None]) -> pl.DataFrame:
     )
 
 
+def snapshots(
+    client_rows: pl.DataFrame,
+    customer_rows: pl.DataFrame,
+    sale_rows: pl.DataFrame | None = None,
+    order_rows: pl.DataFrame | None = None,
+    extra: dict[tuple[str, str], pl.DataFrame] | None = None,
+) -> dict[tuple[str, str], pl.DataFrame]:
+    """Every snapshot the flow reads; the ones not given are empty (areas: one each side, never matching)."""
+    return {
+        ("crm", "Client"): client_rows,
+        ("books", "Customer"): customer_rows,
+        ("crm", "Sale"): sale_rows if sale_rows is not None else sales(),
+        ("books", "Order"): order_rows if order_rows is not None else orders(),
+        ("crm", "Area"): pl.DataFrame({"id": ["a1"], "code": ["N"]}),
+        ("books", "Region"): pl.DataFrame({"Code": ["S"], "Name": ["South"]}),
+        ("crm", "Bill"): bills_(),
+        ("crm", "BillLine"): billlines(),
+        ("books", "Invoice"): invoices(),
+        ("books", "InvoiceLine"): invoicelines(),
+        **(extra or {}),
+    }
+
+
 def plan(
     the_flow: Flow,
     client_rows: pl.DataFrame,
@@ -196,33 +300,36 @@ def plan(
     shadow_rows: pl.DataFrame | None = None,
     sale_rows: pl.DataFrame | None = None,
     order_rows: pl.DataFrame | None = None,
+    extra: dict[tuple[str, str], pl.DataFrame] | None = None,
 ) -> FlowPlan:
-    snapshots = {
-        ("crm", "Client"): client_rows,
-        ("books", "Customer"): customer_rows,
-        ("crm", "Sale"): sale_rows if sale_rows is not None else sales(),
-        ("books", "Order"): order_rows if order_rows is not None else orders(),
-        ("crm", "Area"): pl.DataFrame({"id": ["a1"], "code": ["N"]}),
-        ("books", "Region"): pl.DataFrame({"Code": ["S"], "Name": ["South"]}),
-    }
     return build_plan(
         the_flow,
         CATALOGUES,
-        snapshots,
+        snapshots(client_rows, customer_rows, sale_rows, order_rows, extra),
         link_rows if link_rows is not None else links(),
         shadow_rows if shadow_rows is not None else shadows(),
         validate=validate_rows,
     )
 
 
-def row(result: FlowPlan, mapping: str, source_id: str) -> dict[str, object]:
-    """The one plan row of ``mapping`` for ``source_id``."""
+def rows_of(result: FlowPlan, mapping: str) -> list[tuple[str | None, str, str]]:
+    """(source_id, action, reason) of every row of ``mapping``, sorted."""
+    frame = result.rows.filter(pl.col("mapping") == mapping)
+    return sorted(frame.select("source_id", "action", "reason").iter_rows(), key=lambda r: (r[0] or "", r[1], r[2]))
+
+
+def row(result: FlowPlan, mapping: str, source_id: str, action: str | None = None) -> dict[str, Any]:
+    """The one plan row of ``mapping`` for ``source_id`` (and ``action``, when a record has several)."""
     found = result.rows.filter((pl.col("mapping") == mapping) & (pl.col("source_id") == source_id))
+    if action is not None:
+        found = found.filter(pl.col("action") == action)
     assert found.height == 1, found
     return found.row(0, named=True)
 
 
-def changes(result: FlowPlan, mapping: str, source_id: str) -> dict[str, tuple[object, object]]:
+def changes(
+    result: FlowPlan, mapping: str, source_id: str, action: str | None = None
+) -> dict[str, tuple[str | None, str | None]]:
     """property -> (old, new) of the row."""
-    r = row(result, mapping, source_id)
-    return {c["property"]: (c["old"], c["new"]) for c in r["changes"]}  # type: ignore[attr-defined]
+    r = row(result, mapping, source_id, action)
+    return {c["property"]: (c["old"], c["new"]) for c in r["changes"]}

@@ -217,7 +217,8 @@ def _creates(
             )
         )
     if structs:
-        values = source.select(
+        wanted = source.join(unmatched, left_on=ID, right_on="source_id", how="semi")
+        values = wanted.select(
             pl.col(ID).alias("source_id"),
             pl.concat_list(structs).list.filter(pl.element().struct.field("new").is_not_null()).alias("changes"),
         )
@@ -414,10 +415,22 @@ def _check_children(plan: pl.DataFrame, flow: Flow, target_cat: Catalogue) -> pl
             )
             .drop("_v")
         )
+        plan = _reject_orphans(plan)
+    return plan
+
+
+def _reject_orphans(plan: pl.DataFrame) -> pl.DataFrame:
+    """Reject every write that waits for a create which is rejected, and what waits for those, and so on.
+
+    Updates count as well as creates: an update moving a record to a new parent cannot be sent when that
+    parent is never created.
+    """
+    waiting = pl.col("action").is_in([Action.CREATE.value, Action.UPDATE_TARGET.value])
+    while True:
         refused = plan.filter(pl.col("action") == Action.REJECT.value)["row_id"]
-        orphan = (pl.col("action") == Action.CREATE.value) & pl.col("parents").list.eval(
-            pl.element().is_in(refused.implode())
-        ).list.any()
+        orphan = waiting & pl.col("parents").list.eval(pl.element().is_in(refused.implode())).list.any()
+        if plan.select(orphan.any()).item() is not True:
+            return plan
         plan = plan.with_columns(
             pl.when(orphan).then(pl.lit(Action.REJECT.value)).otherwise(pl.col("action")).alias("action"),
             pl.when(orphan).then(pl.lit(Reason.PARENT_REJECTED.value)).otherwise(pl.col("reason")).alias("reason"),
@@ -426,4 +439,3 @@ def _check_children(plan: pl.DataFrame, flow: Flow, target_cat: Catalogue) -> pl
             .otherwise(pl.col("detail"))
             .alias("detail"),
         )
-    return plan

@@ -27,15 +27,17 @@ def check_shrink(
     """Raise :class:`SnapshotShrank` when a snapshot looks cut short."""
     problems: list[str] = []
     linked_mappings = set(links["mapping"].unique().to_list()) if not links.is_empty() else set()
-    ratio = min((m.guards.shrink for m in flow.mappings), default=0.5)
     for (system, entity), frame in snapshots.items():
         now, before = frame.height, last.get((system, entity))
-        uses = [
-            m.name
+        readers = [
+            m
             for m in flow.mappings
-            if m.name in linked_mappings
-            and entity.casefold() in {(m.source if system == flow.source else m.target).casefold()}
+            if entity.casefold() == (m.source if system == flow.source else m.target).casefold()
         ]
+        uses = [m.name for m in readers if m.name in linked_mappings]
+        # Each entity is held to the strictest ratio of the mappings that read it, not to the most lenient
+        # ratio of the whole flow.
+        ratio = max((m.guards.shrink for m in readers), default=flow.defaults.guards.shrink)
         if now == 0 and uses:
             problems.append(f"{system} {entity} is empty while {len(uses)} mapping(s) hold links to it")
         elif before and now < before * ratio:

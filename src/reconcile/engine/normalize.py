@@ -41,6 +41,26 @@ def _utc(expr: pl.Expr, dtype: pl.Datetime) -> pl.Expr:
     return expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
 
 
+def parse_datetime(text: pl.Expr) -> pl.Expr:
+    """ISO-like text as a naive UTC datetime (null where it does not parse).
+
+    Each value is read by itself with explicit formats: letting Polars infer one format from the first value
+    of a column would leave every value written another way (an offset, a ``Z``, a space) unparsed.
+    """
+    iso = text.str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]", "${1}T").str.replace(r"Z$", "+00:00")
+    with_offset = (
+        iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us")
+        .dt.convert_time_zone("UTC")
+        .dt.replace_time_zone(None)
+    )
+    return pl.coalesce(
+        with_offset,
+        iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us"),
+        iso.str.to_datetime("%Y-%m-%dT%H:%M", strict=False, time_unit="us"),
+        iso.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")),
+    )
+
+
 def canonical(expr: pl.Expr, dtype: pl.DataType, field_type: str, fmt: str | None = None) -> pl.Expr:
     """The canonical text of ``expr`` (of ``dtype``) compared as a value of ``field_type``."""
     text = _text(expr, dtype)
@@ -53,8 +73,7 @@ def canonical(expr: pl.Expr, dtype: pl.DataType, field_type: str, fmt: str | Non
     if field_type == "datetime":
         if isinstance(dtype, pl.Datetime) or dtype == pl.Date:
             return text if isinstance(dtype, pl.Datetime) else text + "T00:00:00"
-        parsed = text.str.to_datetime(strict=False, time_zone="UTC").dt.replace_time_zone(None)
-        return pl.coalesce(parsed.dt.strftime("%Y-%m-%dT%H:%M:%S"), text)
+        return pl.coalesce(parse_datetime(text).dt.strftime("%Y-%m-%dT%H:%M:%S"), text)
     if field_type == "float":
         if dtype in _FLOATS or dtype in _NUMERIC:
             return expr.cast(pl.Float64).cast(pl.Utf8)
@@ -65,7 +84,10 @@ def canonical(expr: pl.Expr, dtype: pl.DataType, field_type: str, fmt: str | Non
             return expr.cast(pl.Int64).cast(pl.Utf8)
         if dtype in _FLOATS:
             return pl.when(expr == expr.round(0)).then(expr.cast(pl.Int64).cast(pl.Utf8)).otherwise(text)
-        return pl.coalesce(text.cast(pl.Int64, strict=False).cast(pl.Utf8), text)
+        # "80.0" is the whole number 80, as an 80.0 from a float column is.
+        as_float = text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+        whole = pl.when(as_float == as_float.round(0)).then(as_float.cast(pl.Int64, strict=False))
+        return pl.coalesce(text.cast(pl.Int64, strict=False).cast(pl.Utf8), whole.cast(pl.Utf8), text)
     if field_type == "bool":
         if dtype == pl.Boolean:
             return text

@@ -14,7 +14,7 @@ from collections.abc import Mapping as MappingType
 
 import polars as pl
 
-from reconcile.engine.normalize import canonical, canonical_for
+from reconcile.engine.normalize import canonical, canonical_for, parse_datetime
 from reconcile.flow.model import Mapping
 from reconcile.systems.catalogue import Entity
 
@@ -63,9 +63,7 @@ def _modified_expr(schema: pl.Schema, entity: Entity) -> pl.Expr:
         return value.dt.cast_time_unit("us").alias(MODIFIED)
     if dtype == pl.Date:
         return expr.cast(pl.Datetime("us")).alias(MODIFIED)
-    text = expr.cast(pl.Utf8)
-    parsed = text.str.to_datetime(strict=False, time_zone="UTC", time_unit="us").dt.replace_time_zone(None)
-    return parsed.alias(MODIFIED)
+    return parse_datetime(expr.cast(pl.Utf8).str.strip_chars()).alias(MODIFIED)
 
 
 def _label_expr(schema: pl.Schema, paths: list[str], key: str) -> pl.Expr:

@@ -19,10 +19,12 @@ def find_created(pending: pl.DataFrame, target: pl.DataFrame, linked_targets: pl
 
     ``target`` is the projected target of the mapping; ``linked_targets`` the target ids already linked.
     """
-    wanted = pending.filter(pl.col("value").is_not_null())
+    columns = [c for c in target.columns if c.startswith("p:")]
+    # Only synced properties can be compared: a fixed value set on create is in the payload but not projected.
+    compared = [c[len(prop_col("")) :] for c in columns]
+    wanted = pending.filter(pl.col("value").is_not_null() & pl.col("property").is_in(compared))
     if wanted.is_empty():
         return pl.DataFrame(schema={"source_id": pl.Utf8, "target_id": pl.Utf8})
-    columns = [c for c in target.columns if c.startswith("p:")]
     open_targets = target.filter(~pl.col(ID).is_in(linked_targets.implode()))
     t_long = (
         open_targets.select(pl.col(ID).alias("target_id"), *columns)

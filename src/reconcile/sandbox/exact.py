@@ -294,6 +294,12 @@ class ExactEmulator:
         with self._lock:
             self._state["refresh_tokens"][token]["expires"] = self.clock.now() - 1
 
+    def end_access_tokens(self) -> None:
+        """End every access token now, as Exact may before the time it announced."""
+        with self._lock:
+            for info in self._state["access_tokens"].values():
+                info["expires"] = min(info["expires"], self.clock.now())
+
     def live_refresh_tokens(self) -> list[str]:
         """The refresh tokens that would still be accepted."""
         with self._lock:
@@ -647,7 +653,7 @@ class ExactEmulator:
             fields["Timestamp"] = "int"
         return fields
 
-    def _parse_query(self, request: Request, route: _Route) -> _Query:
+    def _parse_query(self, request: Request, route: _Route, *, counting: bool = False) -> _Query:
         q = request.query_params
         entity = route.entity
         fields = self._fields_of(route)
@@ -670,7 +676,7 @@ class ExactEmulator:
             if not q["$top"].isdigit():
                 raise _error(400, _SYNTAX)
             top = int(q["$top"])
-        if route.kind == "regular" and self.require_select and select is None and top != 1 and "$select" not in q:
+        if route.kind == "regular" and self.require_select and not counting and select is None and top != 1:
             raise _error(400, "Please add a $select or a $top=1 statement to the query string.")
         predicate = None
         if q.get("$filter"):
@@ -705,7 +711,7 @@ class ExactEmulator:
         return [self._derive(route.entity, row, division) for row in self._table(route.entity.name, division).values()]
 
     def _matching(self, request: Request, division: int, route: _Route) -> list[dict[str, Any]]:
-        query = self._parse_query(request, route)
+        query = self._parse_query(request, route, counting=True)
         rows = self._rows(division, route)
         return [r for r in rows if query.predicate is None or query.predicate(r)]
 
@@ -739,7 +745,7 @@ class ExactEmulator:
                 params = [(k, v) for k, v in params if k != "$top"] + [("$top", str(query.top - limit))]
             params.append(("$skiptoken", token))
             d["__next"] = f"{base}{request.url.path}?" + urllib.parse.urlencode(
-                params, quote_via=urllib.parse.quote, safe=",$"
+                params, quote_via=urllib.parse.quote, safe=",$'()"
             )
         return JSONResponse({"d": d})
 

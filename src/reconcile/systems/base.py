@@ -41,7 +41,9 @@ class WriteResult:
 
     ``key`` is the record's id (the new id for a create). ``error`` is the system's own message when the
     write failed; ``retryable`` says whether the same write may succeed on a later run (a 5xx, a timeout).
-    ``children`` holds the results of embedded children, in order.
+    ``children`` holds the results of embedded children, in order. ``stopped`` says the system itself stopped
+    taking writes (credentials refused, a limit that outlasts the run, too many errors on the endpoint): the
+    run sends nothing more to it and ends as a system failure.
     """
 
     row_id: str
@@ -50,6 +52,7 @@ class WriteResult:
     error: str | None = None
     retryable: bool = False
     children: tuple[WriteResult, ...] = ()
+    stopped: bool = False
 
 
 @runtime_checkable

@@ -25,6 +25,7 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ _DTYPES: dict[str, pl.DataType] = {
     "date": pl.Date(),
     "datetime": pl.Datetime("us", "UTC"),
 }
+_LINES_PER_READ = 50
 _NATURAL_KEYS = ("Code", "YourRef", "Email", "Name", "Description", "LastName", "FirstName")
 
 
@@ -273,7 +275,7 @@ class ExactSystem:
                 results.append(_failed(op, refusal))
                 continue
             if stopped is not None:
-                results.append(_failed(op, stopped, retryable=True))
+                results.append(_failed(op, stopped, retryable=True, stopped=True))
                 continue
             try:
                 if op.kind == "create":
@@ -286,13 +288,17 @@ class ExactSystem:
                 results.append(_failed(op, str(exc), retryable=True))
             except SystemFailure as exc:
                 stopped = f"not sent: {exc}"
-                results.append(_failed(op, str(exc), retryable=True))
+                results.append(_failed(op, str(exc), retryable=True, stopped=True))
+        if stopped is None:
+            self._read_back_lines(ent, ops, results)
         return results
 
     def _refusal(self, ent: Entity, op: WriteOp) -> str | None:
         """Why the catalogue knows ``op`` would fail, or None."""
         if ent.read_only:
             return f"Exact {ent.name} are read-only through the API: they cannot be {op.kind}d"
+        if op.key and ent.fields[ent.key].type == "guid" and not _GUID.match(op.key):
+            return f"{op.key!r} is not an Exact {ent.name} id (a guid)"
         if op.kind == "delete":
             if not op.key:
                 return "a delete needs the record's key"
@@ -357,38 +363,26 @@ class ExactSystem:
             key = _key_text(created.get(ent.key))
             if key is None:
                 return _failed(op, "Exact answered 201 without the new record's key")
-            return WriteResult(op.row_id, True, key=key, children=self._line_results(ent, op, key, created))
+            return WriteResult(op.row_id, True, key=key, children=self._inline_lines(ent, op, created))
         if is_transient(response):
             return self._recover(ent, op, sent_at, error_message(response))
         return _failed(op, error_message(response))
 
-    def _line_results(self, ent: Entity, op: WriteOp, key: str, created: Mapping[str, Any]) -> tuple[WriteResult, ...]:
-        """The new lines' ids, in the order sent: from the answer when inline, else read back."""
+    def _inline_lines(self, ent: Entity, op: WriteOp, created: Mapping[str, Any]) -> tuple[WriteResult, ...]:
+        """The new lines' ids when the POST answer holds them inline; () when they must be read back."""
         if ent.embedded is None or not op.children:
             return ()
-        child = self._entity(ent.embedded.entity)
         inline = created.get(ent.embedded.field)
-        lines: list[dict[str, Any]] | None = None
         if isinstance(inline, dict) and isinstance(inline.get("results"), list):
-            lines = list(inline["results"])
-        elif isinstance(inline, list):
-            lines = list(inline)
-        if lines is None:
-            try:
-                lines = self._get_all(
-                    str(child.api["service"]),
-                    {
-                        "$select": f"{child.key},LineNumber",
-                        "$filter": f"{ent.embedded.parent_field} eq {guid_literal(key)}",
-                    },
-                    what=f"reading back the lines of the new {ent.name} record",
-                )
-            except SystemFailure as exc:
-                return tuple(
-                    _failed(line, f"the {ent.name} record was created but its lines could not be read: {exc}")
-                    for line in op.children
-                )
-        lines.sort(key=lambda r: int(r.get("LineNumber") or 0))
+            return self._match_lines(ent, op, list(inline["results"]))
+        if isinstance(inline, list):
+            return self._match_lines(ent, op, list(inline))
+        return ()
+
+    def _match_lines(self, ent: Entity, op: WriteOp, lines: list[dict[str, Any]]) -> tuple[WriteResult, ...]:
+        assert ent.embedded is not None
+        child = self._entity(ent.embedded.entity)
+        lines = sorted(lines, key=lambda r: int(r.get("LineNumber") or 0))
         results = []
         for index, line in enumerate(op.children):
             line_key = _key_text(lines[index].get(child.key)) if index < len(lines) else None
@@ -397,6 +391,43 @@ class ExactSystem:
             else:
                 results.append(WriteResult(line.row_id, True, key=line_key))
         return tuple(results)
+
+    def _read_back_lines(self, ent: Entity, ops: Sequence[WriteOp], results: list[WriteResult]) -> None:
+        """Fill in the line ids of new records whose POST answer left them out, many records a call."""
+        if ent.embedded is None:
+            return
+        pending = [
+            i
+            for i, (op, result) in enumerate(zip(ops, results, strict=True))
+            if op.kind == "create" and op.children and result.ok and result.key and not result.children
+        ]
+        child = self._entity(ent.embedded.entity)
+        parent_field = ent.embedded.parent_field
+        # Exact refuses URLs over 6000 characters: a guid clause costs about 60.
+        for start in range(0, len(pending), _LINES_PER_READ):
+            chunk = pending[start : start + _LINES_PER_READ]
+            keys = [str(results[i].key) for i in chunk]
+            try:
+                rows = self._get_all(
+                    str(child.api["service"]),
+                    {
+                        "$select": f"{child.key},{parent_field},LineNumber",
+                        "$filter": " or ".join(f"{parent_field} eq {guid_literal(k)}" for k in keys),
+                    },
+                    what=f"reading back the lines of new {ent.name} records",
+                )
+            except SystemFailure as exc:
+                for i in chunk:
+                    problem = f"the {ent.name} record was created but its lines' ids could not be read: {exc}"
+                    children = tuple(_failed(line, problem) for line in ops[i].children)
+                    results[i] = replace(results[i], children=children)
+                continue
+            by_parent: dict[str, list[dict[str, Any]]] = {}
+            for row in rows:
+                by_parent.setdefault(str(_key_text(row.get(parent_field))), []).append(row)
+            for i in chunk:
+                lines = by_parent.get(str(results[i].key), [])
+                results[i] = replace(results[i], children=self._match_lines(ent, ops[i], lines))
 
     def _recover(self, ent: Entity, op: WriteOp, sent_at: float, problem: str) -> WriteResult:
         """After a create whose outcome is unknown: look for it before anyone sends it again."""
@@ -431,7 +462,7 @@ class ExactSystem:
             return _failed(op, f"{problem}; {len(found)} records now match it: check them in Exact")
         key = _key_text(found[0].get(ent.key))
         assert key is not None
-        return WriteResult(op.row_id, True, key=key, children=self._line_results(ent, op, key, {}))
+        return WriteResult(op.row_id, True, key=key)
 
     def _update(self, ent: Entity, op: WriteOp) -> WriteResult:
         assert op.key is not None
@@ -468,9 +499,11 @@ class ExactSystem:
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def _failed(op: WriteOp, error: str, *, retryable: bool = False) -> WriteResult:
+def _failed(op: WriteOp, error: str, *, retryable: bool = False, stopped: bool = False) -> WriteResult:
     children = tuple(_failed(c, "not sent: its parent failed", retryable=retryable) for c in op.children)
-    return WriteResult(op.row_id, False, key=op.key, error=error, retryable=retryable, children=children)
+    return WriteResult(
+        op.row_id, False, key=op.key, error=error, retryable=retryable, children=children, stopped=stopped
+    )
 
 
 def _key_text(value: Any) -> str | None:

@@ -27,7 +27,6 @@ Every op gets its own :class:`~reconcile.systems.base.WriteResult`; an op the ca
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -35,7 +34,7 @@ from typing import Any
 import httpx
 import polars as pl
 
-from reconcile.errors import AuthError, ConfigError, RemoteError, SystemFailure
+from reconcile.errors import AuthError, ConfigError, RemoteError
 from reconcile.systems.base import WriteOp, WriteResult
 from reconcile.systems.catalogue import Catalogue, Entity, builtin_catalogue
 from reconcile.systems.connections import Key, register, resolve_secret
@@ -43,23 +42,20 @@ from reconcile.systems.http import (
     CircuitBreaker,
     Clock,
     HttpClient,
-    NetworkError,
     RetryPolicy,
     SlidingWindowLimiter,
     SystemClock,
 )
 from reconcile.systems.poweroffice_auth import SUBSCRIPTION_HEADER, TokenSource
-from reconcile.systems.poweroffice_checks import refuse
 from reconcile.systems.poweroffice_wire import (
     fold,
-    nest,
-    patch_document,
     problem_text,
+    selects,
     to_frame,
     token_claims,
     v1_error,
-    wire_value,
 )
+from reconcile.systems.poweroffice_write import Writer, identity_stamp
 
 __all__ = ["POWEROFFICE_KEYS", "PowerOfficeSystem"]
 
@@ -73,8 +69,6 @@ POWEROFFICE_KEYS = (
     Key("subscription_key_env", "env", description="the variable holding the API v2 subscription key"),
 )
 register(SYSTEM, POWEROFFICE_KEYS)
-
-JSON_PATCH = "application/json-patch+json"
 
 
 class PowerOfficeSystem:
@@ -149,6 +143,7 @@ class PowerOfficeSystem:
             **common,
         )
         self._line_orders: dict[str, str] = {}
+        self._writer = Writer(self)
 
     def _client(self, base_url: str, **options: Any) -> HttpClient:
         client = HttpClient(SYSTEM, base_url, **options)
@@ -199,7 +194,7 @@ class PowerOfficeSystem:
         records = self._v2_list(ent, str(api["path"]))
         wanted = {k.casefold(): v for k, v in dict(api.get("filter", {})).items()}
         if wanted:
-            records = [r for r in records if _selects(fold(r), wanted)]
+            records = [r for r in records if selects(fold(r), wanted)]
         return records
 
     def _page_size(self, ent: Entity, default: int) -> int:
@@ -326,229 +321,12 @@ class PowerOfficeSystem:
         meets the batch's first op; later in the batch, the ops not yet done get failed, retryable results
         so that what was written is still reported.
         """
-        ent = self.entity(entity)
-        results: list[WriteResult] = []
-        for op in ops:
-            try:
-                results.append(self._write_one(ent, op))
-            except SystemFailure as exc:
-                if not results:
-                    raise
-                results.append(WriteResult(op.row_id, ok=False, error=str(exc), retryable=True))
-        return results
-
-    def _write_one(self, ent: Entity, op: WriteOp) -> WriteResult:
-        children = self.entity(ent.embedded.entity) if ent.embedded is not None else None
-        problem = refuse(ent, op, children)
-        if problem is not None:
-            return WriteResult(op.row_id, ok=False, error=problem)
-        if ent.api.get("version") == 1:
-            return self._v1_write(ent, op)
-        if op.kind == "create":
-            return self._create(ent, op)
-        if op.kind == "update":
-            return self._update(ent, op)
-        return self._delete(ent, op)
+        return self._writer.write(self.entity(entity), ops)
 
     def identity_stamp(self, row_id: str) -> str:
         """The ``ExternalImportReference`` a create of plan row ``row_id`` carries (at most 50 characters)."""
-        if len(row_id) <= 50 and row_id.isprintable():
-            return row_id
-        return "reconcile-" + hashlib.sha256(row_id.encode()).hexdigest()[:40]
-
-    def _payload(self, ent: Entity, values: Mapping[str, Any], *, create: bool) -> dict[str, Any]:
-        int_refs = self._int_fields(ent)
-        wire = {name: wire_value(value, ent.fields[name], int_refs) for name, value in values.items()}
-        if create:
-            for name, value in dict(ent.api.get("create_defaults", {})).items():
-                wire.setdefault(name, value)
-            for name, value in dict(ent.api.get("filter", {})).items():
-                wire[name] = value
-        return nest(wire)
-
-    def _int_fields(self, ent: Entity) -> frozenset[str]:
-        """Fields that hold an int64 id on the wire (text in a snapshot): keys and references to such."""
-        names = {ent.key} if ent.api.get("id_type") == "int" else set()
-        for field in ent.fields.values():
-            target = self.catalogue.entity(field.ref) if field.ref else None
-            if target is not None and target.api.get("id_type") == "int":
-                names.add(field.name)
-        return frozenset(names)
-
-    def _create(self, ent: Entity, op: WriteOp) -> WriteResult:
-        reference_field = _reference_field(ent)
-        values = dict(op.values)
-        if reference_field and not values.get(reference_field):
-            values[reference_field] = self.identity_stamp(op.row_id)
-        reference = values.get(reference_field) if reference_field else None
-        if ent.api.get("split"):
-            parent_id = str(values.pop("sesam_SalesOrderId"))
-            path = str(ent.api["path"]).replace("{parent}", parent_id)
-        else:
-            path = str(ent.api.get("create_path", ent.api["path"]))
-        payload = self._payload(ent, values, create=True)
-        if ent.embedded is not None and op.children:
-            child = self.entity(ent.embedded.entity)
-            payload[ent.embedded.field] = [
-                self._payload(child, {k: v for k, v in c.values.items() if k != ent.embedded.parent_field}, create=True)
-                for c in op.children
-            ]
-        try:
-            response = self._v2_call("POST", path, ent, json=payload)
-        except NetworkError as exc:
-            found = self._found(ent, op, reference) if reference and exc.maybe_applied else None
-            if found is not None:
-                return found
-            return WriteResult(op.row_id, ok=False, error=str(exc), retryable=True)
-        if response.status_code in (200, 201):
-            return self._created(ent, op, response.json())
-        text = problem_text(response)
-        if reference and response.status_code == 400 and "externalimportreference" in text.casefold():
-            found = self._found(ent, op, reference)
-            if found is not None:
-                return found
-        return WriteResult(op.row_id, ok=False, error=text, retryable=response.status_code >= 500)
-
-    def _created(self, ent: Entity, op: WriteOp, body: Any) -> WriteResult:
-        record = fold(body) if isinstance(body, Mapping) else {}
-        key = record.get(ent.key.casefold())
-        if ent.api.get("split"):
-            self._line_orders[str(key).lower()] = str(op.values.get("sesam_SalesOrderId"))
-        children: tuple[WriteResult, ...] = ()
-        if ent.embedded is not None and op.children:
-            lines = record.get(ent.embedded.field.casefold()) or []
-            children = tuple(
-                WriteResult(c.row_id, ok=True, key=str(fold(line).get("id")))
-                if i < len(lines)
-                else WriteResult(c.row_id, ok=False, error="PowerOffice Go returned fewer lines than were sent")
-                for i, (c, line) in enumerate(zip(op.children, [*lines, *([{}] * len(op.children))], strict=False))
-            )
-            for line in lines:
-                self._line_orders[str(fold(line).get("id")).lower()] = str(key)
-        if key is None:
-            return WriteResult(op.row_id, ok=False, error="PowerOffice Go answered the create without an id")
-        return WriteResult(op.row_id, ok=True, key=str(key), children=children)
-
-    def _found(self, ent: Entity, op: WriteOp, reference: Any) -> WriteResult | None:
-        """The result for a create whose record already exists with ``reference``, or ``None``."""
-        key = self.find_by_reference(ent.name, str(reference))
-        if key is None:
-            return None
-        if ent.embedded is None or not op.children:
-            return WriteResult(op.row_id, ok=True, key=key)
-        response = self._v2_call("GET", f"{ent.api['path']}/{key}/Complete", ent)
-        return self._created(ent, op, response.json() if response.status_code == 200 else {"id": key})
+        return identity_stamp(row_id)
 
     def find_by_reference(self, entity: str, reference: str) -> str | None:
         """The id of the record of ``entity`` whose ``ExternalImportReference`` is ``reference``."""
-        ent = self.entity(entity)
-        field = _reference_field(ent)
-        if field is None:
-            return None
-        spec = ent.api.get("external_reference", {})
-        params = {spec["filter"]: reference} if isinstance(spec, Mapping) and spec.get("filter") else None
-        wanted = {k.casefold(): v for k, v in dict(ent.api.get("filter", {})).items()}
-        for record in self._v2_list(ent, str(ent.api["path"]), params):
-            folded = fold(record)
-            if folded.get(field.casefold()) == reference and _selects(folded, wanted):
-                return str(folded.get(ent.key.casefold()))
-        return None
-
-    def _record_path(self, ent: Entity, key: str) -> str:
-        if ent.api.get("split"):
-            order_id = self._line_orders.get(key.lower())
-            if order_id is None:
-                self._read_lines(ent)
-                order_id = self._line_orders.get(key.lower())
-            if order_id is None:
-                raise LookupError(f"no sales order holds the line {key}")
-            return str(ent.api["path"]).replace("{parent}", order_id) + f"/{key}"
-        return f"{ent.api['path']}/{key}"
-
-    def _update(self, ent: Entity, op: WriteOp) -> WriteResult:
-        key = str(op.key)
-        if not op.values:
-            return WriteResult(op.row_id, ok=True, key=key)
-        try:
-            path = self._record_path(ent, key)
-        except LookupError as exc:
-            return WriteResult(op.row_id, ok=False, error=str(exc))
-        document = patch_document(self._flat_payload(ent, op.values))
-        response = self._v2_call(
-            "PATCH",
-            path,
-            ent,
-            content=json.dumps(document),
-            headers={"Content-Type": JSON_PATCH},
-            idempotent=True,  # every operation sets a value: sending it twice does no harm
-        )
-        if response.status_code == 200:
-            return WriteResult(op.row_id, ok=True, key=key)
-        return WriteResult(op.row_id, ok=False, key=key, error=problem_text(response), retryable=response.status_code >= 500)
-
-    def _flat_payload(self, ent: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
-        int_refs = self._int_fields(ent)
-        return {name: wire_value(value, ent.fields[name], int_refs) for name, value in values.items()}
-
-    def _delete(self, ent: Entity, op: WriteOp) -> WriteResult:
-        key = str(op.key)
-        try:
-            path = self._record_path(ent, key)
-        except LookupError:
-            return WriteResult(op.row_id, ok=True, key=key)  # the order and its line are gone
-        response = self._v2_call("DELETE", path, ent)
-        if response.status_code in (200, 204, 404):  # 404: already gone, as a retried delete finds it
-            self._line_orders.pop(key.lower(), None)
-            return WriteResult(op.row_id, ok=True, key=key)
-        return WriteResult(op.row_id, ok=False, key=key, error=problem_text(response), retryable=response.status_code >= 500)
-
-    # -------------------------------------------------------------------------------------------- v1
-
-    def _v1_write(self, ent: Entity, op: WriteOp) -> WriteResult:
-        api = ent.api
-        key = str(op.key) if op.key is not None else None
-        try:
-            if op.kind == "delete":
-                path = f"{api.get('delete_path', api['path'])}/{key}"
-                self._v1_body(self._v1_call("DELETE", path, ent), ent, "deleting")
-                return WriteResult(op.row_id, ok=True, key=key)
-            record = self._flat_payload(ent, op.values)
-            if op.kind == "update":
-                # v1 POST replaces the whole record: start from what is there now.
-                current = self._v1_body(self._v1_call("GET", f"{api['path']}/{key}", ent), ent, "reading")
-                data = fold(current).get("data")
-                if not isinstance(data, Mapping):
-                    return WriteResult(op.row_id, ok=False, key=key, error=f"{ent.name} {key} was not found")
-                record = {**{k: v for k, v in data.items()}, **record}
-            else:
-                for name, value in dict(api.get("create_defaults", {})).items():
-                    record.setdefault(name, value)
-            path = str(api["upsert_path"]).format(**{k: v for k, v in record.items() if v is not None})
-            body = self._v1_body(self._v1_call("POST", path, ent, json=record), ent, "writing")
-        except RemoteError as exc:
-            return WriteResult(op.row_id, ok=False, key=key, error=str(exc), retryable=(exc.status or 0) >= 500)
-        except KeyError as exc:
-            return WriteResult(op.row_id, ok=False, key=key, error=f"{exc.args[0]} is needed to write {ent.name}")
-        data = fold(body).get("data")
-        new_key = fold(data).get(ent.key.casefold()) if isinstance(data, Mapping) else None
-        if new_key is None:
-            return WriteResult(op.row_id, ok=False, error="PowerOffice Go (v1) answered without the record")
-        return WriteResult(op.row_id, ok=True, key=str(new_key))
-
-
-def _reference_field(ent: Entity) -> str | None:
-    spec = ent.api.get("external_reference")
-    if isinstance(spec, Mapping) and spec.get("field") in ent.fields:
-        return str(spec["field"])
-    return None
-
-
-def _selects(folded: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
-    """Whether a record has the values an entity's ``filter`` asks for (a missing bool is false)."""
-    for name, value in wanted.items():
-        have = folded.get(name)
-        if isinstance(value, bool):
-            have = bool(have)
-        if have != value:
-            return False
-    return True
+        return self._writer.find_by_reference(self.entity(entity), reference)

@@ -13,6 +13,8 @@ import base64
 import threading
 from collections.abc import Mapping
 
+import httpx
+
 from reconcile.errors import AuthError
 from reconcile.systems.http import Clock, HttpClient
 from reconcile.systems.poweroffice_wire import fold
@@ -104,8 +106,8 @@ class TokenSource:
         self.fetched += 1
 
 
-def _json(response: object) -> object:
+def _json(response: httpx.Response) -> object:
     try:
-        return response.json()  # type: ignore[attr-defined]
+        return response.json()
     except ValueError:
         return None

@@ -243,3 +243,14 @@ def token_claims(token: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return claims if isinstance(claims, dict) else {}
+
+
+def selects(folded: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """Whether a record has the values an entity's ``filter`` asks for (a missing bool is false)."""
+    for name, value in wanted.items():
+        have = folded.get(name)
+        if isinstance(value, bool):
+            have = bool(have)
+        if have != value:
+            return False
+    return True

@@ -31,12 +31,19 @@ def sandbox_seed_dir(flows_dir: Path) -> Path:
     return Path(override) if override else flows_dir.resolve().parent / "data" / "sandbox"
 
 
+def _register_builtin_connections() -> None:
+    """Import the built-in connectors, which declare their connection tables' keys."""
+    import reconcile.systems.exact
+    import reconcile.systems.poweroffice  # noqa: F401
+
+
 class Systems:
     """The systems of one command, opened on demand and closed together."""
 
     def __init__(self, *, flows_dir: Path, state_dir: Path, connections: Path | None = None) -> None:
         self.flows_dir = flows_dir
         self.state_dir = state_dir
+        _register_builtin_connections()
         self.connections = load_connections(connections)
         self.seed_dir = sandbox_seed_dir(flows_dir)
         self._catalogues: dict[str, Catalogue] = {}
@@ -72,10 +79,18 @@ class Systems:
 
     def _connect(self, name: str) -> System:
         conn = self.connections.get(name)
+        closer: Callable[[], None]
+        system: System
         if name == "exact":
-            from reconcile.systems.exact_setup import open_exact
+            if conn is None:
+                from reconcile.sandbox.local import open_exact_sandbox
 
-            system, closer = open_exact(conn, self._sandbox_copy("exact"), self.catalogue("exact"))
+                system, closer = open_exact_sandbox(self._sandbox_copy("exact"))
+            else:
+                from reconcile.systems.exact import ExactSystem
+
+                exact = ExactSystem.from_connection(conn)
+                system, closer = exact, exact.close
         elif name == "poweroffice":
             from reconcile.systems.poweroffice_setup import open_poweroffice
 

@@ -1,0 +1,192 @@
+"""The three-way diff, per linked pair and property: S source now, T target now, B shadow (step 4).
+
+Every test links client 1 to customer c1 and varies S, T and B of a property or two.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconcile.engine.build import FlowPlan
+from reconcile.engine.plan import Action, Reason
+from reconcile.flow.model import Flow
+from tests.engine.world import changes, clients, customers, flow, links, plan, row, rows_of, shadows
+
+A, R = Action, Reason
+EARLY, LATE = "2024-01-01T10:00:00", "2024-02-01T10:00:00"
+
+
+def pair(
+    s: dict[str, Any], t: dict[str, Any], b: dict[str, str | None] | None, the_flow: Flow | None = None
+) -> FlowPlan:
+    """Plan client 1 (``s``) against customer c1 (``t``), linked, with shadow ``b`` (None: a fresh merge)."""
+    shadow_rows = shadows(*[("customers", "1", k, v) for k, v in (b or {}).items()])
+    return plan(
+        the_flow or flow(),
+        clients({"id": 1, **s}),
+        customers({"ID": "c1", **t}),
+        links(("customers", "1", "c1")) if b is not None else None,
+        shadow_rows,
+    )
+
+
+def test_s_equals_t_is_in_sync_and_agreed() -> None:
+    result = pair({"name": "Ola", "email": "ola@x.no"}, {"Name": "Ola", "Email": "ola@x.no"}, {"Name": "Old"})
+    assert rows_of(result, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+    agreed = {p: v for _, s, p, v in result.agreed.rows() if s == "1"}
+    assert agreed == {"Name": "Ola", "Email": "ola@x.no", "BirthDate": None, "Country": None, "Code": None}
+
+
+def test_t_equals_b_updates_the_target() -> None:
+    result = pair({"name": "Ola N"}, {"Name": "Ola"}, {"Name": "Ola"})
+    r = row(result, "customers", "1")
+    assert (r["action"], r["reason"], r["target_id"]) == (A.UPDATE_TARGET, R.SOURCE_CHANGED, "c1")
+    assert r["changes"] == [{"property": "Name", "field": "Name", "old": "Ola", "new": "Ola N", "base": "Ola"}]
+
+
+def test_s_equals_b_updates_the_source_by_its_own_field_path() -> None:
+    result = pair({"name": "Ola", "country": "no"}, {"Name": "Ola", "Country": "SE"}, {"Name": "Ola", "Country": "NO"})
+    r = row(result, "customers", "1")
+    assert (r["action"], r["reason"]) == (A.UPDATE_SOURCE, R.TARGET_CHANGED)
+    assert r["changes"] == [{"property": "Country", "field": "address.country", "old": "NO", "new": "SE", "base": "NO"}]
+
+
+def test_changes_in_both_directions_are_two_rows() -> None:
+    result = pair({"name": "Ola N", "email": "a@x.no"}, {"Name": "Ola", "Email": "b@x.no"}, {"Name": "Ola", "Email": "a@x.no"})
+    assert rows_of(result, "customers") == [
+        ("1", A.UPDATE_SOURCE, R.TARGET_CHANGED),
+        ("1", A.UPDATE_TARGET, R.SOURCE_CHANGED),
+    ]
+    assert changes(result, "customers", "1", A.UPDATE_TARGET) == {"Name": ("Ola", "Ola N")}
+    assert changes(result, "customers", "1", A.UPDATE_SOURCE) == {"Email": ("a@x.no", "b@x.no")}
+
+
+@pytest.mark.parametrize(
+    ("conflict", "s_changed", "t_changed", "action", "reason"),
+    [
+        ("source", LATE, EARLY, A.UPDATE_TARGET, R.CONFLICT_SOURCE_WINS),
+        ("source", EARLY, LATE, A.UPDATE_TARGET, R.CONFLICT_SOURCE_WINS),
+        ("target", LATE, EARLY, A.UPDATE_SOURCE, R.CONFLICT_TARGET_WINS),
+        ("newest", LATE, EARLY, A.UPDATE_TARGET, R.CONFLICT_NEWEST_SOURCE),
+        ("newest", EARLY, LATE, A.UPDATE_SOURCE, R.CONFLICT_NEWEST_TARGET),
+        ("newest", None, LATE, A.CONFLICT, R.CONFLICT_MANUAL),
+        ("manual", LATE, EARLY, A.CONFLICT, R.CONFLICT_MANUAL),
+    ],
+)
+def test_both_changed_is_settled_by_the_policy(
+    conflict: str, s_changed: str | None, t_changed: str, action: Action, reason: Reason
+) -> None:
+    result = pair(
+        {"name": "Ola S", "changed": s_changed},
+        {"Name": "Ola T", "Modified": t_changed},
+        {"Name": "Ola"},
+        flow(conflict=conflict),
+    )
+    assert rows_of(result, "customers") == [("1", action, reason)]
+    r = row(result, "customers", "1")
+    change = r["changes"][0]
+    if action == A.UPDATE_SOURCE:
+        assert (change["field"], change["old"], change["new"]) == ("name", "Ola S", "Ola T")
+    else:  # the target is written, or a conflict shows the target's value as old and the source's as new
+        assert (change["field"], change["old"], change["new"]) == ("Name", "Ola T", "Ola S")
+    assert change["base"] == "Ola"
+
+
+def test_a_mappings_own_policy_overrides_the_default() -> None:
+    result = pair(
+        {"name": "Ola S"}, {"Name": "Ola T"}, {"Name": "Ola"}, flow(conflict="source", customer_options={"conflict": "manual"})
+    )
+    assert rows_of(result, "customers") == [("1", A.CONFLICT, R.CONFLICT_MANUAL)]
+
+
+def test_a_fresh_merge_follows_the_flow_direction() -> None:
+    result = pair({"name": "Ola S", "email": "ola@x.no"}, {"Name": "Ola T", "Email": "ola@x.no"}, None)
+    assert result.merges.rows() == [("customers", "1", "c1")]
+    assert rows_of(result, "customers") == [("1", A.UPDATE_TARGET, R.FRESH_MERGE)]
+    assert changes(result, "customers", "1") == {"Name": ("Ola T", "Ola S")}
+
+
+@pytest.mark.parametrize(
+    ("conflict", "action", "reason"),
+    [
+        ("source", A.UPDATE_TARGET, R.FRESH_MERGE),
+        ("target", A.UPDATE_SOURCE, R.FRESH_MERGE),
+        ("manual", A.CONFLICT, R.CONFLICT_MANUAL),
+    ],
+)
+def test_a_fresh_merge_unless_the_policy_says_otherwise(conflict: str, action: Action, reason: Reason) -> None:
+    result = pair({"name": "Ola S", "email": "ola@x.no"}, {"Name": "Ola T", "Email": "ola@x.no"}, None, flow(conflict))
+    assert rows_of(result, "customers") == [("1", action, reason)]
+
+
+def test_a_fresh_merge_with_known_times_lets_the_newest_win() -> None:
+    result = pair(
+        {"name": "Ola S", "email": "ola@x.no", "changed": EARLY},
+        {"Name": "Ola T", "Email": "ola@x.no", "Modified": LATE},
+        None,
+    )
+    assert rows_of(result, "customers") == [("1", A.UPDATE_SOURCE, R.CONFLICT_NEWEST_TARGET)]
+
+
+def test_a_blank_never_overwrites_a_filled_value() -> None:
+    blanked_source = pair({"name": "Ola", "email": " "}, {"Name": "Ola", "Email": "ola@x.no"}, {"Email": "ola@x.no"})
+    blanked_target = pair({"name": "Ola", "email": "ola@x.no"}, {"Name": "Ola", "Email": None}, {"Email": "ola@x.no"})
+    assert rows_of(blanked_source, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+    assert rows_of(blanked_target, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+    # Nor is the value agreed: the shadow keeps the filled value until one side changes again.
+    assert ("customers", "1", "Email") not in {r[:3] for r in blanked_source.agreed.rows()}
+
+
+def test_a_fresh_merge_never_blanks_the_other_side() -> None:
+    merge = [[["name", "Name"]]]
+    result = pair({"name": "Ola", "email": None}, {"Name": "Ola", "Email": "ola@x.no"}, None, flow(merge=merge))
+    assert rows_of(result, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+
+
+def test_blank_overwrites_when_the_flow_says_so() -> None:
+    the_flow = flow(blank_overwrites=True)
+    result = pair({"name": "Ola", "email": ""}, {"Name": "Ola", "Email": "ola@x.no"}, {"Email": "ola@x.no"}, the_flow)
+    assert rows_of(result, "customers") == [("1", A.UPDATE_TARGET, R.SOURCE_CHANGED)]
+    assert changes(result, "customers", "1") == {"Email": ("ola@x.no", None)}
+    back = pair({"name": "Ola", "email": "ola@x.no"}, {"Name": "Ola"}, {"Email": "ola@x.no"}, the_flow)
+    assert changes(back, "customers", "1") == {"Email": ("ola@x.no", None)}
+    assert rows_of(back, "customers") == [("1", A.UPDATE_SOURCE, R.TARGET_CHANGED)]
+
+
+def test_a_field_read_only_in_the_target_is_not_written_there() -> None:
+    result = pair({"name": "Ola", "code": "NEW"}, {"Name": "Ola", "Code": "OLD"}, {"Name": "Ola", "Code": "OLD"})
+    assert rows_of(result, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+
+
+def test_a_read_only_target_field_changed_there_is_written_back() -> None:
+    result = pair({"name": "Ola", "code": "OLD"}, {"Name": "Ola", "Code": "NEW"}, {"Name": "Ola", "Code": "OLD"})
+    assert rows_of(result, "customers") == [("1", A.UPDATE_SOURCE, R.TARGET_CHANGED)]
+    assert changes(result, "customers", "1") == {"Code": ("OLD", "NEW")}
+
+
+def test_a_forward_property_is_never_written_back() -> None:
+    the_flow = flow(extra=({"source": "segment", "target": "Segment", "direction": "forward"},))
+    back = pair({"name": "Ola", "segment": "A"}, {"Name": "Ola", "Segment": "B"}, {"Segment": "A"}, the_flow)
+    assert rows_of(back, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+    forth = pair({"name": "Ola", "segment": "C"}, {"Name": "Ola", "Segment": "A"}, {"Segment": "A"}, the_flow)
+    assert changes(forth, "customers", "1") == {"Segment": ("A", "C")}
+
+
+def test_a_fixed_value_is_never_synced() -> None:
+    the_flow = flow(extra=({"value": "B2B", "target": "Type"},))
+    result = pair({"name": "Ola"}, {"Name": "Ola", "Type": "B2C"}, {"Name": "Ola"}, the_flow)
+    assert rows_of(result, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+
+
+def test_a_conflict_and_an_update_of_one_pair_are_separate_rows() -> None:
+    result = pair(
+        {"name": "Ola S", "email": "new@x.no"},
+        {"Name": "Ola T", "Email": "old@x.no"},
+        {"Name": "Ola", "Email": "old@x.no"},
+        flow(conflict="manual"),
+    )
+    assert rows_of(result, "customers") == [("1", A.CONFLICT, R.CONFLICT_MANUAL), ("1", A.UPDATE_TARGET, R.SOURCE_CHANGED)]
+    assert changes(result, "customers", "1", A.CONFLICT) == {"Name": ("Ola T", "Ola S")}
+    assert changes(result, "customers", "1", A.UPDATE_TARGET) == {"Email": ("old@x.no", "new@x.no")}

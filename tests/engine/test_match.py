@@ -1,0 +1,125 @@
+"""Matching: stored links first, then merge rules; ambiguity is reported, never resolved (step 3)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from reconcile.engine.match import match_records
+from reconcile.engine.plan import Action, Reason
+from tests.engine.world import clients, customers, flow, links, plan, row, rows_of, shadows
+
+A, U, R = Action, Action.UPDATE_TARGET, Reason
+
+
+def test_a_stored_link_holds_even_when_the_merge_keys_disagree() -> None:
+    result = plan(
+        flow(),
+        clients({"id": 1, "name": "Ola", "email": "ola@new.no"}, {"id": 2, "name": "Kari", "email": "ola@old.no"}),
+        customers({"ID": "c1", "Name": "Ola", "Email": "ola@old.no"}),
+        links(("customers", "1", "c1")),
+        shadows(("customers", "1", "Name", "Ola"), ("customers", "1", "Email", "ola@old.no")),
+    )
+    assert row(result, "customers", "1", A.UPDATE_TARGET)["target_id"] == "c1"
+    # Client 2 agrees with c1 on the email, but c1 is linked already: 2 is created, never merged into c1.
+    assert rows_of(result, "customers") == [
+        ("1", U, R.SOURCE_CHANGED),
+        ("2", A.CREATE, R.NEW_IN_SOURCE),
+    ]
+    assert result.merges.is_empty()
+
+
+def test_exactly_one_candidate_is_a_merge() -> None:
+    result = plan(
+        flow(),
+        clients({"id": 1, "name": "Ola", "email": " OLA@x.no"}),
+        customers({"ID": "c1", "Name": "Ola", "Email": "OLA@x.no"}),
+    )
+    assert rows_of(result, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+    assert result.merges.rows() == [("customers", "1", "c1")]
+
+
+def test_several_candidates_are_ambiguous_and_named() -> None:
+    result = plan(
+        flow(),
+        clients({"id": 1, "name": "Ola", "email": "ola@x.no"}),
+        customers({"ID": "c2", "Name": "Ola", "Email": "ola@x.no"}, {"ID": "c1", "Name": "O.", "Email": "ola@x.no"}),
+    )
+    assert rows_of(result, "customers") == [("1", A.AMBIGUOUS, R.AMBIGUOUS_MERGE)]
+    r = row(result, "customers", "1")
+    assert r["detail"] == "candidates in the target: c1, c2"
+    assert r["target_id"] is None
+    assert result.merges.is_empty()
+
+
+def test_two_sources_wanting_one_target_are_both_ambiguous() -> None:
+    """Never silently merge two records of the same system with each other."""
+    result = plan(
+        flow(),
+        clients({"id": 1, "name": "Ola", "email": "ola@x.no"}, {"id": 2, "name": "Ola N", "email": "ola@x.no"}),
+        customers({"ID": "c1", "Name": "Ola", "Email": "ola@x.no"}),
+    )
+    assert rows_of(result, "customers") == [("1", A.AMBIGUOUS, R.AMBIGUOUS_MERGE), ("2", A.AMBIGUOUS, R.AMBIGUOUS_MERGE)]
+    assert row(result, "customers", "2")["detail"] == "candidates in the target: c1"
+    assert result.merges.is_empty()
+
+
+def test_blank_merge_keys_never_match() -> None:
+    result = plan(
+        flow(),
+        clients({"id": 1, "name": "Ola", "email": "  "}, {"id": 2, "name": "Kari"}),
+        customers({"ID": "c1", "Name": "Ola", "Email": ""}, {"ID": "c2", "Name": "Kari"}),
+    )
+    assert rows_of(result, "customers") == [("1", A.CREATE, R.NEW_IN_SOURCE), ("2", A.CREATE, R.NEW_IN_SOURCE)]
+
+
+def test_no_candidate_is_a_create() -> None:
+    result = plan(flow(), clients({"id": 1, "name": "Ola", "email": "ola@x.no"}), customers())
+    assert rows_of(result, "customers") == [("1", A.CREATE, R.NEW_IN_SOURCE)]
+
+
+def test_a_record_agreeing_on_every_pair_of_any_one_combination_merges() -> None:
+    """The second combination (name and country) merges what the first (email) does not."""
+    merge = [[["email", "Email"]], [["name", "Name"], ["address.country", "Country"]]]
+    result = plan(
+        flow(merge=merge),
+        clients(
+            {"id": 1, "name": "Ola", "email": "ola@x.no", "country": "no"},
+            {"id": 2, "name": "Kari", "email": "kari@x.no", "country": "se"},
+            {"id": 3, "name": "Per", "email": "per@x.no", "country": "dk"},
+        ),
+        customers(
+            {"ID": "c1", "Name": "Ola", "Email": "ola@x.no", "Country": "NO"},
+            {"ID": "c2", "Name": "Kari", "Email": "kari@old.no", "Country": "SE"},
+            {"ID": "c3", "Name": "Per", "Email": "per@old.no", "Country": "NO"},
+        ),
+    )
+    assert sorted(result.merges.rows()) == [("customers", "1", "c1"), ("customers", "2", "c2")]
+    assert rows_of(result, "customers") == [
+        ("1", A.IN_SYNC, R.IN_SYNC),
+        ("2", U, R.FRESH_MERGE),
+        ("3", A.CREATE, R.NEW_IN_SOURCE),
+    ]
+
+
+def test_a_target_merged_by_the_first_combination_is_not_offered_again() -> None:
+    merge = [[["email", "Email"]], [["name", "Name"]]]
+    result = plan(
+        flow(merge=merge),
+        clients({"id": 1, "name": "Ola", "email": "ola@x.no"}, {"id": 2, "name": "Ola"}),
+        customers({"ID": "c1", "Name": "Ola", "Email": "ola@x.no"}),
+    )
+    assert result.merges.rows() == [("customers", "1", "c1")]
+    assert rows_of(result, "customers") == [("1", A.IN_SYNC, R.IN_SYNC), ("2", A.CREATE, R.NEW_IN_SOURCE)]
+
+
+def test_match_records_reports_each_outcome() -> None:
+    mapping = flow().mapping("customers")
+    source = pl.DataFrame({"__id": ["1", "2", "3", "4", "5"], "m:0:0": ["a", "b", "b", None, "z"]})
+    target = pl.DataFrame({"__id": ["t1", "t2", "t9", "tx"], "m:0:0": ["a", "b", "q", None]})
+    found = match_records(source, target, links(("customers", "5", "t9"), ("customers", "8", "t8")), mapping)
+    assert found.linked.rows() == [("5", "t9")]
+    assert found.merged.rows() == [("1", "t1")]
+    assert sorted(found.ambiguous.rows()) == [("2", ["t2"]), ("3", ["t2"])]
+    assert found.unmatched["source_id"].to_list() == ["4"]
+    assert found.source_gone.rows() == [("8", "t8", False)]
+    assert found.target_gone.is_empty()

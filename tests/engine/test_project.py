@@ -1,0 +1,118 @@
+"""Projection: each source row in the target's shape, canonical on both sides (DESIGN "The run", step 2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from reconcile.engine.project import LABEL, MODIFIED, project_source, project_target
+from tests.engine.world import BOOKS, CRM, clients, customers, flow, links, orders, sales
+
+CLIENT, CUSTOMER = CRM.entities["Client"], BOOKS.entities["Customer"]
+SALE, ORDER = CRM.entities["Sale"], BOOKS.entities["Order"]
+
+
+def test_source_rows_in_the_targets_shape() -> None:
+    mapping = flow().mapping("customers")
+    frame = project_source(
+        clients(
+            {
+                "id": 1,
+                "name": " Ola Nordmann ",
+                "email": "ola@example.no",
+                "born": "1980-05-17T00:00:00",
+                "country": "no",
+                "changed": "2024-03-01T10:00:00+01:00",
+                "code": "",
+            }
+        ),
+        mapping,
+        CLIENT,
+        CUSTOMER,
+    )
+    assert frame.row(0, named=True) == {
+        "__id": "1",
+        MODIFIED: dt.datetime(2024, 3, 1, 9, 0),
+        LABEL: "Ola Nordmann ola@example.no",
+        "p:Name": "Ola Nordmann",
+        "p:Email": "ola@example.no",
+        "p:BirthDate": "1980-05-17",
+        "p:Country": "NO",  # a dotted path into the address struct, upper-cased as a country code
+        "p:Code": None,  # a blank is null
+        "m:0:0": "ola@example.no",
+    }
+
+
+def test_target_rows_compare_equal_to_the_source_rows_they_mean() -> None:
+    mapping = flow().mapping("customers")
+    source = project_source(
+        clients({"id": 1, "name": "Ola", "born": "1980-05-17T00:00:00", "country": "no"}), mapping, CLIENT, CUSTOMER
+    )
+    target = project_target(
+        customers({"ID": "c1", "Name": "Ola ", "BirthDate": dt.date(1980, 5, 17), "Country": "NO"}),
+        mapping,
+        CUSTOMER,
+        {},
+    )
+    columns = ["p:Name", "p:BirthDate", "p:Country", "p:Email"]
+    assert source.select(columns).row(0) == target.select(columns).row(0) == ("Ola", "1980-05-17", "NO", None)
+    assert target["__id"].to_list() == ["c1"]
+
+
+def test_numbers_as_text_and_as_floats_compare_equal() -> None:
+    mapping = flow().mapping("orders")
+    source = project_source(sales({"id": 1, "client": 7, "total": 80.0}), mapping, SALE, ORDER)
+    target = project_target(
+        pl.DataFrame({"ID": ["o1"], "Customer": ["c7"], "Amount": ["80"]}), mapping, ORDER, {}
+    )
+    assert source["p:Amount"].to_list() == target["p:Amount"].to_list() == ["80.0"]
+
+
+def test_one_source_field_may_feed_several_target_fields() -> None:
+    mapping = flow(extra=({"source": "name", "target": "Segment"},)).mapping("customers")
+    frame = project_source(clients({"id": 1, "name": "Ola"}), mapping, CLIENT, CUSTOMER)
+    assert frame.select("p:Name", "p:Segment").row(0) == ("Ola", "Ola")
+
+
+def test_a_path_that_does_not_exist_reads_as_null() -> None:
+    mapping = flow(extra=({"source": "address.street", "target": "Segment"},)).mapping("customers")
+    frame = project_source(clients({"id": 1, "name": "Ola"}), mapping, CLIENT, CUSTOMER)
+    assert frame["p:Segment"].to_list() == [None]
+
+
+def test_records_without_an_id_are_left_out() -> None:
+    mapping = flow().mapping("customers")
+    frame = project_source(clients({"id": None, "name": "Nobody"}, {"id": 2, "name": "Kari"}), mapping, CLIENT, CUSTOMER)
+    assert frame["__id"].to_list() == ["2"]
+
+
+def test_references_hold_the_source_id_on_both_sides() -> None:
+    """The target's customer id is translated back through the customers links; an unlinked one can't match."""
+    mapping = flow().mapping("orders")
+    source = project_source(sales({"id": 10, "client": 1, "total": 5.0}), mapping, SALE, ORDER)
+    target = project_target(
+        orders({"ID": "o1", "Customer": "c1"}, {"ID": "o2", "Customer": "c9"}, {"ID": "o3"}),
+        mapping,
+        ORDER,
+        {"customers": links(("customers", "1", "c1")).select("source_id", "target_id")},
+    )
+    assert source["p:Customer"].to_list() == ["1"]
+    assert target["p:Customer"].to_list() == ["1", "target:c9", None]
+
+
+def test_modified_times_in_any_iso_shape_are_utc() -> None:
+    mapping = flow().mapping("customers")
+    frame = project_target(
+        customers(
+            {"ID": "c1", "Modified": "2024-03-01T10:00:00"},
+            {"ID": "c2", "Modified": "2024-03-01T10:00:00Z"},
+            {"ID": "c3", "Modified": "2024-03-01 11:00:00+01:00"},
+            {"ID": "c4", "Modified": "yesterday"},
+        ),
+        mapping,
+        CUSTOMER,
+        {},
+    )
+    ten = dt.datetime(2024, 3, 1, 10, 0)
+    assert frame[MODIFIED].to_list() == [ten, ten, ten, None]

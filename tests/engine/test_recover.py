@@ -1,0 +1,68 @@
+"""Recovery: a create a run that died already made is found in the target, so it is not made twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from reconcile.engine.project import project_target
+from reconcile.engine.recover import PENDING_SCHEMA, find_created
+from tests.engine.world import BOOKS, customers, flow
+
+CUSTOMER = BOOKS.entities["Customer"]
+
+
+def pending(*creates: tuple[str, dict[str, str | None]]) -> pl.DataFrame:
+    """The long form of pending creates: (source id, {property: canonical value written})."""
+    return pl.DataFrame(
+        [{"source_id": s, "property": k, "value": v} for s, values in creates for k, v in values.items()],
+        schema=PENDING_SCHEMA,
+    )
+
+
+def found(wanted: pl.DataFrame, target: pl.DataFrame, linked: list[str] = [], extra: tuple = ()) -> list[tuple]:  # noqa: B006
+    mapping = flow(extra=extra).mapping("customers")
+    projected = project_target(target, mapping, CUSTOMER, {})
+    return sorted(find_created(wanted, projected, pl.Series(linked, dtype=pl.Utf8)).rows())
+
+
+OLA = {"Name": "Ola", "Email": "ola@x.no", "BirthDate": "1980-05-17", "Country": "NO"}
+OLA_ROW = {"ID": "c7", "Name": "Ola", "Email": "ola@x.no", "BirthDate": dt.date(1980, 5, 17), "Country": "no"}
+
+
+def test_a_create_found_exactly_once_is_linked() -> None:
+    target = customers(OLA_ROW, {"ID": "c8", "Name": "Kari"})
+    assert found(pending(("1", OLA)), target) == [("1", "c7")]
+
+
+def test_a_create_not_in_the_target_is_not_linked() -> None:
+    assert found(pending(("1", OLA)), customers({"ID": "c8", "Name": "Ola"})) == []
+
+
+def test_a_create_found_twice_is_ambiguous_and_not_linked() -> None:
+    target = customers(OLA_ROW, {**OLA_ROW, "ID": "c9"})
+    assert found(pending(("1", OLA)), target) == []
+
+
+def test_two_pending_creates_claiming_one_record_are_not_linked() -> None:
+    assert found(pending(("1", OLA), ("2", OLA)), customers(OLA_ROW)) == []
+
+
+def test_a_record_already_linked_is_not_claimed() -> None:
+    assert found(pending(("1", OLA)), customers(OLA_ROW), linked=["c7"]) == []
+
+
+def test_every_written_value_must_match() -> None:
+    assert found(pending(("1", {**OLA, "Email": "other@x.no"})), customers(OLA_ROW)) == []
+
+
+def test_a_fixed_value_written_on_create_does_not_hide_the_record() -> None:
+    """Type is set on create from a fixed value: it is in the payload but not a synced property."""
+    the_extra = ({"value": "B2B", "target": "Type"},)
+    target = customers({**OLA_ROW, "Type": "B2B"})
+    assert found(pending(("1", {**OLA, "Type": "B2B"})), target, extra=the_extra) == [("1", "c7")]
+
+
+def test_nothing_pending_finds_nothing() -> None:
+    assert found(pending(), customers(OLA_ROW)) == []
