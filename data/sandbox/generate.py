@@ -76,17 +76,22 @@ Record = dict[str, Any]
 
 # ------------------------------------------------------------------------------------------------ name pools
 
-NO_FIRST = (
+
+def _words(text: str, sep: str | None = None) -> tuple[str, ...]:
+    return tuple(text.split(sep))
+
+
+NO_FIRST = _words(
     "Ola Kari Per Anne Lars Ingrid Jon Marit Nils Hilde Erik Silje Knut Tone Bjørn Ragnhild Magnus Ingeborg "
     "Håkon Sigrid Anders Liv Eirik Astrid Sindre Marte Tor Solveig Even Tuva Henrik Nora Øystein Camilla "
     "Jørgen Maria Arne Ida Espen Kristin"
-).split()
-NO_LAST = (
+)
+NO_LAST = _words(
     "Nordmann Hansen Johansen Olsen Larsen Andersen Pedersen Nilsen Kristiansen Jensen Karlsen Johnsen "
     "Pettersen Eriksen Berg Haugen Hagen Johannessen Andreassen Jacobsen Dahl Jørgensen Halvorsen Henriksen "
     "Lund Sørensen Jakobsen Moen Gundersen Iversen Strand Solberg Svendsen Eide Knutsen Martinsen Paulsen "
     "Bakken Kristoffersen Mathisen Lie Amundsen Nygård Rønning Berntsen"
-).split()
+)
 NO_STREETS = (
     "Storgata",
     "Kirkegata",
@@ -131,24 +136,25 @@ NO_PLACES = (
     ("3111", "Tønsberg"),
     ("1530", "Moss"),
 )
-NO_PREFIX = (
+NO_PREFIX = _words(
     "Fjord Nord Vest Berg Lys Havbris Polar Skog Elv Tind Brygge Solsiden Nordkapp Vidde Fossen Snøhvit "
     "Kyst Lofot Bjørke Furu Granitt Midnatt Nordlys Trollheim Sjø Viking"
-).split()
-NO_SUFFIX = (
+)
+NO_SUFFIX = _words(
     "Bygg Elektro Rør Regnskap Maskin Transport Eiendom Data Consult Marin Trevare Mat Entreprenør Tak Maling "
     "Ventilasjon Anlegg Handel Media Logistikk"
-).split()
+)
 
-NL_FIRST = (
+NL_FIRST = _words(
     "Jan Sanne Pieter Emma Daan Lotte Bram Femke Thijs Anouk Ruben Fleur Joris Sophie Lars Eva Sander "
     "Iris Koen Julia Niels Marieke Wouter Noor Bas Lieke Tim Esther Jeroen Anne Maarten Roos Stijn Ilse"
-).split()
-NL_LAST = (
+)
+NL_LAST = _words(
     "de Vries|Jansen|van den Berg|Bakker|Visser|Smit|Meijer|de Boer|Mulder|de Groot|Bos|Vos|Peters|"
     "Hendriks|van Leeuwen|Dekker|Brouwer|de Wit|Dijkstra|Smits|de Graaf|van der Meer|van der Linden|Kok|"
-    "Jacobs|de Haan|Vermeulen|van den Heuvel|van der Veen|van den Broek|Schouten|Willems|van Dijk|Hoekstra"
-).split("|")
+    "Jacobs|de Haan|Vermeulen|van den Heuvel|van der Veen|van den Broek|Schouten|Willems|van Dijk|Hoekstra",
+    "|",
+)
 NL_STREETS = (
     "Keizersgracht",
     "Herengracht",
@@ -192,14 +198,14 @@ NL_PLACES = (
     ("2611", "Delft", "15"),
     ("3811", "Amersfoort", "33"),
 )
-NL_PREFIX = (
+NL_PREFIX = _words(
     "Noord Zuid Holland Delta Polder Tulp Molen Gracht Oranje Dijk Kade Duin Wadden Zeeland Veluwe Linde "
     "Eiken Haven Brug Lelie Kroon Vlinder Zilver Gouden"
-).split()
-NL_SUFFIX = (
+)
+NL_SUFFIX = _words(
     "Techniek Logistiek Bouw Advies Installaties Groothandel Media Vastgoed Software Catering Design Zorg "
     "Transport Print Energie Interieur"
-).split()
+)
 
 PO_PRODUCTS = (
     "Kontorstol ergonomisk",
@@ -399,9 +405,7 @@ class World:
     def before_sync(self, start: date = date(2023, 1, 2)) -> datetime:
         """A working-hours moment between ``start`` and the day before the last sync."""
         day = self.day_between(start, (LAST_SYNC - timedelta(days=1)).date())
-        return datetime(day.year, day.month, day.day, 7, 0, tzinfo=UTC) + timedelta(
-            minutes=self.rng.randrange(10 * 60)
-        )
+        return datetime(day.year, day.month, day.day, 7, 0, tzinfo=UTC) + timedelta(minutes=self.rng.randrange(10 * 60))
 
     def stamp(self, system: str, entity: str, when: datetime) -> str:
         if system == "poweroffice":
@@ -423,6 +427,9 @@ class World:
         unknown = set(record) - set(spec.fields)
         if unknown:
             raise ValueError(f"{system} {entity}: fields the catalogue does not know: {sorted(unknown)}")
+        ordered = {name: record[name] for name in spec.fields if name in record}
+        record.clear()
+        record.update(ordered)  # the catalogue's field order, whatever order the record was built in
         key = str(record[spec.key])
         table = self.table(system, entity)
         if key in table:
@@ -508,8 +515,15 @@ class World:
         self, flow: str, mapping: str, part: str, source_id: Any, target_id: Any, first: str, second: str
     ) -> None:
         self.scenes.append(
-            Scene(flow, mapping, part, "" if source_id is None else str(source_id),
-                  "" if target_id is None else str(target_id), first, second)
+            Scene(
+                flow,
+                mapping,
+                part,
+                "" if source_id is None else str(source_id),
+                "" if target_id is None else str(target_id),
+                first,
+                second,
+            )
         )
 
 
@@ -585,7 +599,8 @@ def nl_address(w: World) -> tuple[str, str, str, str]:
 
 def no_company(w: World, used: set[str]) -> str:
     while True:
-        name = f"{w.pick(NO_PREFIX)} {w.pick(NO_SUFFIX)} AS"
+        prefix, suffix = w.pick(NO_PREFIX), w.pick(NO_SUFFIX)
+        name = str(w.pick((f"{prefix} {suffix} AS", f"{prefix}{suffix.lower()} AS", f"{w.pick(NO_LAST)} {suffix} AS")))
         if name not in used:
             used.add(name)
             return name
@@ -593,11 +608,8 @@ def no_company(w: World, used: set[str]) -> str:
 
 def nl_company(w: World, used: set[str]) -> str:
     while True:
-        name = (
-            f"{w.pick(NL_PREFIX)} {w.pick(NL_SUFFIX)} B.V."
-            if w.chance(0.7)
-            else f"{w.pick(NL_LAST).split()[-1].capitalize()} {w.pick(NL_SUFFIX)} B.V."
-        )
+        prefix, suffix, last = w.pick(NL_PREFIX), w.pick(NL_SUFFIX), w.pick(NL_LAST).split()[-1].capitalize()
+        name = str(w.pick((f"{prefix} {suffix} B.V.", f"{prefix}{suffix.lower()} B.V.", f"{last} {suffix} B.V.")))
         if name not in used:
             used.add(name)
             return name
@@ -620,7 +632,7 @@ def email_of(first: str, last: str, domain: str) -> str:
 
 
 def money(w: World, low: float, high: float, step: float = 1.0) -> float:
-    return round(round(w.rng.uniform(low, high) / step) * step, 2)
+    return float(round(round(w.rng.uniform(low, high) / step) * step, 2))
 
 
 def parse_stamp(text: str) -> datetime:
@@ -629,9 +641,7 @@ def parse_stamp(text: str) -> datetime:
 
 def night_after(w: World, when: datetime) -> datetime:
     """The nightly run after ``when``: the moment a change made then reached the other side."""
-    night = datetime(when.year, when.month, when.day, 1, 0, tzinfo=UTC) + timedelta(
-        days=1, minutes=w.rng.randrange(25)
-    )
+    night = datetime(when.year, when.month, when.day, 1, 0, tzinfo=UTC) + timedelta(days=1, minutes=w.rng.randrange(25))
     return min(night, LAST_SYNC - timedelta(minutes=5))
 
 
@@ -707,8 +717,10 @@ def po_person(w: World, entity: str, when: datetime) -> Record:
     stamp = w.stamp(PO, entity, when)
     record: Record = {
         "Id": po_contact_id(w),
-        "Number": w.seq("po-customer-no" if entity.startswith("Customers") else "po-supplier-no",
-                        10001 if entity.startswith("Customers") else 20001),
+        "Number": w.seq(
+            "po-customer-no" if entity.startswith("Customers") else "po-supplier-no",
+            10001 if entity.startswith("Customers") else 20001,
+        ),
         "Name": f"{first} {last}",
         "IsPerson": True,
         "FirstName": first,
@@ -725,7 +737,9 @@ def po_person(w: World, entity: str, when: datetime) -> Record:
         "ContactCreatedDateTimeOffset": stamp,
         "LastChangedDateTimeOffset": stamp,
     }
-    record["CustomerCreatedDateTimeOffset" if entity.startswith("Customers") else "SupplierCreatedDateTimeOffset"] = stamp
+    record["CustomerCreatedDateTimeOffset" if entity.startswith("Customers") else "SupplierCreatedDateTimeOffset"] = (
+        stamp
+    )
     return record
 
 
@@ -789,7 +803,7 @@ def po_order(w: World, customer: Record, products: list[Record], when: datetime,
         "DeliveryDate": (when.date() + timedelta(days=w.rng.randrange(3, 30))).isoformat(),
         "CurrencyCode": customer["CurrencyCode"],
         "CurrencyExchangeRate": 1.0,
-        "CustomerId": str(customer["Id"]),
+        "CustomerId": customer["Id"],
         "CustomerReference": f"{w.pick(NO_FIRST)} {w.pick(NO_LAST)}" if w.chance(0.5) else None,
         "CreatedDateTimeOffset": stamp,
         "LastChangedDateTimeOffset": stamp,
@@ -806,7 +820,7 @@ def po_line(w: World, order_id: str, product: Record, sort: int) -> Record:
         "sesam_SalesOrderId": order_id,
         "SortOrder": sort,
         "LineType": "Normal",
-        "ProductId": str(product["Id"]),
+        "ProductId": product["Id"],
         "Description": product["Name"],
         "Quantity": float(w.rng.randrange(1, 25)),
         "ProductUnitPrice": product["UnitPrice"],
@@ -824,8 +838,18 @@ def add_po_order(w: World, rows: list[Record]) -> None:
 def build_poweroffice(w: World) -> None:
     for i, (code, name) in enumerate(PO_DEPARTMENTS):
         stamp = w.stamp(PO, "Departments", w.before_sync(date(2021, 1, 4)))
-        w.add(PO, "Departments", {"Id": 101 + i, "Code": code, "Name": name, "IsActive": True,
-                                  "CreatedDateTimeOffset": stamp, "LastChangedDateTimeOffset": stamp})
+        w.add(
+            PO,
+            "Departments",
+            {
+                "Id": 101 + i,
+                "Code": code,
+                "Name": name,
+                "IsActive": True,
+                "CreatedDateTimeOffset": stamp,
+                "LastChangedDateTimeOffset": stamp,
+            },
+        )
     for i, (code, name) in enumerate((("OSL", "Oslo"), ("BGO", "Bergen"), ("TRD", "Trondheim"), ("SVG", "Stavanger"))):
         w.add(PO, "Location", {"id": i + 1, "code": code, "name": name, "isActive": True})
     for code, notation, active in (
@@ -851,35 +875,60 @@ def build_poweroffice(w: World) -> None:
         ),
         start=1,
     ):
-        w.add(PO, "VatCodes", {"Id": i, "Code": code, "Name": name, "Description": description, "Rate": rate,
-                               "IsActive": True, "IsCustom": False, "ValidFrom": "2017-01-01"})
+        w.add(
+            PO,
+            "VatCodes",
+            {
+                "Id": i,
+                "Code": code,
+                "Name": name,
+                "Description": description,
+                "Rate": rate,
+                "IsActive": True,
+                "IsCustom": False,
+                "ValidFrom": "2017-01-01",
+            },
+        )
     departments = list(w.table(PO, "Departments").values())
     for _ in range(20):
         first, last = no_person(w)
         street, zipcode, city = no_address(w)
         stamp = w.stamp(PO, "Employees", w.before_sync(date(2022, 1, 3)))
-        w.add(PO, "Employees", {
-            "Id": po_contact_id(w),
-            "Number": w.seq("po-employee-no", 1),
-            "FirstName": first,
-            "LastName": last,
-            "DateOfBirth": birth_date(w),
-            "EmailAddress": email_of(first, last, "nordlyshandel.no"),
-            "PhoneNumber": no_phone(w, mobile=True),
-            "MailAddress.AddressLine1": street,
-            "MailAddress.ZipCode": zipcode,
-            "MailAddress.City": city,
-            "MailAddress.CountryCode": "NO",
-            "JobTitle": w.pick(("Selger", "Servicetekniker", "Regnskapsfører", "Lagermedarbeider",
-                                "Prosjektleder", "Innkjøper", "Daglig leder")),
-            "Gender": w.pick(("Male", "Female")),
-            "HiredDate": w.day_between(date(2012, 1, 2), date(2024, 9, 2)).isoformat(),
-            "DepartmentId": str(w.pick(departments)["Id"]),
-            "IsArchived": False,
-            "ContactCreatedDateTimeOffset": stamp,
-            "EmployeeCreatedDateTimeOffset": stamp,
-            "LastChangedDateTimeOffset": stamp,
-        })
+        w.add(
+            PO,
+            "Employees",
+            {
+                "Id": po_contact_id(w),
+                "Number": w.seq("po-employee-no", 1),
+                "FirstName": first,
+                "LastName": last,
+                "DateOfBirth": birth_date(w),
+                "EmailAddress": email_of(first, last, "nordlyshandel.no"),
+                "PhoneNumber": no_phone(w, mobile=True),
+                "MailAddress.AddressLine1": street,
+                "MailAddress.ZipCode": zipcode,
+                "MailAddress.City": city,
+                "MailAddress.CountryCode": "NO",
+                "JobTitle": w.pick(
+                    (
+                        "Selger",
+                        "Servicetekniker",
+                        "Regnskapsfører",
+                        "Lagermedarbeider",
+                        "Prosjektleder",
+                        "Innkjøper",
+                        "Daglig leder",
+                    )
+                ),
+                "Gender": w.pick(("Male", "Female")),
+                "HiredDate": w.day_between(date(2012, 1, 2), date(2024, 9, 2)).isoformat(),
+                "DepartmentId": w.pick(departments)["Id"],
+                "IsArchived": False,
+                "ContactCreatedDateTimeOffset": stamp,
+                "EmployeeCreatedDateTimeOffset": stamp,
+                "LastChangedDateTimeOffset": stamp,
+            },
+        )
     names = w.names
     for _ in range(230):
         w.add(PO, "Customers", po_customer(w, names, w.before_sync()))
@@ -905,25 +954,30 @@ def build_poweroffice(w: World) -> None:
     for _ in range(180):
         customer = w.pick(customers[:200])
         since = parse_stamp(customer["LastChangedDateTimeOffset"]).date()
-        add_po_order(w, po_order(w, customer, products, w.before_sync(max(since, date(2024, 6, 3))),
-                                 w.pick((1, 2, 2, 3, 4))))
+        add_po_order(
+            w, po_order(w, customer, products, w.before_sync(max(since, date(2024, 6, 3))), w.pick((1, 2, 2, 3, 4)))
+        )
     for _ in range(25):
         customer = w.pick(customers)
         when = w.before_sync(date(2025, 1, 6))
-        w.add(PO, "Quote", {
-            "id": w.guid(),
-            "quoteNo": w.seq("po-quote-no", 3001),
-            "quoteDate": when.date().isoformat(),
-            "expiryDate": (when.date() + timedelta(days=30)).isoformat(),
-            "status": w.pick(("Draft", "Sent", "Accepted")),
-            "customerCode": customer["Number"],
-            "customerEmail": customer["EmailAddress"],
-            "currencyCode": "NOK",
-            "currencyExchangeRate": 1.0,
-            "netAmount": money(w, 2000, 250000, 10),
-            "createdDate": w.stamp(PO, "Quote", when),
-            "lastChanged": w.stamp(PO, "Quote", when),
-        })
+        w.add(
+            PO,
+            "Quote",
+            {
+                "id": w.guid(),
+                "quoteNo": w.seq("po-quote-no", 3001),
+                "quoteDate": when.date().isoformat(),
+                "expiryDate": (when.date() + timedelta(days=30)).isoformat(),
+                "status": w.pick(("Draft", "Sent", "Accepted")),
+                "customerCode": customer["Number"],
+                "customerEmail": customer["EmailAddress"],
+                "currencyCode": "NOK",
+                "currencyExchangeRate": 1.0,
+                "netAmount": money(w, 2000, 250000, 10),
+                "createdDate": w.stamp(PO, "Quote", when),
+                "lastChanged": w.stamp(PO, "Quote", when),
+            },
+        )
 
 
 # ------------------------------------------------------------------------------------------------ Exact
@@ -979,70 +1033,197 @@ def ex_plain_account(w: World, when: datetime) -> Record:
 
 
 def build_exact(w: World) -> None:
-    w.add(EX, "Divisions", {"Code": DIVISION, "Description": "Nordlys Nederland B.V.", "HID": 1, "Main": True,
-                            "Currency": "EUR", "Country": "NL", "Status": 1,
-                            "Created": "2019-03-01T09:00:00Z", "Modified": "2024-01-15T10:12:00Z"})
-    w.add(EX, "Divisions", {"Code": DIVISION + 1, "Description": "Nordlys Logistiek B.V.", "HID": 2, "Main": False,
-                            "Currency": "EUR", "Country": "NL", "Status": 1,
-                            "Created": "2021-05-03T09:00:00Z", "Modified": "2024-02-01T08:30:00Z"})
-    w.add(EX, "Divisions", {"Code": DIVISION + 2, "Description": "Nordlys Archief 2018", "HID": 3, "Main": False,
-                            "Currency": "EUR", "Country": "NL", "Status": 2,
-                            "Created": "2018-01-02T09:00:00Z", "Modified": "2021-01-04T11:00:00Z"})
+    w.add(
+        EX,
+        "Divisions",
+        {
+            "Code": DIVISION,
+            "Description": "Nordlys Nederland B.V.",
+            "HID": 1,
+            "Main": True,
+            "Currency": "EUR",
+            "Country": "NL",
+            "Status": 1,
+            "Created": "2019-03-01T09:00:00Z",
+            "Modified": "2024-01-15T10:12:00Z",
+        },
+    )
+    w.add(
+        EX,
+        "Divisions",
+        {
+            "Code": DIVISION + 1,
+            "Description": "Nordlys Logistiek B.V.",
+            "HID": 2,
+            "Main": False,
+            "Currency": "EUR",
+            "Country": "NL",
+            "Status": 1,
+            "Created": "2021-05-03T09:00:00Z",
+            "Modified": "2024-02-01T08:30:00Z",
+        },
+    )
+    w.add(
+        EX,
+        "Divisions",
+        {
+            "Code": DIVISION + 2,
+            "Description": "Nordlys Archief 2018",
+            "HID": 3,
+            "Main": False,
+            "Currency": "EUR",
+            "Country": "NL",
+            "Status": 2,
+            "Created": "2018-01-02T09:00:00Z",
+            "Modified": "2021-01-04T11:00:00Z",
+        },
+    )
     for code, description in EX_DEPARTMENTS:
-        w.add(EX, "Departments", {"ID": w.guid(), "Code": code, "Description": description,
-                                  "Costcenter": code, "CostcenterDescription": description,
-                                  **ex_stamps(w, "Departments", w.before_sync(date(2019, 3, 1)))})
+        w.add(
+            EX,
+            "Departments",
+            {
+                "ID": w.guid(),
+                "Code": code,
+                "Description": description,
+                "Costcenter": code,
+                "CostcenterDescription": description,
+                **ex_stamps(w, "Departments", w.before_sync(date(2019, 3, 1))),
+            },
+        )
     for code, description, precision in (
-        ("EUR", "Euro", 0.01), ("USD", "Amerikaanse dollar", 0.01), ("NOK", "Noorse kroon", 0.01),
-        ("SEK", "Zweedse kroon", 0.01), ("DKK", "Deense kroon", 0.01), ("CHF", "Zwitserse frank", 0.01),
+        ("EUR", "Euro", 0.01),
+        ("USD", "Amerikaanse dollar", 0.01),
+        ("NOK", "Noorse kroon", 0.01),
+        ("SEK", "Zweedse kroon", 0.01),
+        ("DKK", "Deense kroon", 0.01),
+        ("CHF", "Zwitserse frank", 0.01),
     ):
-        w.add(EX, "Currencies", {"Code": code, "Description": description, "AmountPrecision": precision,
-                                 "PricePrecision": 0.0001, "Created": "2019-03-01T09:00:00Z",
-                                 "Modified": "2019-03-01T09:00:00Z"})
-    for code, description in (("EA", "Stuk"), ("BX", "Doos"), ("MTR", "Meter"), ("KGM", "Kilogram"),
-                              ("LTR", "Liter"), ("HUR", "Uur"), ("DAY", "Dag"), ("MON", "Maand"), ("ANN", "Jaar")):
-        w.add(EX, "Units", {"ID": w.guid(), "Code": code, "Description": description, "Active": True, "Main": 0,
-                            "Type": "T" if code in ("HUR", "DAY", "MON", "ANN") else "O", "Division": DIVISION})
+        w.add(
+            EX,
+            "Currencies",
+            {
+                "Code": code,
+                "Description": description,
+                "AmountPrecision": precision,
+                "PricePrecision": 0.0001,
+                "Created": "2019-03-01T09:00:00Z",
+                "Modified": "2019-03-01T09:00:00Z",
+            },
+        )
+    for code, description in (
+        ("EA", "Stuk"),
+        ("BX", "Doos"),
+        ("MTR", "Meter"),
+        ("KGM", "Kilogram"),
+        ("LTR", "Liter"),
+        ("HUR", "Uur"),
+        ("DAY", "Dag"),
+        ("MON", "Maand"),
+        ("ANN", "Jaar"),
+    ):
+        w.add(
+            EX,
+            "Units",
+            {
+                "ID": w.guid(),
+                "Code": code,
+                "Description": description,
+                "Active": True,
+                "Main": 0,
+                "Type": "T" if code in ("HUR", "DAY", "MON", "ANN") else "O",
+                "Division": DIVISION,
+            },
+        )
     for code, description, percentage, vtype in (
-        ("H", "BTW hoog 21%", 0.21, "B"), ("L", "BTW laag 9%", 0.09, "B"), ("N", "Geen BTW", 0.0, "N"),
-        ("VL", "BTW verlegd", 0.0, "B"), ("IC", "Intracommunautaire levering", 0.0, "E"),
+        ("H", "BTW hoog 21%", 0.21, "B"),
+        ("L", "BTW laag 9%", 0.09, "B"),
+        ("N", "Geen BTW", 0.0, "N"),
+        ("VL", "BTW verlegd", 0.0, "B"),
+        ("IC", "Intracommunautaire levering", 0.0, "E"),
     ):
-        w.add(EX, "VATCodes", {"ID": w.guid(), "Code": code, "Description": description,
-                               "Percentage": percentage, "Type": vtype, "VATTransactionType": "S",
-                               "IsBlocked": False, **ex_stamps(w, "VATCodes", w.before_sync(date(2019, 3, 1)))})
+        w.add(
+            EX,
+            "VATCodes",
+            {
+                "ID": w.guid(),
+                "Code": code,
+                "Description": description,
+                "Percentage": percentage,
+                "Type": vtype,
+                "VATTransactionType": "S",
+                "IsBlocked": False,
+                **ex_stamps(w, "VATCodes", w.before_sync(date(2019, 3, 1))),
+            },
+        )
     for _ in range(15):
         first, last = nl_person(w)
         _, postcode, city, area = nl_address(w)
-        w.add(EX, "Employees", {
-            "ID": w.guid(), "Code": str(w.seq("exact-employee", 1)), "FirstName": first, "LastName": last,
-            "FullName": f"{first} {last}", "BirthDate": birth_date(w),
-            "Email": email_of(first, last, "nordlys.nl"), "BusinessEmail": email_of(first, last, "nordlys.nl"),
-            "BusinessPhone": nl_phone(w, area), "Mobile": nl_phone(w, area, mobile=True), "City": city,
-            "Postcode": postcode, "Country": "NL",
-            "StartDate": w.day_between(date(2015, 1, 5), date(2024, 6, 3)).isoformat(), "IsActive": True,
-            "HID": w.seq("exact-employee-hid", 1),
-            **ex_stamps(w, "Employees", w.before_sync(date(2023, 1, 2))),
-        })
+        w.add(
+            EX,
+            "Employees",
+            {
+                "ID": w.guid(),
+                "Code": str(w.seq("exact-employee", 1)),
+                "FirstName": first,
+                "LastName": last,
+                "FullName": f"{first} {last}",
+                "BirthDate": birth_date(w),
+                "Email": email_of(first, last, "nordlys.nl"),
+                "BusinessEmail": email_of(first, last, "nordlys.nl"),
+                "BusinessPhone": nl_phone(w, area),
+                "Mobile": nl_phone(w, area, mobile=True),
+                "City": city,
+                "Postcode": postcode,
+                "Country": "NL",
+                "StartDate": w.day_between(date(2015, 1, 5), date(2024, 6, 3)).isoformat(),
+                "IsActive": True,
+                "HID": w.seq("exact-employee-hid", 1),
+                **ex_stamps(w, "Employees", w.before_sync(date(2023, 1, 2))),
+            },
+        )
     for _ in range(60):
         account = w.add(EX, "Accounts", ex_plain_account(w, w.before_sync()))
         if w.chance(0.6):
             first, last = nl_person(w)
-            w.add(EX, "Contacts", {
-                "ID": w.guid(), "Account": account["ID"], "Code": account["Code"], "FirstName": first,
-                "LastName": last, "FullName": f"{first} {last}",
-                "Email": email_of(first, last, account["Email"].split("@")[1]),
-                "BusinessEmail": email_of(first, last, account["Email"].split("@")[1]),
-                "Phone": account["Phone"], "BusinessPhone": account["Phone"], "City": account["City"],
-                "Country": "NL", "Postcode": account["Postcode"], "IsMainContact": True,
-                **ex_stamps(w, "Contacts", parse_stamp(account["Modified"])),
-            })
+            w.add(
+                EX,
+                "Contacts",
+                {
+                    "ID": w.guid(),
+                    "Account": account["ID"],
+                    "Code": account["Code"],
+                    "FirstName": first,
+                    "LastName": last,
+                    "FullName": f"{first} {last}",
+                    "Email": email_of(first, last, account["Email"].split("@")[1]),
+                    "BusinessEmail": email_of(first, last, account["Email"].split("@")[1]),
+                    "Phone": account["Phone"],
+                    "BusinessPhone": account["Phone"],
+                    "City": account["City"],
+                    "Country": "NL",
+                    "Postcode": account["Postcode"],
+                    "IsMainContact": True,
+                    **ex_stamps(w, "Contacts", parse_stamp(account["Modified"])),
+                },
+            )
     for i in range(20):
-        w.add(EX, "Items", {
-            "ID": w.guid(), "Code": f"NL-{7001 + i}", "Description": f"{w.pick(WS_PRODUCTS)} {w.pick(WS_VARIANTS)}",
-            "Unit": "EA", "IsSalesItem": True, "IsPurchaseItem": True, "IsStockItem": True,
-            "CostPriceStandard": money(w, 5, 400, 0.5), "SalesVatCode": "H",
-            **ex_stamps(w, "Items", w.before_sync(date(2020, 1, 6))),
-        })
+        w.add(
+            EX,
+            "Items",
+            {
+                "ID": w.guid(),
+                "Code": f"NL-{7001 + i}",
+                "Description": f"{w.pick(WS_PRODUCTS)} {w.pick(WS_VARIANTS)}",
+                "Unit": "EA",
+                "IsSalesItem": True,
+                "IsPurchaseItem": True,
+                "IsStockItem": True,
+                "CostPriceStandard": money(w, 5, 400, 0.5),
+                "SalesVatCode": "H",
+                **ex_stamps(w, "Items", w.before_sync(date(2020, 1, 6))),
+            },
+        )
 
 
 # ------------------------------------------------------------------------------------------------ flow 1
@@ -1058,8 +1239,12 @@ def ex_order_extra(w: World, entity: str, source_modified: str, number_seq: str)
     if entity == "SalesOrders":
         extra |= {"OrderID": w.guid(), "OrderNumber": w.seq(number_seq, 40001), "Status": 12}
     else:
-        extra |= {"QuotationID": w.guid(), "QuotationNumber": w.seq(number_seq, 60001), "VersionNumber": 1,
-                  "Status": 20}
+        extra |= {
+            "QuotationID": w.guid(),
+            "QuotationNumber": w.seq(number_seq, 60001),
+            "VersionNumber": 1,
+            "Status": 20,
+        }
     return extra
 
 
@@ -1080,25 +1265,39 @@ def link_po_order(w: World, order: Record) -> None:
     """Last night's Exact sales order and quotation of a PowerOffice order, with their lines."""
     lines = [r for r in w.table(PO, "SalesOrderLines").values() if r["sesam_SalesOrderId"] == order["Id"]]
     total = round(sum(r["Quantity"] * r["ProductUnitPrice"] for r in lines), 2)
-    so = w.make(F1, "salesorders", order, {
-        **ex_order_extra(w, "SalesOrders", order["LastChangedDateTimeOffset"], "exact-order-no"),
-        "Description": f"PowerOffice ordre {order['SalesOrderNo']}",
-        "YourRef": order.get("CustomerReference"),
-        "DeliveryDate": order["DeliveryDate"],
-        "AmountFC": total,
-        "AmountDC": total,
-    })
-    qu = w.make(F1, "salesorders-quotations", order, {
-        **ex_order_extra(w, "Quotations", order["LastChangedDateTimeOffset"], "exact-quotation-no"),
-        "Description": f"PowerOffice ordre {order['SalesOrderNo']}",
-        "QuotationDate": order["SalesOrderDate"],
-        "AmountFC": total,
-        "AmountDC": total,
-    })
+    so = w.make(
+        F1,
+        "salesorders",
+        order,
+        {
+            **ex_order_extra(w, "SalesOrders", order["LastChangedDateTimeOffset"], "exact-order-no"),
+            "Description": f"PowerOffice ordre {order['SalesOrderNo']}",
+            "YourRef": order.get("CustomerReference"),
+            "DeliveryDate": order["DeliveryDate"],
+            "AmountFC": total,
+            "AmountDC": total,
+        },
+    )
+    qu = w.make(
+        F1,
+        "salesorders-quotations",
+        order,
+        {
+            **ex_order_extra(w, "Quotations", order["LastChangedDateTimeOffset"], "exact-quotation-no"),
+            "Description": f"PowerOffice ordre {order['SalesOrderNo']}",
+            "QuotationDate": order["SalesOrderDate"],
+            "AmountFC": total,
+            "AmountDC": total,
+        },
+    )
     for i, line in enumerate(lines, start=1):
         base = (line["Description"], line["Quantity"], line["ProductUnitPrice"])
-        w.make(F1, "salesorderlines", line, {**ex_line_extra(w, "SalesOrderLines", i, *base),
-                                             "OrderNumber": so["OrderNumber"]})
+        w.make(
+            F1,
+            "salesorderlines",
+            line,
+            {**ex_line_extra(w, "SalesOrderLines", i, *base), "OrderNumber": so["OrderNumber"]},
+        )
         w.make(F1, "salesorderlines-quotationlines", line, ex_line_extra(w, "QuotationLines", i, *base))
     del qu
 
@@ -1106,10 +1305,21 @@ def link_po_order(w: World, order: Record) -> None:
 def link_flow1(w: World) -> None:
     ex_departments = {d["Code"]: d for d in w.table(EX, "Departments").values()}
     for dept in list(w.table(PO, "Departments").values()):
-        w.make(F1, "departments-accounts", dept, {
-            "ID": w.guid(), "Code": ex_account_code(w), "Status": "A", "IsSales": False, "Blocked": False,
-            "Type": "A", "Division": DIVISION, **synced_stamps(w, EX, "Accounts", dept["LastChangedDateTimeOffset"]),
-        })
+        w.make(
+            F1,
+            "departments-accounts",
+            dept,
+            {
+                "ID": w.guid(),
+                "Code": ex_account_code(w),
+                "Status": "A",
+                "IsSales": False,
+                "Blocked": False,
+                "Type": "A",
+                "Division": DIVISION,
+                **synced_stamps(w, EX, "Accounts", dept["LastChangedDateTimeOffset"]),
+            },
+        )
         if dept["Code"] in ex_departments:
             w.link(F1, "departments", dept, ex_departments[dept["Code"]])
     ex_currencies = w.table(EX, "Currencies")
@@ -1117,37 +1327,87 @@ def link_flow1(w: World) -> None:
         if currency["code"] in ex_currencies:
             w.link(F1, "currencies", currency, ex_currencies[currency["code"]])
     for vat in w.table(PO, "VatCodes").values():
-        w.make(F1, "vatcodes", vat, {
-            "ID": w.guid(), "Percentage": vat["Rate"], "Type": "B",
-            "VATTransactionType": "S" if vat["Name"].startswith("Utgående") else "P", "IsBlocked": False,
-            "Division": DIVISION, "Created": "2024-02-01T01:10:00Z", "Modified": "2024-02-01T01:10:00Z",
-        })
+        w.make(
+            F1,
+            "vatcodes",
+            vat,
+            {
+                "ID": w.guid(),
+                "Percentage": vat["Rate"],
+                "Type": "B",
+                "VATTransactionType": "S" if vat["Name"].startswith("Utgående") else "P",
+                "IsBlocked": False,
+                "Division": DIVISION,
+                "Created": "2024-02-01T01:10:00Z",
+                "Modified": "2024-02-01T01:10:00Z",
+            },
+        )
     for customer in w.table(PO, "Customers").values():
-        w.make(F1, "customers-accounts", customer, {
-            "ID": w.guid(), "Code": ex_account_code(w), "Email": customer["EmailAddress"], "Status": "C",
-            "IsSales": True, "IsSupplier": False, "Blocked": False, "Type": "A", "Division": DIVISION,
-            "VATNumber": f"NO{customer['OrganizationNumber']}MVA",
-            **synced_stamps(w, EX, "Accounts", customer["LastChangedDateTimeOffset"]),
-        })
+        w.make(
+            F1,
+            "customers-accounts",
+            customer,
+            {
+                "ID": w.guid(),
+                "Code": ex_account_code(w),
+                "Email": customer["EmailAddress"],
+                "Status": "C",
+                "IsSales": True,
+                "IsSupplier": False,
+                "Blocked": False,
+                "Type": "A",
+                "Division": DIVISION,
+                "VATNumber": f"NO{customer['OrganizationNumber']}MVA",
+                **synced_stamps(w, EX, "Accounts", customer["LastChangedDateTimeOffset"]),
+            },
+        )
     for person in w.table(PO, "Contactperson").values():
         account = w.get(EX, "Accounts", w.target_of(F1, "customers-accounts", person["partyId"]))
-        w.make(F1, "contactperson-contacts", person, {
-            "ID": w.guid(), "Code": account["Code"], "FullName": f"{person['firstName']} {person['lastName']}",
-            "BusinessEmail": person["emailAddress"], "BusinessPhone": person["phoneNumber"],
-            "Postcode": person["zipCode"], "IsMainContact": False, "Division": DIVISION,
-            **synced_stamps(w, EX, "Contacts", person["lastChanged"]),
-        })
-        w.make(F1, "contactperson-addresses", person, {
-            "ID": w.guid(), "Postcode": person["zipCode"], "Main": False, "Division": DIVISION,
-            **synced_stamps(w, EX, "Addresses", person["lastChanged"]),
-        })
+        w.make(
+            F1,
+            "contactperson-contacts",
+            person,
+            {
+                "ID": w.guid(),
+                "Code": account["Code"],
+                "FullName": f"{person['firstName']} {person['lastName']}",
+                "BusinessEmail": person["emailAddress"],
+                "BusinessPhone": person["phoneNumber"],
+                "Postcode": person["zipCode"],
+                "IsMainContact": False,
+                "Division": DIVISION,
+                **synced_stamps(w, EX, "Contacts", person["lastChanged"]),
+            },
+        )
+        w.make(
+            F1,
+            "contactperson-addresses",
+            person,
+            {
+                "ID": w.guid(),
+                "Postcode": person["zipCode"],
+                "Main": False,
+                "Division": DIVISION,
+                **synced_stamps(w, EX, "Addresses", person["lastChanged"]),
+            },
+        )
     for product in w.table(PO, "Product").values():
-        w.make(F1, "products-items", product, {
-            "ID": w.guid(), "Unit": product["UnitOfMeasureCode"], "IsSalesItem": True, "IsPurchaseItem": True,
-            "IsStockItem": product["IsStockItem"], "CostPriceStandard": product["UnitCost"],
-            "SalesVatCode": "3", "Division": DIVISION,
-            **synced_stamps(w, EX, "Items", product["LastChangedDateTimeOffset"]),
-        })
+        w.make(
+            F1,
+            "products-items",
+            product,
+            {
+                "ID": w.guid(),
+                "Unit": product["UnitOfMeasureCode"],
+                "IsSalesItem": True,
+                "IsPurchaseItem": True,
+                "IsStockItem": product["IsStockItem"],
+                "CostPriceStandard": product["UnitCost"],
+                "SalesVatCode": "3",
+                "Division": DIVISION,
+                **synced_stamps(w, EX, "Items", product["LastChangedDateTimeOffset"]),
+            },
+        )
     for order in list(w.table(PO, "SalesOrders").values()):
         link_po_order(w, order)
 
@@ -1215,17 +1475,19 @@ def ws_order(w: World, customer: Record, products: list[Record], when: datetime,
     for product in w.rng.sample(products, lines):
         quantity = float(w.rng.randrange(1, 12))
         subtotal += quantity * product["price"]
-        rows.append({
-            "id": w.seq("ws-line", 900001),
-            "order_id": order_id,
-            "product_id": product["id"],
-            "sku": product["sku"],
-            "description": product["name"],
-            "quantity": quantity,
-            "unit_price": product["price"],
-            "line_total": round(quantity * product["price"], 2),
-            "updated_at": stamp,
-        })
+        rows.append(
+            {
+                "id": w.seq("ws-line", 900001),
+                "order_id": order_id,
+                "product_id": product["id"],
+                "sku": product["sku"],
+                "description": product["name"],
+                "quantity": quantity,
+                "unit_price": product["price"],
+                "line_total": round(quantity * product["price"], 2),
+                "updated_at": stamp,
+            }
+        )
     shipping = 0.0 if subtotal > 75 else 6.95
     order = {
         "id": order_id,
@@ -1261,31 +1523,59 @@ def build_webshop(w: World) -> None:
     for _ in range(220):
         customer = w.pick(business)
         since = parse_stamp(customer["updated_at"]).date()
-        add_ws_order(w, ws_order(w, customer, products, w.before_sync(max(since, date(2024, 9, 2))),
-                                 w.pick((1, 1, 2, 3))))
+        add_ws_order(
+            w, ws_order(w, customer, products, w.before_sync(max(since, date(2024, 9, 2))), w.pick((1, 1, 2, 3)))
+        )
 
 
 def ws_account_extra(w: World, customer: Record) -> Record:
-    return {"ID": w.guid(), "Code": ex_account_code(w), "Status": "C", "IsSales": True, "IsSupplier": False,
-            "Blocked": False, "Type": "A", "Division": DIVISION,
-            **synced_stamps(w, EX, "Accounts", customer["updated_at"])}
+    return {
+        "ID": w.guid(),
+        "Code": ex_account_code(w),
+        "Status": "C",
+        "IsSales": True,
+        "IsSupplier": False,
+        "Blocked": False,
+        "Type": "A",
+        "Division": DIVISION,
+        **synced_stamps(w, EX, "Accounts", customer["updated_at"]),
+    }
 
 
 def link_ws_order(w: World, order: Record) -> None:
     lines = [r for r in w.table(WS, "OrderLine").values() if r["order_id"] == order["id"]]
-    so = w.make(F3, "orders-salesorders", order, {
-        **ex_order_extra(w, "SalesOrders", order["updated_at"], "exact-order-no"),
-        "Description": f"Webshop {order['order_number']}", "AmountFC": order["subtotal"],
-        "AmountDC": order["subtotal"], "Status": 21 if order["status"] == "completed" else 12,
-    })
-    w.make(F3, "orders-quotations", order, {
-        **ex_order_extra(w, "Quotations", order["updated_at"], "exact-quotation-no"),
-        "Description": f"Webshop {order['order_number']}", "AmountFC": order["subtotal"],
-        "AmountDC": order["subtotal"], "Status": 50,
-    })
+    so = w.make(
+        F3,
+        "orders-salesorders",
+        order,
+        {
+            **ex_order_extra(w, "SalesOrders", order["updated_at"], "exact-order-no"),
+            "Description": f"Webshop {order['order_number']}",
+            "AmountFC": order["subtotal"],
+            "AmountDC": order["subtotal"],
+            "Status": 21 if order["status"] == "completed" else 12,
+        },
+    )
+    w.make(
+        F3,
+        "orders-quotations",
+        order,
+        {
+            **ex_order_extra(w, "Quotations", order["updated_at"], "exact-quotation-no"),
+            "Description": f"Webshop {order['order_number']}",
+            "AmountFC": order["subtotal"],
+            "AmountDC": order["subtotal"],
+            "Status": 50,
+        },
+    )
     for i, line in enumerate(lines, start=1):
-        extra = {"ID": w.guid(), "LineNumber": i, "NetPrice": line["unit_price"], "AmountFC": line["line_total"],
-                 "Division": DIVISION}
+        extra = {
+            "ID": w.guid(),
+            "LineNumber": i,
+            "NetPrice": line["unit_price"],
+            "AmountFC": line["line_total"],
+            "Division": DIVISION,
+        }
         w.make(F3, "orderlines-salesorderlines", line, {**extra, "OrderNumber": so["OrderNumber"]})
         w.make(F3, "orderlines-quotationlines", line, {**extra, "ID": w.guid()})
 
@@ -1295,11 +1585,21 @@ def link_flow3(w: World) -> None:
         if customer["company_name"]:
             w.make(F3, "customers", customer, ws_account_extra(w, customer))
     for product in w.table(WS, "Product").values():
-        w.make(F3, "products", product, {
-            "ID": w.guid(), "Unit": "EA", "IsSalesItem": True, "IsPurchaseItem": True, "IsStockItem": True,
-            "SalesVatCode": "H" if product["vat_rate"] == 21.0 else "L", "Division": DIVISION,
-            **synced_stamps(w, EX, "Items", product["updated_at"]),
-        })
+        w.make(
+            F3,
+            "products",
+            product,
+            {
+                "ID": w.guid(),
+                "Unit": "EA",
+                "IsSalesItem": True,
+                "IsPurchaseItem": True,
+                "IsStockItem": True,
+                "SalesVatCode": "H" if product["vat_rate"] == 21.0 else "L",
+                "Division": DIVISION,
+                **synced_stamps(w, EX, "Items", product["updated_at"]),
+            },
+        )
     for order in list(w.table(WS, "Order").values()):
         link_ws_order(w, order)
 
@@ -1348,8 +1648,17 @@ def crm_contact(w: World, customer: Record, when: datetime) -> Record:
         "email": email_of(first, last, customer["email"].split("@")[1]),
         "phone": customer["phone"],
         "mobile": nl_phone(w, area, mobile=True),
-        "jobTitle": w.pick(("Inkoper", "Directeur", "Office manager", "Controller", "Projectleider",
-                            "IT-manager", "Hoofd administratie")),
+        "jobTitle": w.pick(
+            (
+                "Inkoper",
+                "Directeur",
+                "Office manager",
+                "Controller",
+                "Projectleider",
+                "IT-manager",
+                "Hoofd administratie",
+            )
+        ),
         "birthDate": birth_date(w) if w.chance(0.4) else None,
         "ownerId": customer["ownerId"],
         "createdAt": stamp,
@@ -1376,13 +1685,19 @@ def crm_deal(w: World, entity: str, customer: Record, products: list[Record], wh
         "modifiedAt": stamp,
     }
     if entity == "Order":
-        record |= {"orderNumber": f"ORD-{w.seq('crm-order', 24001)}", "orderDate": day.isoformat(),
-                   "deliveryDate": (day + timedelta(days=w.rng.randrange(7, 45))).isoformat(),
-                   "status": w.pick(("confirmed", "delivered", "delivered"))}
+        record |= {
+            "orderNumber": f"ORD-{w.seq('crm-order', 24001)}",
+            "orderDate": day.isoformat(),
+            "deliveryDate": (day + timedelta(days=w.rng.randrange(7, 45))).isoformat(),
+            "status": w.pick(("confirmed", "delivered", "delivered")),
+        }
     else:
-        record |= {"quoteNumber": f"OFF-{w.seq('crm-quote', 8001)}", "quoteDate": day.isoformat(),
-                   "validUntil": (day + timedelta(days=30)).isoformat(),
-                   "status": w.pick(("sent", "accepted", "sent", "rejected"))}
+        record |= {
+            "quoteNumber": f"OFF-{w.seq('crm-quote', 8001)}",
+            "quoteDate": day.isoformat(),
+            "validUntil": (day + timedelta(days=30)).isoformat(),
+            "status": w.pick(("sent", "accepted", "sent", "rejected")),
+        }
     return record
 
 
@@ -1391,10 +1706,22 @@ def build_crm(w: World) -> None:
         first, last = nl_person(w)
         _, _, _, area = nl_address(w)
         stamp = w.stamp(CRM, "User", w.before_sync(date(2021, 1, 4)))
-        w.add(CRM, "User", {"id": w.guid(), "userName": f"{slug(first)}.{slug(last)}".replace(" ", ""),
-                            "firstName": first, "lastName": last, "email": email_of(first, last, "deltasoft.nl"),
-                            "phone": nl_phone(w, area, mobile=True), "role": w.pick(("sales", "sales", "manager")),
-                            "active": True, "createdAt": stamp, "modifiedAt": stamp})
+        w.add(
+            CRM,
+            "User",
+            {
+                "id": w.guid(),
+                "userName": f"{slug(first)}.{slug(last)}".replace(" ", ""),
+                "firstName": first,
+                "lastName": last,
+                "email": email_of(first, last, "deltasoft.nl"),
+                "phone": nl_phone(w, area, mobile=True),
+                "role": w.pick(("sales", "sales", "manager")),
+                "active": True,
+                "createdAt": stamp,
+                "modifiedAt": stamp,
+            },
+        )
     owners = list(w.table(CRM, "User").values())
     for _ in range(190):
         w.add(CRM, "Customer", crm_customer(w, owners, w.before_sync(date(2022, 1, 3))))
@@ -1404,19 +1731,37 @@ def build_crm(w: World) -> None:
             since = parse_stamp(customer["modifiedAt"]).date()
             w.add(CRM, "Contact", crm_contact(w, customer, w.before_sync(since)))
     names: set[str] = set()
-    while len(names) < 100:
+    while len(names) < 72:
         (base, unit), module = w.pick(CRM_PRODUCTS), w.pick(CRM_MODULES)
         name = f"{base} {module} ({unit})"
         if name in names:
             continue
         names.add(name)
-        price = {"jaar": money(w, 600, 9600, 50), "uur": money(w, 95, 145, 5), "dag": money(w, 850, 1250, 25),
-                 "maand": money(w, 49, 499, 1), "stuk": money(w, 1500, 12000, 100)}[unit]
+        price = {
+            "jaar": money(w, 600, 9600, 50),
+            "uur": money(w, 95, 145, 5),
+            "dag": money(w, 850, 1250, 25),
+            "maand": money(w, 49, 499, 1),
+            "stuk": money(w, 1500, 12000, 100),
+        }[unit]
         stamp = w.stamp(CRM, "Product", w.before_sync(date(2021, 3, 1)))
-        w.add(CRM, "Product", {"id": w.guid(), "code": f"DS-{w.seq('crm-product', 3001)}", "name": name,
-                               "description": f"{base} voor de module {module}", "listPrice": price,
-                               "costPrice": round(price * 0.35, 2), "currency": "EUR", "unit": unit,
-                               "active": True, "createdAt": stamp, "modifiedAt": stamp})
+        w.add(
+            CRM,
+            "Product",
+            {
+                "id": w.guid(),
+                "code": f"DS-{w.seq('crm-product', 3001)}",
+                "name": name,
+                "description": f"{base} voor de module {module}",
+                "listPrice": price,
+                "costPrice": round(price * 0.35, 2),
+                "currency": "EUR",
+                "unit": unit,
+                "active": True,
+                "createdAt": stamp,
+                "modifiedAt": stamp,
+            },
+        )
     products = list(w.table(CRM, "Product").values())
     for entity, count in (("Order", 170), ("Quote", 130)):
         for _ in range(count):
@@ -1427,45 +1772,97 @@ def build_crm(w: World) -> None:
 
 def link_crm_deal(w: World, entity: str, deal: Record) -> None:
     product = w.get(CRM, "Product", deal["productId"])
-    line = {"ID": w.guid(), "LineNumber": 1, "Description": product["name"], "NetPrice": deal["unitPrice"],
-            "AmountFC": deal["amount"], "Division": DIVISION}
+    line = {
+        "ID": w.guid(),
+        "LineNumber": 1,
+        "Description": product["name"],
+        "NetPrice": deal["unitPrice"],
+        "AmountFC": deal["amount"],
+        "Division": DIVISION,
+    }
     if entity == "Order":
-        so = w.make(F4, "orders", deal, {
-            **ex_order_extra(w, "SalesOrders", deal["modifiedAt"], "exact-order-no"),
-            "AmountFC": deal["amount"], "AmountDC": deal["amount"],
-            "Status": 21 if deal["status"] == "delivered" else 12,
-        })
+        so = w.make(
+            F4,
+            "orders",
+            deal,
+            {
+                **ex_order_extra(w, "SalesOrders", deal["modifiedAt"], "exact-order-no"),
+                "AmountFC": deal["amount"],
+                "AmountDC": deal["amount"],
+                "Status": 21 if deal["status"] == "delivered" else 12,
+            },
+        )
         w.make(F4, "order-lines", deal, {**line, "OrderNumber": so["OrderNumber"]})
     else:
-        w.make(F4, "quotes", deal, {
-            **ex_order_extra(w, "Quotations", deal["modifiedAt"], "exact-quotation-no"),
-            "AmountFC": deal["amount"], "AmountDC": deal["amount"],
-            "Status": {"sent": 25, "accepted": 50, "rejected": 5}[deal["status"]],
-        })
+        w.make(
+            F4,
+            "quotes",
+            deal,
+            {
+                **ex_order_extra(w, "Quotations", deal["modifiedAt"], "exact-quotation-no"),
+                "AmountFC": deal["amount"],
+                "AmountDC": deal["amount"],
+                "Status": {"sent": 25, "accepted": 50, "rejected": 5}[deal["status"]],
+            },
+        )
         w.make(F4, "quote-lines", deal, line)
 
 
 def link_flow4(w: World) -> None:
     for customer in w.table(CRM, "Customer").values():
-        w.make(F4, "customers", customer, {
-            "ID": w.guid(), "Code": ex_account_code(w), "Status": "C", "IsSales": True, "IsSupplier": False,
-            "Blocked": False, "Type": "A", "Division": DIVISION,
-            **synced_stamps(w, EX, "Accounts", customer["modifiedAt"]),
-        })
+        w.make(
+            F4,
+            "customers",
+            customer,
+            {
+                "ID": w.guid(),
+                "Code": ex_account_code(w),
+                "Status": "C",
+                "IsSales": True,
+                "IsSupplier": False,
+                "Blocked": False,
+                "Type": "A",
+                "Division": DIVISION,
+                **synced_stamps(w, EX, "Accounts", customer["modifiedAt"]),
+            },
+        )
     for contact in w.table(CRM, "Contact").values():
         account = w.get(EX, "Accounts", w.target_of(F4, "customers", contact["customerId"]))
-        w.make(F4, "contacts", contact, {
-            "ID": w.guid(), "Code": account["Code"], "FullName": f"{contact['firstName']} {contact['lastName']}",
-            "BusinessEmail": contact["email"], "BusinessPhone": contact["phone"], "BusinessMobile": contact["mobile"],
-            "City": account["City"], "Country": account["Country"], "Postcode": account["Postcode"],
-            "IsMainContact": False, "Division": DIVISION, **synced_stamps(w, EX, "Contacts", contact["modifiedAt"]),
-        })
+        w.make(
+            F4,
+            "contacts",
+            contact,
+            {
+                "ID": w.guid(),
+                "Code": account["Code"],
+                "FullName": f"{contact['firstName']} {contact['lastName']}",
+                "BusinessEmail": contact["email"],
+                "BusinessPhone": contact["phone"],
+                "BusinessMobile": contact["mobile"],
+                "City": account["City"],
+                "Country": account["Country"],
+                "Postcode": account["Postcode"],
+                "IsMainContact": False,
+                "Division": DIVISION,
+                **synced_stamps(w, EX, "Contacts", contact["modifiedAt"]),
+            },
+        )
     for product in w.table(CRM, "Product").values():
-        w.make(F4, "products", product, {
-            "ID": w.guid(), "Unit": CRM_UNITS[product["unit"]], "IsSalesItem": True, "IsPurchaseItem": False,
-            "IsStockItem": False, "SalesVatCode": "H", "Division": DIVISION,
-            **synced_stamps(w, EX, "Items", product["modifiedAt"]),
-        })
+        w.make(
+            F4,
+            "products",
+            product,
+            {
+                "ID": w.guid(),
+                "Unit": CRM_UNITS[product["unit"]],
+                "IsSalesItem": True,
+                "IsPurchaseItem": False,
+                "IsStockItem": False,
+                "SalesVatCode": "H",
+                "Division": DIVISION,
+                **synced_stamps(w, EX, "Items", product["modifiedAt"]),
+            },
+        )
     for entity in ("Order", "Quote"):
         for deal in list(w.table(CRM, entity).values()):
             link_crm_deal(w, entity, deal)
@@ -1487,7 +1884,9 @@ def link_flow2(w: World) -> None:
     for dept in w.table(EX, "Departments").values():
         w.make(F2, "departments-customers", dept, pms_customer_extra(w, dept["Modified"], "Intern: afdeling"))
     for division in w.table(EX, "Divisions").values():
-        w.make(F2, "divisions-customers", division, pms_customer_extra(w, division["Modified"], "Intern: administratie"))
+        w.make(
+            F2, "divisions-customers", division, pms_customer_extra(w, division["Modified"], "Intern: administratie")
+        )
     for account in list(w.table(EX, "Accounts").values()):
         w.make(F2, "accounts-customers", account, pms_customer_extra(w, account["Modified"]))
 
@@ -1541,10 +1940,17 @@ PMS_STATUS = {"planned": "planned", "active": "active", "completed": "completed"
 
 
 def link_erp_project(w: World, project: Record) -> Record:
-    return w.make(F5, "projects", project, {
-        "id": w.seq("pms-project", 5001), "status": PMS_STATUS[project["Status"]],
-        "description": project["Description"], **synced_stamps(w, PMS, "Project", project["UpdatedAt"]),
-    })
+    return w.make(
+        F5,
+        "projects",
+        project,
+        {
+            "id": w.seq("pms-project", 5001),
+            "status": PMS_STATUS[project["Status"]],
+            "description": project["Description"],
+            **synced_stamps(w, PMS, "Project", project["UpdatedAt"]),
+        },
+    )
 
 
 def build_erp_and_link_flow5(w: World) -> None:
@@ -1562,22 +1968,49 @@ def build_erp_and_link_flow5(w: World) -> None:
         name = no_company(w, w.names)
         street, zipcode, city = no_address(w)
         stamp = w.stamp(PMS, "Customer", w.before_sync(date(2024, 1, 8)))
-        w.add(PMS, "Customer", {"id": w.seq("pms-customer", 1001), "name": name, "customer_code": None,
-                                "org_number": no_org_number(w), "email": f"post@{slug(name.removesuffix(' AS'))}.no",
-                                "phone": no_phone(w), "address": street, "postcode": zipcode, "city": city,
-                                "country": "NO", "notes": "Registrert direkte i PMS", "created_at": stamp,
-                                "updated_at": stamp})
+        w.add(
+            PMS,
+            "Customer",
+            {
+                "id": w.seq("pms-customer", 1001),
+                "name": name,
+                "customer_code": None,
+                "org_number": no_org_number(w),
+                "email": f"post@{slug(name.removesuffix(' AS'))}.no",
+                "phone": no_phone(w),
+                "address": street,
+                "postcode": zipcode,
+                "city": city,
+                "country": "NO",
+                "notes": "Registrert direkte i PMS",
+                "created_at": stamp,
+                "updated_at": stamp,
+            },
+        )
     plain = [c for c in w.table(PMS, "Customer").values() if c["notes"] == "Registrert direkte i PMS"]
     for _ in range(15):
         customer = w.pick(plain)
         start = w.day_between(date(2024, 2, 5), date(2025, 10, 6))
         stamp = w.stamp(PMS, "Project", w.before_sync(date(2024, 1, 8)))
-        w.add(PMS, "Project", {"id": w.seq("pms-project", 5001), "customer_id": customer["id"],
-                               "project_code": f"INT-{w.seq('pms-internal', 101)}",
-                               "name": f"Internt: {w.pick(('Opplæring', 'Verktøy', 'Tilbudsarbeid', 'HMS'))}",
-                               "start_date": start.isoformat(), "end_date": None, "budget": None,
-                               "currency": "NOK", "status": "active", "project_manager": w.pick(MANAGERS),
-                               "description": None, "created_at": stamp, "updated_at": stamp})
+        w.add(
+            PMS,
+            "Project",
+            {
+                "id": w.seq("pms-project", 5001),
+                "customer_id": customer["id"],
+                "project_code": f"INT-{w.seq('pms-internal', 101)}",
+                "name": f"Internt: {w.pick(('Opplæring', 'Verktøy', 'Tilbudsarbeid', 'HMS'))}",
+                "start_date": start.isoformat(),
+                "end_date": None,
+                "budget": None,
+                "currency": "NOK",
+                "status": "active",
+                "project_manager": w.pick(MANAGERS),
+                "description": None,
+                "created_at": stamp,
+                "updated_at": stamp,
+            },
+        )
 
 
 # ------------------------------------------------------------------------------------------------ the day
@@ -1602,119 +2035,290 @@ class Picker:
 
 
 def day_flow1(w: World, pick: Picker) -> None:
-    with_orders = {r["CustomerId"] for r in w.table(PO, "SalesOrders").values()}
+    with_orders = {str(r["CustomerId"]) for r in w.table(PO, "SalesOrders").values()}
     with_people = {str(r["partyId"]) for r in w.table(PO, "Contactperson").values()}
-    tid = lambda mapping, sid: w.target_of(F1, mapping, sid)  # noqa: E731
+
+    def tid(mapping: str, sid: Any) -> str:
+        return w.target_of(F1, mapping, sid)
 
     c = pick.take(PO, "Customers", lambda r: r["MailAddress.AddressLine2"] is None)
-    w.edit(PO, "Customers", c["Id"], {"MailAddress.AddressLine1": f"{w.pick(NO_STREETS)} {w.rng.randrange(2, 90)}",
-                                      "MailAddress.AddressLine2": "3. etasje"}, at(9, 14))
-    w.scene(F1, "customers-accounts", "edited in the source (moved)", c["Id"], tid("customers-accounts", c["Id"]),
-            "update_target: AddressLine1, AddressLine2", SAME)
+    w.edit(
+        PO,
+        "Customers",
+        c["Id"],
+        {
+            "MailAddress.AddressLine1": f"{w.pick(NO_STREETS)} {w.rng.randrange(2, 90)}",
+            "MailAddress.AddressLine2": "3. etasje",
+        },
+        at(9, 14),
+    )
+    w.scene(
+        F1,
+        "customers-accounts",
+        "edited in the source (moved)",
+        c["Id"],
+        tid("customers-accounts", c["Id"]),
+        "update_target: AddressLine1, AddressLine2",
+        SAME,
+    )
 
     c = pick.take(PO, "Customers", lambda r: r["WebsiteUrl"] is not None)
     account = tid("customers-accounts", c["Id"])
     w.edit(EX, "Accounts", account, {"Website": c["WebsiteUrl"] + "/kontakt"}, at(11, 2))
-    w.scene(F1, "customers-accounts", "edited in the target (Website)", c["Id"], account,
-            "update_source: WebsiteUrl", SAME)
+    w.scene(
+        F1, "customers-accounts", "edited in the target (Website)", c["Id"], account, "update_source: WebsiteUrl", SAME
+    )
 
     c = pick.take(PO, "Customers")
     account = tid("customers-accounts", c["Id"])
     w.edit(PO, "Customers", c["Id"], {"PhoneNumber": no_phone(w)}, at(10, 20))
     w.edit(EX, "Accounts", account, {"Phone": no_phone(w)}, at(13, 45))
-    w.scene(F1, "customers-accounts", "edited on both sides, conflict = manual (Phone)", c["Id"], account,
-            "conflict (left for review)", "conflict again, until someone decides")
+    w.scene(
+        F1,
+        "customers-accounts",
+        "edited on both sides, conflict = manual (Phone)",
+        c["Id"],
+        account,
+        "conflict (left for review)",
+        "conflict again, until someone decides",
+    )
 
     person = pick.take(PO, "Contactperson")
     contact = tid("contactperson-contacts", person["id"])
-    w.edit(PO, "Contactperson", person["id"], {"emailAddress": person["emailAddress"].replace("@", ".privat@")},
-           at(8, 40))
+    w.edit(
+        PO, "Contactperson", person["id"], {"emailAddress": person["emailAddress"].replace("@", ".privat@")}, at(8, 40)
+    )
     newer = f"{slug(person['firstName'])}@{person['emailAddress'].split('@')[1]}"
     w.edit(EX, "Contacts", contact, {"Email": newer, "BusinessEmail": newer}, at(15, 10))
-    w.scene(F1, "contactperson-contacts", "edited on both sides, conflict = newest (Email; Exact's is newer)",
-            person["id"], contact, "update_source: emailAddress (the target was changed last)", SAME)
+    w.scene(
+        F1,
+        "contactperson-contacts",
+        "edited on both sides, conflict = newest (Email; Exact's is newer)",
+        person["id"],
+        contact,
+        "update_source: emailAddress (the target was changed last)",
+        SAME,
+    )
 
     c = pick.take(PO, "Customers", lambda r: str(r["Id"]) not in with_orders and str(r["Id"]) not in with_people)
     account = tid("customers-accounts", c["Id"])
     w.remove(PO, "Customers", c["Id"])
-    w.scene(F1, "customers-accounts", "deleted in the source", c["Id"], account,
-            "delete (policy report: reported, the Exact account stays)", "the same delete reported again")
+    w.scene(
+        F1,
+        "customers-accounts",
+        "deleted in the source",
+        c["Id"],
+        account,
+        "delete (policy report: reported, the Exact account stays)",
+        "the same delete reported again",
+    )
 
-    ex_new = {"Created": w.stamp(EX, "Departments", at(10, 0)), "Modified": w.stamp(EX, "Departments", at(10, 0)),
-              "Division": DIVISION}
+    ex_new = {
+        "Created": w.stamp(EX, "Departments", at(10, 0)),
+        "Modified": w.stamp(EX, "Departments", at(10, 0)),
+        "Division": DIVISION,
+    }
     for code, description in (("40", "Magazijn"), ("70", "Marketing")):
-        dept = w.add(EX, "Departments", {"ID": w.guid(), "Code": code, "Description": description,
-                                         "Costcenter": code, "CostcenterDescription": description, **ex_new})
+        dept = w.add(
+            EX,
+            "Departments",
+            {
+                "ID": w.guid(),
+                "Code": code,
+                "Description": description,
+                "Costcenter": code,
+                "CostcenterDescription": description,
+                **ex_new,
+            },
+        )
         po_dept = next(d for d in w.table(PO, "Departments").values() if d["Code"] == code)
-        w.scene(F1, "departments", f"unlinked on both sides, same Code {code}", po_dept["Id"], dept["ID"],
-                "linked by the merge rule (Code); values agree", SAME)
+        w.scene(
+            F1,
+            "departments",
+            f"unlinked on both sides, same Code {code}",
+            po_dept["Id"],
+            dept["ID"],
+            "linked by the merge rule (Code); values agree",
+            SAME,
+        )
     stamp = w.stamp(PO, "Departments", at(8, 15))
-    dept = w.add(PO, "Departments", {"Id": 109, "Code": "90", "Name": "Kundeservice", "IsActive": True,
-                                     "CreatedDateTimeOffset": stamp, "LastChangedDateTimeOffset": stamp})
-    w.scene(F1, "departments", "new, no Exact department has its Code", dept["Id"], None,
-            "reject: Exact Departments is read-only and no merge rule matches", "reject again")
+    dept = w.add(
+        PO,
+        "Departments",
+        {
+            "Id": 109,
+            "Code": "90",
+            "Name": "Kundeservice",
+            "IsActive": True,
+            "CreatedDateTimeOffset": stamp,
+            "LastChangedDateTimeOffset": stamp,
+        },
+    )
+    w.scene(
+        F1,
+        "departments",
+        "new, no Exact department has its Code",
+        dept["Id"],
+        None,
+        "reject: Exact Departments is read-only and no merge rule matches",
+        "reject again",
+    )
     w.scene(F1, "departments-accounts", "new in the source", dept["Id"], None, "create (account Kundeservice)", SAME)
-    w.add(EX, "Currencies", {"Code": "GBP", "Description": "Brits pond", "AmountPrecision": 0.01,
-                             "PricePrecision": 0.0001, "Created": w.stamp(EX, "Currencies", at(10, 30)),
-                             "Modified": w.stamp(EX, "Currencies", at(10, 30))})
-    w.scene(F1, "currencies", "unlinked on both sides, same code", "GBP", "GBP", "linked by the merge rule (code)",
-            SAME)
-    w.scene(F1, "currencies", "no Exact currency has its code", "PLN", None,
-            "reject: Exact Currencies is read-only and no merge rule matches", "reject again")
+    w.add(
+        EX,
+        "Currencies",
+        {
+            "Code": "GBP",
+            "Description": "Brits pond",
+            "AmountPrecision": 0.01,
+            "PricePrecision": 0.0001,
+            "Created": w.stamp(EX, "Currencies", at(10, 30)),
+            "Modified": w.stamp(EX, "Currencies", at(10, 30)),
+        },
+    )
+    w.scene(
+        F1, "currencies", "unlinked on both sides, same code", "GBP", "GBP", "linked by the merge rule (code)", SAME
+    )
+    w.scene(
+        F1,
+        "currencies",
+        "no Exact currency has its code",
+        "PLN",
+        None,
+        "reject: Exact Currencies is read-only and no merge rule matches",
+        "reject again",
+    )
 
     products = [p for p in w.table(PO, "Product").values() if p["ProductType"] == "Product"]
     for i in range(3):
         c = w.add(PO, "Customers", po_customer(w, w.names, at(9 + i, 5 * i)))
         person = w.add(PO, "Contactperson", po_contact_person(w, c, at(9 + i, 5 * i + 3)))
         w.scene(F1, "customers-accounts", "new in the source", c["Id"], None, "create", SAME)
-        w.scene(F1, "contactperson-contacts", "new, of a new customer", person["id"], None,
-                "create, after its customer's account (same run)", SAME)
-        w.scene(F1, "contactperson-addresses", "new, of a new customer", person["id"], None,
-                "create, after its customer's account (same run)", SAME)
+        w.scene(
+            F1,
+            "contactperson-contacts",
+            "new, of a new customer",
+            person["id"],
+            None,
+            "create, after its customer's account (same run)",
+            SAME,
+        )
+        w.scene(
+            F1,
+            "contactperson-addresses",
+            "new, of a new customer",
+            person["id"],
+            None,
+            "create, after its customer's account (same run)",
+            SAME,
+        )
         if i == 0:
             rows = po_order(w, c, products, at(12, 40), 2)
             add_po_order(w, rows)
-            w.scene(F1, "salesorders", "new, of a new customer (2 lines)", rows[0]["Id"], None,
-                    "create with its 2 lines (salesorderlines), after the customer's account", SAME)
-            w.scene(F1, "salesorders-quotations", "new, of a new customer (2 lines)", rows[0]["Id"], None,
-                    "create with its 2 lines (salesorderlines-quotationlines)", SAME)
+            w.scene(
+                F1,
+                "salesorders",
+                "new, of a new customer (2 lines)",
+                rows[0]["Id"],
+                None,
+                "create with its 2 lines (salesorderlines), after the customer's account",
+                SAME,
+            )
+            w.scene(
+                F1,
+                "salesorders-quotations",
+                "new, of a new customer (2 lines)",
+                rows[0]["Id"],
+                None,
+                "create with its 2 lines (salesorderlines-quotationlines)",
+                SAME,
+            )
     for i in range(2):
         product = w.add(PO, "Product", po_product(w, at(13, 5 + i)))
         w.scene(F1, "products-items", "new in the source", product["Id"], None, "create", SAME)
     c = pick.take(PO, "Customers", lambda r: str(r["Id"]) in with_orders)
     rows = po_order(w, c, list(w.table(PO, "Product").values())[:150], at(14, 20), 2)
     add_po_order(w, rows)
-    w.scene(F1, "salesorders", "new, of a linked customer (2 lines)", rows[0]["Id"], None,
-            "create with its 2 lines", SAME)
+    w.scene(
+        F1,
+        "salesorders",
+        "new, of a linked customer (2 lines)",
+        rows[0]["Id"],
+        None,
+        "create with its 2 lines (salesorderlines)",
+        SAME,
+    )
+    w.scene(
+        F1,
+        "salesorders-quotations",
+        "new, of a linked customer (2 lines)",
+        rows[0]["Id"],
+        None,
+        "create with its 2 lines (salesorderlines-quotationlines)",
+        SAME,
+    )
 
     c = pick.take(PO, "Customers", lambda r: str(r["Id"]) in with_people)
     person = w.add(PO, "Contactperson", po_contact_person(w, c, at(9, 50)))
     person["emailAddress"] = person["emailAddress"].replace("@", "@@")
-    w.scene(F1, "contactperson-contacts", "new, e-mail address not valid", person["id"], None,
-            "reject: Email is not an e-mail address", "reject again")
+    w.scene(
+        F1,
+        "contactperson-contacts",
+        "new, e-mail address not valid",
+        person["id"],
+        None,
+        "reject: Email is not an e-mail address",
+        "reject again",
+    )
     w.scene(F1, "contactperson-addresses", "new (the same person)", person["id"], None, "create", SAME)
     c = pick.take(PO, "Customers", lambda r: str(r["Id"]) in with_people)
     person = w.add(PO, "Contactperson", po_contact_person(w, c, at(10, 5)))
     person["lastName"] = None
-    w.scene(F1, "contactperson-contacts", "new, no last name", person["id"], None,
-            "reject: LastName is required", "reject again")
+    w.scene(
+        F1,
+        "contactperson-contacts",
+        "new, no last name",
+        person["id"],
+        None,
+        "reject: LastName is required",
+        "reject again",
+    )
     w.scene(F1, "contactperson-addresses", "new (the same person)", person["id"], None, "create", SAME)
     supplier = next(iter(w.table(PO, "Suppliers").values()))
-    fake_customer = {"Id": supplier["Id"], "EmailAddress": supplier["EmailAddress"],
-                     **{k: supplier[k] for k in supplier if k.startswith("MailAddress.")}}
+    fake_customer = {
+        "Id": supplier["Id"],
+        "EmailAddress": supplier["EmailAddress"],
+        **{k: supplier[k] for k in supplier if k.startswith("MailAddress.")},
+    }
     person = w.add(PO, "Contactperson", po_contact_person(w, fake_customer, at(11, 40)))
     for mapping in ("contactperson-contacts", "contactperson-addresses"):
-        w.scene(F1, mapping, "new, its party is a supplier (no customer, so no account)", person["id"], None,
-                f"reject: parent missing (customers-accounts has no link for party {supplier['Id']})",
-                "reject again")
+        w.scene(
+            F1,
+            mapping,
+            "new, its party is a supplier (no customer, so no account)",
+            person["id"],
+            None,
+            f"reject: parent missing (customers-accounts has no link for party {supplier['Id']})",
+            "reject again",
+        )
 
 
 def day_flow3(w: World, pick: Picker) -> None:
-    tid = lambda mapping, sid: w.target_of(F3, mapping, sid)  # noqa: E731
+
+    def tid(mapping: str, sid: Any) -> str:
+        return w.target_of(F3, mapping, sid)
+
     c = pick.take(WS, "Customer", lambda r: r["company_name"] is not None)
     w.edit(WS, "Customer", c["id"], {"phone": nl_phone(w, "20")}, at(9, 30))
-    w.scene(F3, "customers", "edited in the source (phone)", c["id"], tid("customers", c["id"]),
-            "update_target: Phone", SAME)
+    w.scene(
+        F3,
+        "customers",
+        "edited in the source (phone)",
+        c["id"],
+        tid("customers", c["id"]),
+        "update_target: Phone",
+        SAME,
+    )
     c = pick.take(WS, "Customer", lambda r: r["company_name"] is not None)
     account = tid("customers", c["id"])
     w.edit(EX, "Accounts", account, {"Email": "inkoop@" + c["email"].split("@")[1]}, at(14, 5))
@@ -1725,56 +2329,142 @@ def day_flow3(w: World, pick: Picker) -> None:
     item = tid("products", p["id"])
     w.edit(EX, "Items", item, {"Description": p["name"] + " (NL)"}, at(11, 30))
     w.edit(WS, "Product", p["id"], {"name": p["name"] + " 2026"}, at(16, 5))
-    w.scene(F3, "products", "edited on both sides, conflict = newest (name; the shop's is newer)", p["id"], item,
-            "update_target: Description (the source was changed last)", SAME)
+    w.scene(
+        F3,
+        "products",
+        "edited on both sides, conflict = newest (name; the shop's is newer)",
+        p["id"],
+        item,
+        "update_target: Description (the source was changed last)",
+        SAME,
+    )
     p = pick.take(WS, "Product", lambda r: r["id"] not in used)
     item = tid("products", p["id"])
     w.remove(WS, "Product", p["id"])
-    w.scene(F3, "products", "deleted in the source", p["id"], item,
-            "delete (policy report: reported, the Exact item stays)", "the same delete reported again")
+    w.scene(
+        F3,
+        "products",
+        "deleted in the source",
+        p["id"],
+        item,
+        "delete (policy report: reported, the Exact item stays)",
+        "the same delete reported again",
+    )
 
     products = [p for p in w.table(WS, "Product").values() if (F3, "products", str(p["id"])) in w.linked]
     c = w.add(WS, "Customer", ws_customer(w, at(10, 15)))
     rows = ws_order(w, c, products, at(10, 25), 2)
     add_ws_order(w, rows)
     w.scene(F3, "customers", "new in the source", c["id"], None, "create", SAME)
-    w.scene(F3, "orders-salesorders", "new, of a new customer (2 lines)", rows[0]["id"], None,
-            "create with its 2 lines (orderlines-salesorderlines), after the account", SAME)
-    w.scene(F3, "orders-quotations", "new, of a new customer (2 lines)", rows[0]["id"], None,
-            "create with its 2 lines (orderlines-quotationlines), after the account", SAME)
+    w.scene(
+        F3,
+        "orders-salesorders",
+        "new, of a new customer (2 lines)",
+        rows[0]["id"],
+        None,
+        "create with its 2 lines (orderlines-salesorderlines), after the account",
+        SAME,
+    )
+    w.scene(
+        F3,
+        "orders-quotations",
+        "new, of a new customer (2 lines)",
+        rows[0]["id"],
+        None,
+        "create with its 2 lines (orderlines-quotationlines), after the account",
+        SAME,
+    )
     p = w.add(WS, "Product", ws_product(w, at(12, 0)))
     w.scene(F3, "products", "new in the source", p["id"], None, "create", SAME)
     linked_customer = pick.take(WS, "Customer", lambda r: r["company_name"] is not None)
     rows = ws_order(w, linked_customer, products, at(15, 45), 1)
     add_ws_order(w, rows)
-    w.scene(F3, "orders-salesorders", "new, of a linked customer (1 line)", rows[0]["id"], None,
-            "create with its line", SAME)
+    w.scene(
+        F3,
+        "orders-salesorders",
+        "new, of a linked customer (1 line)",
+        rows[0]["id"],
+        None,
+        "create with its line (orderlines-salesorderlines)",
+        SAME,
+    )
+    w.scene(
+        F3,
+        "orders-quotations",
+        "new, of a linked customer (1 line)",
+        rows[0]["id"],
+        None,
+        "create with its line (orderlines-quotationlines)",
+        SAME,
+    )
 
     c = w.add(WS, "Customer", ws_customer(w, at(11, 20)))
     c["email"] = c["email"].replace("@", ".")
-    w.scene(F3, "customers", "new, e-mail address not valid", c["id"], None,
-            "reject: Email is not an e-mail address", "reject again")
+    w.scene(
+        F3,
+        "customers",
+        "new, e-mail address not valid",
+        c["id"],
+        None,
+        "reject: Email is not an e-mail address",
+        "reject again",
+    )
     for c in w.table(WS, "Customer").values():
         if c["company_name"] is None:
-            w.scene(F3, "customers", "a consumer: no company name", c["id"], None,
-                    "reject: Name is required (every run)", "reject again")
+            w.scene(
+                F3,
+                "customers",
+                "a consumer: no company name",
+                c["id"],
+                None,
+                "reject: Name is required (every run)",
+                "reject again",
+            )
     order = pick.take(WS, "Order")
-    line = w.add(WS, "OrderLine", {"id": w.seq("ws-line", 900001), "order_id": order["id"], "product_id": 199,
-                                   "sku": "KNT-1199", "description": "Bureaustoel oud model", "quantity": 1.0,
-                                   "unit_price": 149.0, "line_total": 149.0,
-                                   "updated_at": w.stamp(WS, "OrderLine", at(13, 10))})
+    line = w.add(
+        WS,
+        "OrderLine",
+        {
+            "id": w.seq("ws-line", 900001),
+            "order_id": order["id"],
+            "product_id": 199,
+            "sku": "KNT-1199",
+            "description": "Bureaustoel oud model",
+            "quantity": 1.0,
+            "unit_price": 149.0,
+            "line_total": 149.0,
+            "updated_at": w.stamp(WS, "OrderLine", at(13, 10)),
+        },
+    )
     w.edit(WS, "Order", order["id"], {}, at(13, 10))
     for mapping in ("orderlines-salesorderlines", "orderlines-quotationlines"):
-        w.scene(F3, mapping, "new line on a linked order; its product 199 is gone from the shop", line["id"], None,
-                "reject: parent missing (products has no product 199)", "reject again")
+        w.scene(
+            F3,
+            mapping,
+            "new line on a linked order; its product 199 is gone from the shop",
+            line["id"],
+            None,
+            "reject: parent missing (products has no product 199)",
+            "reject again",
+        )
 
 
 def day_flow4(w: World, pick: Picker) -> None:
-    tid = lambda mapping, sid: w.target_of(F4, mapping, sid)  # noqa: E731
+
+    def tid(mapping: str, sid: Any) -> str:
+        return w.target_of(F4, mapping, sid)
+
     k = pick.take(CRM, "Contact")
     w.edit(CRM, "Contact", k["id"], {"jobTitle": "Hoofd inkoop"}, at(10, 10))
-    w.scene(F4, "contacts", "edited in the source (job title)", k["id"], tid("contacts", k["id"]),
-            "update_target: JobTitleDescription", SAME)
+    w.scene(
+        F4,
+        "contacts",
+        "edited in the source (job title)",
+        k["id"],
+        tid("contacts", k["id"]),
+        "update_target: JobTitleDescription",
+        SAME,
+    )
     k = pick.take(CRM, "Customer")
     account = tid("customers", k["id"])
     w.edit(EX, "Accounts", account, {"Phone": nl_phone(w, "30")}, at(12, 20))
@@ -1783,14 +2473,35 @@ def day_flow4(w: World, pick: Picker) -> None:
     account = tid("customers", k["id"])
     w.edit(CRM, "Customer", k["id"], {"website": k["website"] + "/nl"}, at(9, 0))
     w.edit(EX, "Accounts", account, {"Website": k["website"].replace("https://www.", "https://")}, at(13, 0))
-    w.scene(F4, "customers", "edited on both sides, conflict = newest (website; Exact's is newer)", k["id"], account,
-            "update_source: website (the target was changed last)", SAME)
+    w.scene(
+        F4,
+        "customers",
+        "edited on both sides, conflict = newest (website; Exact's is newer)",
+        k["id"],
+        account,
+        "update_source: website (the target was changed last)",
+        SAME,
+    )
     q = pick.take(CRM, "Quote")
     w.remove(CRM, "Quote", q["id"])
-    w.scene(F4, "quotes", "deleted in the source", q["id"], tid("quotes", q["id"]),
-            "delete (policy report)", "the same delete reported again")
-    w.scene(F4, "quote-lines", "deleted in the source (the same quote)", q["id"], tid("quote-lines", q["id"]),
-            "delete (policy report)", "the same delete reported again")
+    w.scene(
+        F4,
+        "quotes",
+        "deleted in the source",
+        q["id"],
+        tid("quotes", q["id"]),
+        "delete (policy report)",
+        "the same delete reported again",
+    )
+    w.scene(
+        F4,
+        "quote-lines",
+        "deleted in the source (the same quote)",
+        q["id"],
+        tid("quote-lines", q["id"]),
+        "delete (policy report)",
+        "the same delete reported again",
+    )
 
     owners = list(w.table(CRM, "User").values())
     products = list(w.table(CRM, "Product").values())
@@ -1800,10 +2511,19 @@ def day_flow4(w: World, pick: Picker) -> None:
     w.scene(F4, "customers", "new in the source", k["id"], None, "create", SAME)
     w.scene(F4, "contacts", "new, of a new customer", contact["id"], None, "create, after the account", SAME)
     w.scene(F4, "orders", "new, of a new customer", order["id"], None, "create with its line (order-lines)", SAME)
-    p = w.add(CRM, "Product", {**products[0], "id": w.guid(), "code": f"DS-{w.seq('crm-product', 3001)}",
-                               "name": "Licentie Pro AI-assistent (jaar)", "description": "Licentie Pro voor de AI-assistent",
-                               "createdAt": w.stamp(CRM, "Product", at(14, 0)),
-                               "modifiedAt": w.stamp(CRM, "Product", at(14, 0))})
+    p = w.add(
+        CRM,
+        "Product",
+        {
+            **products[0],
+            "id": w.guid(),
+            "code": f"DS-{w.seq('crm-product', 3001)}",
+            "name": "Licentie Pro AI-assistent (jaar)",
+            "description": "Licentie Pro voor de AI-assistent",
+            "createdAt": w.stamp(CRM, "Product", at(14, 0)),
+            "modifiedAt": w.stamp(CRM, "Product", at(14, 0)),
+        },
+    )
     w.scene(F4, "products", "new in the source", p["id"], None, "create", SAME)
     k = pick.take(CRM, "Customer")
     quote = w.add(CRM, "Quote", crm_deal(w, "Quote", k, products, at(15, 30)))
@@ -1812,12 +2532,26 @@ def day_flow4(w: World, pick: Picker) -> None:
     k = pick.take(CRM, "Customer")
     contact = w.add(CRM, "Contact", crm_contact(w, k, at(10, 40)))
     contact["email"] = contact["email"].replace("@", "(at)")
-    w.scene(F4, "contacts", "new, e-mail address not valid", contact["id"], None,
-            "reject: Email is not an e-mail address", "reject again")
+    w.scene(
+        F4,
+        "contacts",
+        "new, e-mail address not valid",
+        contact["id"],
+        None,
+        "reject: Email is not an e-mail address",
+        "reject again",
+    )
     gone = {"id": w.guid(), "email": "info@verdwenen.nl", "phone": "+31 20 555 0199", "ownerId": owners[0]["id"]}
     contact = w.add(CRM, "Contact", crm_contact(w, gone, at(11, 55)))
-    w.scene(F4, "contacts", "new; its customer was deleted from the CRM", contact["id"], None,
-            f"reject: parent missing (customers has no customer {gone['id']})", "reject again")
+    w.scene(
+        F4,
+        "contacts",
+        "new; its customer was deleted from the CRM",
+        contact["id"],
+        None,
+        f"reject: parent missing (customers has no customer {gone['id']})",
+        "reject again",
+    )
 
 
 def day_flow2(w: World, pick: Picker, plain: list[str]) -> None:
@@ -1831,11 +2565,20 @@ def day_flow2(w: World, pick: Picker, plain: list[str]) -> None:
                 return w.get(EX, "Accounts", key)
         raise LookupError("no free plain account")
 
-    tid = lambda mapping, sid: w.target_of(F2, mapping, sid)  # noqa: E731
+    def tid(mapping: str, sid: Any) -> str:
+        return w.target_of(F2, mapping, sid)
+
     a = take()
     w.edit(EX, "Accounts", a["ID"], {"Email": "administratie@" + a["Email"].split("@")[1]}, at(10, 45))
-    w.scene(F2, "accounts-customers", "edited in the source (Email)", a["ID"], tid("accounts-customers", a["ID"]),
-            "update_target: email", SAME)
+    w.scene(
+        F2,
+        "accounts-customers",
+        "edited in the source (Email)",
+        a["ID"],
+        tid("accounts-customers", a["ID"]),
+        "update_target: email",
+        SAME,
+    )
     a = take()
     customer = tid("accounts-customers", a["ID"])
     w.edit(PMS, "Customer", customer, {"phone": nl_phone(w, "10")}, at(11, 15))
@@ -1844,30 +2587,68 @@ def day_flow2(w: World, pick: Picker, plain: list[str]) -> None:
     customer = tid("accounts-customers", a["ID"])
     w.edit(EX, "Accounts", a["ID"], {"Name": a["Name"].replace(" B.V.", " Holding B.V.")}, at(9, 5))
     w.edit(PMS, "Customer", customer, {"name": a["Name"].replace(" B.V.", " Groep B.V.")}, at(12, 30))
-    w.scene(F2, "accounts-customers", "edited on both sides, conflict = newest (name; the PMS's is newer)", a["ID"],
-            customer, "update_source: Name (the target was changed last)", SAME)
+    w.scene(
+        F2,
+        "accounts-customers",
+        "edited on both sides, conflict = newest (name; the PMS's is newer)",
+        a["ID"],
+        customer,
+        "update_source: Name (the target was changed last)",
+        SAME,
+    )
     a = take(lambda r: r["ID"] not in with_contacts)
     w.remove(EX, "Accounts", a["ID"])
-    w.scene(F2, "accounts-customers", "deleted in the source", a["ID"], tid("accounts-customers", a["ID"]),
-            "delete (policy report: reported, the PMS customer stays)", "the same delete reported again")
+    w.scene(
+        F2,
+        "accounts-customers",
+        "deleted in the source",
+        a["ID"],
+        tid("accounts-customers", a["ID"]),
+        "delete (policy report: reported, the PMS customer stays)",
+        "the same delete reported again",
+    )
     a = w.add(EX, "Accounts", ex_plain_account(w, at(10, 40)))
     w.scene(F2, "accounts-customers", "new in the source", a["ID"], None, "create", SAME)
     a = w.add(EX, "Accounts", ex_plain_account(w, at(14, 50)))
     a["Email"] = a["Email"].replace("@", ".")
-    w.scene(F2, "accounts-customers", "new, e-mail address not valid", a["ID"], None,
-            "reject: email is not an e-mail address", "reject again")
+    w.scene(
+        F2,
+        "accounts-customers",
+        "new, e-mail address not valid",
+        a["ID"],
+        None,
+        "reject: email is not an e-mail address",
+        "reject again",
+    )
     for dept in w.table(EX, "Departments").values():
         if (F2, "departments-customers", dept["ID"]) not in w.linked:
-            w.scene(F2, "departments-customers", f"new in the source (department {dept['Code']})", dept["ID"], None,
-                    "create", SAME)
+            w.scene(
+                F2,
+                "departments-customers",
+                f"new in the source (department {dept['Code']})",
+                dept["ID"],
+                None,
+                "create",
+                SAME,
+            )
 
 
 def day_flow5(w: World, pick: Picker) -> None:
-    tid = lambda mapping, sid: w.target_of(F5, mapping, sid)  # noqa: E731
+
+    def tid(mapping: str, sid: Any) -> str:
+        return w.target_of(F5, mapping, sid)
+
     p = pick.take(ERP, "Project", lambda r: r["Status"] != "completed")
     w.edit(ERP, "Project", p["Id"], {"Budget": p["Budget"] + 250000.0}, at(9, 50))
-    w.scene(F5, "projects", "edited in the source (budget)", p["Id"], tid("projects", p["Id"]),
-            "update_target: budget", SAME)
+    w.scene(
+        F5,
+        "projects",
+        "edited in the source (budget)",
+        p["Id"],
+        tid("projects", p["Id"]),
+        "update_target: budget",
+        SAME,
+    )
     c = pick.take(ERP, "Customer")
     customer = tid("customers", c["Id"])
     w.edit(PMS, "Customer", customer, {"email": c["Email"].replace("faktura@", "prosjekt@")}, at(13, 30))
@@ -1877,34 +2658,94 @@ def day_flow5(w: World, pick: Picker) -> None:
     end = date.fromisoformat(p["EndDate"])
     w.edit(ERP, "Project", p["Id"], {"EndDate": (end + timedelta(days=14)).isoformat()}, at(8, 30))
     w.edit(PMS, "Project", project, {"end_date": (end + timedelta(days=30)).isoformat()}, at(14, 0))
-    w.scene(F5, "projects", "edited on both sides, conflict = newest (end date; the PMS's is newer)", p["Id"],
-            project, "update_source: EndDate (the target was changed last)", SAME)
+    w.scene(
+        F5,
+        "projects",
+        "edited on both sides, conflict = newest (end date; the PMS's is newer)",
+        p["Id"],
+        project,
+        "update_source: EndDate (the target was changed last)",
+        SAME,
+    )
     p = pick.take(ERP, "Project", lambda r: r["Status"] == "completed")
     w.remove(ERP, "Project", p["Id"])
-    w.scene(F5, "projects", "deleted in the source", p["Id"], tid("projects", p["Id"]),
-            "delete (policy report: reported, the PMS project stays)", "the same delete reported again")
+    w.scene(
+        F5,
+        "projects",
+        "deleted in the source",
+        p["Id"],
+        tid("projects", p["Id"]),
+        "delete (policy report: reported, the PMS project stays)",
+        "the same delete reported again",
+    )
 
     c = w.add(ERP, "Customer", erp_customer(w, at(10, 0)))
     stamp = w.stamp(PMS, "Customer", datetime(2025, 11, 18, 13, 12, tzinfo=UTC))
-    twin = w.add(PMS, "Customer", {"id": w.seq("pms-customer", 1001), "name": c["Name"].removesuffix(" AS"),
-                                   "org_number": c["OrgNo"], "city": c["City"], "country": "NO",
-                                   "notes": "Lagt inn av prosjektleder", "created_at": stamp, "updated_at": stamp})
-    w.scene(F5, "customers", "unlinked on both sides, same organisation number", c["Id"], twin["id"],
-            "linked by the merge rule (OrgNo); update_target: name, customer_code, email, phone, address, postcode",
-            SAME)
+    twin = w.add(
+        PMS,
+        "Customer",
+        {
+            "id": w.seq("pms-customer", 1001),
+            "name": c["Name"].removesuffix(" AS"),
+            "org_number": c["OrgNo"],
+            "city": c["City"],
+            "country": "NO",
+            "notes": "Lagt inn av prosjektleder",
+            "created_at": stamp,
+            "updated_at": stamp,
+        },
+    )
+    w.scene(
+        F5,
+        "customers",
+        "unlinked on both sides, same organisation number",
+        c["Id"],
+        twin["id"],
+        "linked by the merge rule (OrgNo); update_target: name, customer_code, email, phone, address, postcode",
+        SAME,
+    )
     c = w.add(ERP, "Customer", erp_customer(w, at(10, 30)))
     twins = []
-    for suffix, when in (("", datetime(2024, 4, 2, 9, 0, tzinfo=UTC)), (" (ny)", datetime(2025, 9, 9, 14, 0, tzinfo=UTC))):
+    for suffix, when in (
+        ("", datetime(2024, 4, 2, 9, 0, tzinfo=UTC)),
+        (" (ny)", datetime(2025, 9, 9, 14, 0, tzinfo=UTC)),
+    ):
         stamp = w.stamp(PMS, "Customer", when)
-        twins.append(w.add(PMS, "Customer", {"id": w.seq("pms-customer", 1001), "name": c["Name"] + suffix,
-                                             "org_number": c["OrgNo"], "city": c["City"], "country": "NO",
-                                             "notes": "Lagt inn av prosjektleder", "created_at": stamp,
-                                             "updated_at": stamp}))
-    w.scene(F5, "customers", "the PMS holds the same organisation number twice", c["Id"],
-            f"{twins[0]['id']}, {twins[1]['id']}", "ambiguous (nothing linked, nothing written)", "ambiguous again")
+        twins.append(
+            w.add(
+                PMS,
+                "Customer",
+                {
+                    "id": w.seq("pms-customer", 1001),
+                    "name": c["Name"] + suffix,
+                    "org_number": c["OrgNo"],
+                    "city": c["City"],
+                    "country": "NO",
+                    "notes": "Lagt inn av prosjektleder",
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                },
+            )
+        )
+    w.scene(
+        F5,
+        "customers",
+        "the PMS holds the same organisation number twice",
+        c["Id"],
+        f"{twins[0]['id']}, {twins[1]['id']}",
+        "ambiguous (nothing linked, nothing written)",
+        "ambiguous again",
+    )
     p = w.add(ERP, "Project", erp_project(w, c, at(10, 35)))
-    w.scene(F5, "projects", "new, its customer is ambiguous", p["Id"], None,
-            "reject: parent missing (its customer is not linked and not created)", "reject again")
+    w.scene(
+        F5,
+        "projects",
+        "new, its customer is ambiguous",
+        p["Id"],
+        None,
+        "reject: parent missing (its customer is not linked and not created)",
+        "reject again",
+    )
 
     c = w.add(ERP, "Customer", erp_customer(w, at(11, 0)))
     p = w.add(ERP, "Project", erp_project(w, c, at(11, 10)))
@@ -1915,8 +2756,15 @@ def day_flow5(w: World, pick: Picker) -> None:
     w.scene(F5, "projects", "new, of a linked customer", p["Id"], None, "create", SAME)
     c = w.add(ERP, "Customer", erp_customer(w, at(15, 20)))
     c["Email"] = c["Email"].replace("@", "@@")
-    w.scene(F5, "customers", "new, e-mail address not valid", c["Id"], None,
-            "reject: email is not an e-mail address", "reject again")
+    w.scene(
+        F5,
+        "customers",
+        "new, e-mail address not valid",
+        c["Id"],
+        None,
+        "reject: email is not an e-mail address",
+        "reject again",
+    )
 
 
 KNOCK_ON = {
@@ -1935,11 +2783,25 @@ def knock_ons(w: World) -> None:
         if (s.flow, s.mapping) not in account_mappings:
             continue
         if (s.flow, s.part) in KNOCK_ON:
-            w.scene(F2, "accounts-customers", f"changed by {s.flow} ({s.mapping} {s.source_id})", s.target_id,
-                    w.target_of(F2, "accounts-customers", s.target_id), KNOCK_ON[(s.flow, s.part)], SAME)
+            w.scene(
+                F2,
+                "accounts-customers",
+                f"changed by {s.flow} ({s.mapping} {s.source_id})",
+                s.target_id,
+                w.target_of(F2, "accounts-customers", s.target_id),
+                KNOCK_ON[(s.flow, s.part)],
+                SAME,
+            )
         elif s.part == "new in the source":
-            w.scene(F2, "accounts-customers", f"created by {s.flow} ({s.mapping} {s.source_id})", None, None,
-                    "create, when flow 2 runs after that flow (else in the second run)", SAME)
+            w.scene(
+                F2,
+                "accounts-customers",
+                f"created by {s.flow} ({s.mapping} {s.source_id})",
+                None,
+                None,
+                "create, when flow 2 runs after that flow (else in the second run)",
+                SAME,
+            )
 
 
 # ------------------------------------------------------------------------------------------------ output
@@ -2001,10 +2863,7 @@ files by hand.
 
 | folder | system | layout |
 |---|---|---|
-| `poweroffice/` | PowerOffice Go | the emulator's seed files: API v2 PascalCase (`Customers.json` holds companies and persons, `MailAddress` nested, `SalesOrders.json` with `SalesOrderLines` nested), API v1 camelCase (`ContactPersons.json`, `Locations.json`, `Quotes.json`, `Currencies.json`) |
-| `exact/` | Exact Online | the emulator's seed files: one `<Entity>.json` per catalogue entity, ISO dates (UTC), division {division} |
-| `webshop/`, `crm/`, `erp/`, `pms/` | the custom systems | one `<Entity>.json` per entity of `flows/systems/<system>.toml` |
-| `state.json` | the previous night | `{{"links": [{{"flow", "mapping", "source_id", "target_id", "shadow": {{target field: value}}}}]}}` |
+{table}
 
 The last nightly run finished at {last_sync}. Every linked pair agreed then on every mapped property, and its
 shadow holds that value (for a `ref` property: the source id of the referenced record; fixed `value`
@@ -2021,10 +2880,37 @@ after them its first run already carries their changes to the PMS and its second
 """
 
 
+README_LAYOUT = (
+    (
+        "`poweroffice/`",
+        "PowerOffice Go",
+        "the emulator's seed files: API v2 PascalCase (`Customers.json` holds companies and persons, "
+        "`MailAddress` nested, `SalesOrders.json` with `SalesOrderLines` nested), API v1 camelCase "
+        "(`ContactPersons.json`, `Locations.json`, `Quotes.json`, `Currencies.json`)",
+    ),
+    (
+        "`exact/`",
+        "Exact Online",
+        f"the emulator's seed files: one `<Entity>.json` per catalogue entity, ISO dates (UTC), division {DIVISION}",
+    ),
+    (
+        "`webshop/`, `crm/`, `erp/`, `pms/`",
+        "the custom systems",
+        "one `<Entity>.json` per entity of `flows/systems/<system>.toml`",
+    ),
+    (
+        "`state.json`",
+        "the previous night",
+        '`{"links": [{"flow", "mapping", "source_id", "target_id", "shadow": {target field: value}}]}`',
+    ),
+)
+
+
 def readme(w: World, files: dict[str, list[Record]]) -> str:
-    text = README_HEAD.format(division=DIVISION, last_sync=LAST_SYNC.strftime("%Y-%m-%d %H:%M UTC"))
-    for (system, entity), table in sorted(w.records.items()):
-        text += f"| {system} | {entity} | {len(table)} |\n"
+    table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in README_LAYOUT)
+    text = README_HEAD.format(table=table, last_sync=LAST_SYNC.strftime("%Y-%m-%d %H:%M UTC"))
+    for (system, entity), records in sorted(w.records.items()):
+        text += f"| {system} | {entity} | {len(records)} |\n"
     text += f"\n`state.json` holds {len(w.links)} links.\n"
     standing = {
         F1: "Rows of the dataflow that cannot create what they describe are rejected every run, by design: "
@@ -2032,8 +2918,10 @@ def readme(w: World, files: dict[str, list[Record]]) -> str:
         "`customers-person-addresses` (an Exact contact or address needs an `Account` no PowerOffice person "
         "has a field for), `employees` (Exact employees are read-only and the dataflow has no merge rule), "
         "`locations-addresses` (a location has no address fields), `quotes-quotations` and "
-        "`salesorderlines-quotations` (nothing fills `OrderAccount`). `products-units` links each product to "
-        "the Exact unit with its unit code (EA, BX, MTR, KGM, LTR, HUR); the state holds no links for it.",
+        "`salesorderlines-quotations` (nothing fills `OrderAccount`). `products-units` merges each product "
+        "with the Exact unit of its unit code (EA, BX, MTR, KGM, LTR, HUR), but many products share a unit "
+        "and a link pairs one record with one, so every product is `ambiguous` every run: the dataflow "
+        "pairs products with units, which only a many-to-one link could hold.",
         F4: "`products-contacts` and `users-salesorders` pair things no field joins: every CRM product and user "
         "is rejected every run, by design.",
         F5: "The dataflow lists both mappings twice; the loader folds `customers-again` and `projects-again` "
@@ -2051,8 +2939,10 @@ def readme(w: World, files: dict[str, list[Record]]) -> str:
         text += "| mapping | part | source id | target id | first run | second run |\n|---|---|---|---|---|---|\n"
         for s in w.scenes:
             if s.flow == flow:
-                text += (f"| {s.mapping} | {s.part} | {s.source_id or '(new)'} | {s.target_id or '-'} | "
-                         f"{s.first} | {s.second} |\n")
+                text += (
+                    f"| {s.mapping} | {s.part} | {s.source_id or '(new)'} | {s.target_id or '-'} | "
+                    f"{s.first} | {s.second} |\n"
+                )
     return text
 
 
@@ -2069,8 +2959,13 @@ def write(w: World) -> None:
             if stale not in written:
                 stale.unlink()
     links = [
-        {"flow": link.flow, "mapping": link.mapping, "source_id": link.source_id, "target_id": link.target_id,
-         "shadow": link.shadow}
+        {
+            "flow": link.flow,
+            "mapping": link.mapping,
+            "source_id": link.source_id,
+            "target_id": link.target_id,
+            "shadow": link.shadow,
+        }
         for link in w.links
     ]
     (HERE / "state.json").write_text('{"links": ' + _json_array(links).rstrip("\n") + "}\n", encoding="utf-8")

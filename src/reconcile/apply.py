@@ -215,7 +215,7 @@ class Applier:
                 if problem:
                     self._outcome(row["row_id"], "failed", error=problem)
                     continue
-                children = self._children(row["row_id"], child_spec, journal, shadows)
+                children = self._children(entity, row["row_id"], child_spec, journal, shadows)
                 ops.append(WriteOp("create", row["row_id"], values, children=children))
                 journal.append(self._entry(mapping, entity, "create", row, values))
                 shadows[row["row_id"]] = [
@@ -248,6 +248,7 @@ class Applier:
 
     def _children(
         self,
+        parent: Entity,
         parent_row: str,
         spec: dict[str, list[dict[str, Any]]],
         journal: list[dict[str, Any]],
@@ -257,9 +258,8 @@ class Applier:
         for row in spec.get(parent_row, []):
             mapping = self.flow.mapping(row["mapping"])
             entity = self.target_cat.entity(mapping.target)
-            assert entity is not None and entity.embedded is not None
-            parent_prop = next(p for p in mapping.properties if p.target == entity.embedded.parent_field)
-            changes = [c for c in row["changes"] if c["property"] != parent_prop.target]
+            assert entity is not None and parent.embedded is not None
+            changes = [c for c in row["changes"] if c["property"] != parent.embedded.parent_field]
             values, problem = self._values(mapping, entity, changes)
             if problem:
                 self._outcome(row["row_id"], "failed", error=problem)

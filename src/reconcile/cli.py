@@ -372,6 +372,39 @@ def sandbox_reset(state: StateOpt = None) -> None:
     typer.echo(f"sandbox reset: {folder}")
 
 
+@sandbox_app.command("serve")
+@handled
+def sandbox_serve(
+    state: StateOpt = None,
+    flows_dir: Annotated[Path, typer.Option("--flows", help="Folder of flow files.")] = Path("flows"),
+) -> None:
+    """Serve the Exact Online and PowerOffice Go emulators on localhost until Ctrl-C.
+
+    Prints their addresses and writes a connections file that points at them, so the real connectors can
+    be tried by hand (`reconcile plan --connections FILE ...`). They hold the sandbox's current state.
+    """
+    import time
+
+    from reconcile.sandbox.local import serve_sandboxes
+
+    systems = Systems(flows_dir=flows_dir, state_dir=_state(state))
+    connections, env, close = serve_sandboxes(systems.sandbox_copy("exact"), systems.sandbox_copy("poweroffice"))
+    path = _state(state) / "sandbox" / "connections.toml"
+    path.write_text(connections, encoding="utf-8")
+    typer.echo(connections)
+    typer.echo(f"connections file: {path}\nthe keys it names (the sandbox's own, public):")
+    for name, value in env.items():
+        typer.echo(f"  export {name}={value}")
+    typer.echo("\nserving; Ctrl-C stops the emulators and saves their state")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        close()
+
+
 DEMO_ORDER = (
     "powerofficego-to-exact",
     "custom-webshop-to-exact",

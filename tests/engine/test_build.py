@@ -68,7 +68,9 @@ def test_the_plan_has_the_plan_schema_and_unique_row_ids() -> None:
         clients({"id": 1, "name": "Ola", "email": "a@x.no"}, {"id": 2, "name": "Kari"}, {"id": 3, "name": "Per"}),
         customers({"ID": "c1", "Name": "Ola", "Email": "b@x.no"}, {"ID": "c3", "Name": "Per"}),
         links(("customers", "1", "c1"), ("customers", "3", "c3")),
-        shadows(("customers", "1", "Name", "Ola"), ("customers", "1", "Email", "b@x.no"), ("customers", "3", "Name", "P")),
+        shadows(
+            ("customers", "1", "Name", "Ola"), ("customers", "1", "Email", "b@x.no"), ("customers", "3", "Name", "P")
+        ),
     )
     assert dict(result.rows.schema) == PLAN_SCHEMA
     assert result.rows["row_id"].is_unique().all()

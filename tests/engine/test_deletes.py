@@ -43,7 +43,11 @@ def test_gone_on_both_sides_removes_the_link() -> None:
     ("policy", "source_gone", "target_gone"),
     [
         ("report", "reported only (delete = report)", "reported only (delete = report)"),
-        ("propagate", "deleted in the target too (delete = propagate)", "deleted in the source too (delete = propagate)"),
+        (
+            "propagate",
+            "deleted in the target too (delete = propagate)",
+            "deleted in the source too (delete = propagate)",
+        ),
         (
             "unlink",
             "the link is removed; the other record stays (delete = unlink)",

@@ -5,6 +5,7 @@ Every test links client 1 to customer c1 and varies S, T and B of a property or 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -54,7 +55,9 @@ def test_s_equals_b_updates_the_source_by_its_own_field_path() -> None:
 
 
 def test_changes_in_both_directions_are_two_rows() -> None:
-    result = pair({"name": "Ola N", "email": "a@x.no"}, {"Name": "Ola", "Email": "b@x.no"}, {"Name": "Ola", "Email": "a@x.no"})
+    result = pair(
+        {"name": "Ola N", "email": "a@x.no"}, {"Name": "Ola", "Email": "b@x.no"}, {"Name": "Ola", "Email": "a@x.no"}
+    )
     assert rows_of(result, "customers") == [
         ("1", A.UPDATE_SOURCE, R.TARGET_CHANGED),
         ("1", A.UPDATE_TARGET, R.SOURCE_CHANGED),
@@ -96,7 +99,10 @@ def test_both_changed_is_settled_by_the_policy(
 
 def test_a_mappings_own_policy_overrides_the_default() -> None:
     result = pair(
-        {"name": "Ola S"}, {"Name": "Ola T"}, {"Name": "Ola"}, flow(conflict="source", customer_options={"conflict": "manual"})
+        {"name": "Ola S"},
+        {"Name": "Ola T"},
+        {"Name": "Ola"},
+        flow(conflict="source", customer_options={"conflict": "manual"}),
     )
     assert rows_of(result, "customers") == [("1", A.CONFLICT, R.CONFLICT_MANUAL)]
 
@@ -139,10 +145,43 @@ def test_a_blank_never_overwrites_a_filled_value() -> None:
     assert ("customers", "1", "Email") not in {r[:3] for r in blanked_source.agreed.rows()}
 
 
-def test_a_fresh_merge_never_blanks_the_other_side() -> None:
-    merge = [[["name", "Name"]]]
-    result = pair({"name": "Ola", "email": None}, {"Name": "Ola", "Email": "ola@x.no"}, None, flow(merge=merge))
-    assert rows_of(result, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+@pytest.mark.parametrize("conflict", ["source", "target", "newest", "manual"])
+@pytest.mark.parametrize("blank_overwrites", [False, True])
+def test_a_fresh_merge_fills_a_blank_side_from_the_other(conflict: str, blank_overwrites: bool) -> None:
+    """Without a shadow a blank is not a change: the filled value wins, as the next run would decide too."""
+    the_flow = flow(conflict=conflict, blank_overwrites=blank_overwrites, merge=[[["name", "Name"]]])
+    result = pair({"name": "Ola", "email": None, "country": "no"}, {"Name": "Ola", "Email": "ola@x.no"}, None, the_flow)
+    assert rows_of(result, "customers") == [
+        ("1", A.UPDATE_SOURCE, R.FRESH_MERGE),
+        ("1", A.UPDATE_TARGET, R.FRESH_MERGE),
+    ]
+    assert changes(result, "customers", "1", A.UPDATE_SOURCE) == {"Email": (None, "ola@x.no")}
+    assert changes(result, "customers", "1", A.UPDATE_TARGET) == {"Country": (None, "NO")}
+
+
+def test_a_fresh_merge_takes_the_targets_value_of_a_field_read_only_there() -> None:
+    the_flow = flow(merge=[[["name", "Name"]]])
+    result = pair({"name": "Ola", "code": "A"}, {"Name": "Ola", "Code": "B"}, None, the_flow)
+    assert rows_of(result, "customers") == [("1", A.UPDATE_SOURCE, R.FRESH_MERGE)]
+    assert changes(result, "customers", "1") == {"Code": ("A", "B")}
+
+
+def test_a_difference_no_side_may_write_is_left_alone() -> None:
+    """Code is read-only in the target and forward only: neither a write nor a conflict can settle it."""
+    the_flow = flow(conflict="manual")
+    mapping = the_flow.mapping("customers")
+    props = tuple(replace(p, direction="forward") if p.target == "Code" else p for p in mapping.properties)
+    mappings = tuple(replace(m, properties=props) if m is mapping else m for m in the_flow.mappings)
+    the_flow = replace(the_flow, mappings=mappings)
+    fresh = pair(
+        {"name": "Ola", "email": "ola@x.no", "code": "A"},
+        {"Name": "Ola", "Email": "ola@x.no", "Code": "B"},
+        None,
+        the_flow,
+    )
+    assert rows_of(fresh, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+    both = pair({"name": "Ola", "code": "A"}, {"Name": "Ola", "Code": "B"}, {"Name": "Ola", "Code": "C"}, the_flow)
+    assert rows_of(both, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
 
 
 def test_blank_overwrites_when_the_flow_says_so() -> None:
@@ -187,6 +226,9 @@ def test_a_conflict_and_an_update_of_one_pair_are_separate_rows() -> None:
         {"Name": "Ola", "Email": "old@x.no"},
         flow(conflict="manual"),
     )
-    assert rows_of(result, "customers") == [("1", A.CONFLICT, R.CONFLICT_MANUAL), ("1", A.UPDATE_TARGET, R.SOURCE_CHANGED)]
+    assert rows_of(result, "customers") == [
+        ("1", A.CONFLICT, R.CONFLICT_MANUAL),
+        ("1", A.UPDATE_TARGET, R.SOURCE_CHANGED),
+    ]
     assert changes(result, "customers", "1", A.CONFLICT) == {"Name": ("Ola T", "Ola S")}
     assert changes(result, "customers", "1", A.UPDATE_TARGET) == {"Email": ("old@x.no", "new@x.no")}

@@ -58,7 +58,10 @@ def test_two_sources_wanting_one_target_are_both_ambiguous() -> None:
         clients({"id": 1, "name": "Ola", "email": "ola@x.no"}, {"id": 2, "name": "Ola N", "email": "ola@x.no"}),
         customers({"ID": "c1", "Name": "Ola", "Email": "ola@x.no"}),
     )
-    assert rows_of(result, "customers") == [("1", A.AMBIGUOUS, R.AMBIGUOUS_MERGE), ("2", A.AMBIGUOUS, R.AMBIGUOUS_MERGE)]
+    assert rows_of(result, "customers") == [
+        ("1", A.AMBIGUOUS, R.AMBIGUOUS_MERGE),
+        ("2", A.AMBIGUOUS, R.AMBIGUOUS_MERGE),
+    ]
     assert row(result, "customers", "2")["detail"] == "candidates in the target: c1"
     assert result.merges.is_empty()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import polars as pl
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from reconcile.engine.normalize import canonical
 
 
-def canon(values: list[object], dtype: pl.DataType, field_type: str, fmt: str | None = None) -> list[str | None]:
+def canon(values: Sequence[object], dtype: pl.DataType, field_type: str, fmt: str | None = None) -> list[str | None]:
     frame = pl.DataFrame({"v": values}, schema={"v": dtype})
     return frame.select(canonical(pl.col("v"), dtype, field_type, fmt).alias("v"))["v"].to_list()
 

@@ -63,9 +63,7 @@ def test_target_rows_compare_equal_to_the_source_rows_they_mean() -> None:
 def test_numbers_as_text_and_as_floats_compare_equal() -> None:
     mapping = flow().mapping("orders")
     source = project_source(sales({"id": 1, "client": 7, "total": 80.0}), mapping, SALE, ORDER)
-    target = project_target(
-        pl.DataFrame({"ID": ["o1"], "Customer": ["c7"], "Amount": ["80"]}), mapping, ORDER, {}
-    )
+    target = project_target(pl.DataFrame({"ID": ["o1"], "Customer": ["c7"], "Amount": ["80"]}), mapping, ORDER, {})
     assert source["p:Amount"].to_list() == target["p:Amount"].to_list() == ["80.0"]
 
 
@@ -83,7 +81,9 @@ def test_a_path_that_does_not_exist_reads_as_null() -> None:
 
 def test_records_without_an_id_are_left_out() -> None:
     mapping = flow().mapping("customers")
-    frame = project_source(clients({"id": None, "name": "Nobody"}, {"id": 2, "name": "Kari"}), mapping, CLIENT, CUSTOMER)
+    frame = project_source(
+        clients({"id": None, "name": "Nobody"}, {"id": 2, "name": "Kari"}), mapping, CLIENT, CUSTOMER
+    )
     assert frame["__id"].to_list() == ["2"]
 
 

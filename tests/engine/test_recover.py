@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 import polars as pl
 
@@ -13,7 +15,7 @@ from tests.engine.world import BOOKS, customers, flow
 CUSTOMER = BOOKS.entities["Customer"]
 
 
-def pending(*creates: tuple[str, dict[str, str | None]]) -> pl.DataFrame:
+def pending(*creates: tuple[str, Mapping[str, str | None]]) -> pl.DataFrame:
     """The long form of pending creates: (source id, {property: canonical value written})."""
     return pl.DataFrame(
         [{"source_id": s, "property": k, "value": v} for s, values in creates for k, v in values.items()],
@@ -21,10 +23,16 @@ def pending(*creates: tuple[str, dict[str, str | None]]) -> pl.DataFrame:
     )
 
 
-def found(wanted: pl.DataFrame, target: pl.DataFrame, linked: list[str] = [], extra: tuple = ()) -> list[tuple]:  # noqa: B006
+def found(
+    wanted: pl.DataFrame,
+    target: pl.DataFrame,
+    linked: tuple[str, ...] = (),
+    extra: tuple[dict[str, object], ...] = (),
+) -> list[tuple[Any, ...]]:
+    """The (source id, target id) pairs :func:`find_created` finds for ``wanted`` in the customers ``target``."""
     mapping = flow(extra=extra).mapping("customers")
     projected = project_target(target, mapping, CUSTOMER, {})
-    return sorted(find_created(wanted, projected, pl.Series(linked, dtype=pl.Utf8)).rows())
+    return sorted(find_created(wanted, projected, pl.Series(list(linked), dtype=pl.Utf8)).rows())
 
 
 OLA = {"Name": "Ola", "Email": "ola@x.no", "BirthDate": "1980-05-17", "Country": "NO"}
@@ -50,7 +58,7 @@ def test_two_pending_creates_claiming_one_record_are_not_linked() -> None:
 
 
 def test_a_record_already_linked_is_not_claimed() -> None:
-    assert found(pending(("1", OLA)), customers(OLA_ROW), linked=["c7"]) == []
+    assert found(pending(("1", OLA)), customers(OLA_ROW), linked=("c7",)) == []
 
 
 def test_every_written_value_must_match() -> None:
@@ -59,7 +67,7 @@ def test_every_written_value_must_match() -> None:
 
 def test_a_fixed_value_written_on_create_does_not_hide_the_record() -> None:
     """Type is set on create from a fixed value: it is in the payload but not a synced property."""
-    the_extra = ({"value": "B2B", "target": "Type"},)
+    the_extra: tuple[dict[str, object], ...] = ({"value": "B2B", "target": "Type"},)
     target = customers({**OLA_ROW, "Type": "B2B"})
     assert found(pending(("1", {**OLA, "Type": "B2B"})), target, extra=the_extra) == [("1", "c7")]
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import polars as pl
-
 from reconcile.engine.order import mapping_order
 from reconcile.engine.plan import Action, Reason
 from tests.engine.world import (
@@ -137,7 +135,9 @@ def test_an_update_that_moves_a_child_to_a_new_parent_waits_for_it() -> None:
         clients({"id": 1, "name": "Ola"}, {"id": 2, "name": "Kari"}),
         customers({"ID": "c1", "Name": "Ola"}),
         links(("customers", "1", "c1"), ("orders", "10", "o10")),
-        shadows(("customers", "1", "Name", "Ola"), ("orders", "10", "Customer", "1"), ("orders", "10", "Amount", "5.0")),
+        shadows(
+            ("customers", "1", "Name", "Ola"), ("orders", "10", "Customer", "1"), ("orders", "10", "Amount", "5.0")
+        ),
         sales({"id": 10, "client": 2, "total": 5.0}),
         orders({"ID": "o10", "Customer": "c1", "Amount": 5.0}),
     )
@@ -152,7 +152,9 @@ def test_embedded_lines_wait_for_their_parent() -> None:
         customers(),
         extra={
             ("crm", "Bill"): bills_({"id": "b1", "number": "1"}),
-            ("crm", "BillLine"): billlines({"id": "l1", "bill": "b1", "text": "x"}, {"id": "l2", "bill": "b1", "text": "y"}),
+            ("crm", "BillLine"): billlines(
+                {"id": "l1", "bill": "b1", "text": "x"}, {"id": "l2", "bill": "b1", "text": "y"}
+            ),
         },
     )
     assert rows_of(result, "bills") == [("b1", A.CREATE, R.NEW_IN_SOURCE)]
@@ -167,7 +169,9 @@ def test_a_parent_whose_lines_all_fail_is_rejected_for_no_children() -> None:
         clients(),
         customers(),
         extra={
-            ("crm", "Bill"): bills_({"id": "b1", "number": "1"}, {"id": "b2", "number": "2"}, {"id": "b4", "number": "4"}),
+            ("crm", "Bill"): bills_(
+                {"id": "b1", "number": "1"}, {"id": "b2", "number": "2"}, {"id": "b4", "number": "4"}
+            ),
             ("crm", "BillLine"): billlines(
                 {"id": "l1", "bill": "b1", "text": "x"},
                 {"id": "l2", "bill": "b1", "text": None},
@@ -238,3 +242,30 @@ def test_a_line_moved_to_a_parent_that_cannot_be_created_is_rejected() -> None:
     r = row(result, "billlines", "l1")
     assert (r["action"], r["reason"]) == (A.REJECT, R.PARENT_REJECTED)
     assert r["detail"] == "the record it belongs to cannot be created"
+
+
+def test_a_parent_whose_source_record_is_gone_is_no_parent() -> None:
+    """Client 1 is deleted in the crm (its customer c1 is planned as deleted): sale 10 cannot point at it."""
+    result = plan(
+        flow(delete="propagate"),
+        clients(),
+        customers({"ID": "c1", "Name": "Ola"}),
+        links(("customers", "1", "c1")),
+        shadows(("customers", "1", "Name", "Ola")),
+        sales({"id": 10, "client": 1, "total": 5.0}),
+    )
+    assert rows_of(result, "customers") == [("1", A.DELETE, R.SOURCE_DELETED)]
+    assert rows_of(result, "orders") == [("10", A.REJECT, R.PARENT_MISSING)]
+
+
+def test_a_parent_whose_target_record_is_gone_is_no_parent() -> None:
+    result = plan(
+        flow(),
+        clients({"id": 1, "name": "Ola"}),
+        customers(),
+        links(("customers", "1", "c1")),
+        shadows(("customers", "1", "Name", "Ola")),
+        sales({"id": 10, "client": 1, "total": 5.0}),
+    )
+    assert rows_of(result, "customers") == [("1", A.DELETE, R.TARGET_DELETED)]
+    assert rows_of(result, "orders") == [("10", A.REJECT, R.PARENT_MISSING)]

@@ -8,6 +8,7 @@ crm.Bill and crm.BillLine, in the flow only when asked for with ``bills=True``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
@@ -179,11 +180,10 @@ def flow(
     )
 
 
-def clients(*rows: dict[str, object]) -> pl.DataFrame:
+def clients(*rows: Mapping[str, object]) -> pl.DataFrame:
     """Client rows; ``country`` goes into the nested ``address`` struct."""
     data = []
     for r in rows:
-        r = dict(r)
         data.append(
             {
                 "id": r.get("id"),
@@ -211,7 +211,7 @@ def clients(*rows: dict[str, object]) -> pl.DataFrame:
     )
 
 
-def customers(*rows: dict[str, object]) -> pl.DataFrame:
+def customers(*rows: Mapping[str, object]) -> pl.DataFrame:
     """Customer rows; ``BirthDate`` is a ``datetime.date``, ``Modified`` an ISO text."""
     return pl.DataFrame(
         [{k: r.get(k) for k in CUSTOMER_COLUMNS} for r in rows],
@@ -232,27 +232,27 @@ CUSTOMER_COLUMNS: dict[str, pl.DataType] = {
 }
 
 
-def sales(*rows: dict[str, object]) -> pl.DataFrame:
+def sales(*rows: Mapping[str, object]) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema={"id": pl.Int64, "client": pl.Int64, "total": pl.Float64})
 
 
-def orders(*rows: dict[str, object]) -> pl.DataFrame:
+def orders(*rows: Mapping[str, object]) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema={"ID": pl.Utf8, "Customer": pl.Utf8, "Amount": pl.Float64})
 
 
-def bills_(*rows: dict[str, object]) -> pl.DataFrame:
+def bills_(*rows: Mapping[str, object]) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema={"id": pl.Utf8, "number": pl.Utf8})
 
 
-def billlines(*rows: dict[str, object]) -> pl.DataFrame:
+def billlines(*rows: Mapping[str, object]) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema={"id": pl.Utf8, "bill": pl.Utf8, "text": pl.Utf8})
 
 
-def invoices(*rows: dict[str, object]) -> pl.DataFrame:
+def invoices(*rows: Mapping[str, object]) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema={"ID": pl.Utf8, "Number": pl.Utf8})
 
 
-def invoicelines(*rows: dict[str, object]) -> pl.DataFrame:
+def invoicelines(*rows: Mapping[str, object]) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema={"ID": pl.Utf8, "Invoice": pl.Utf8, "Text": pl.Utf8})
 
 

@@ -269,7 +269,13 @@ def build_plan(
             rows = validate(rows, mapping, source_entity, target_entity)
         rows = _check_parents(rows, mapping, linked_ids, creatable, rejected)
         mapping_links[mapping.name] = pl.concat([own_links, merges.select("source_id", "target_id")])
-        linked_ids[mapping.name] = mapping_links[mapping.name].select("source_id")
+        # A parent counts as linked only while both its records exist: a child must not be written pointing
+        # at a record that is gone (or about to be deleted because its counterpart is).
+        live = mapping_links[mapping.name].filter(
+            pl.col("source_id").is_in(source_frame[ID].implode())
+            & pl.col("target_id").is_in(target_frame[ID].implode())
+        )
+        linked_ids[mapping.name] = live.select("source_id")
         creatable[mapping.name] = rows.filter(pl.col("action") == Action.CREATE.value).select("source_id", "row_id")
         rejected[mapping.name] = rows.filter(pl.col("action") == Action.REJECT.value).select("source_id")
         all_rows.append(rows)

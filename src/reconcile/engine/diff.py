@@ -3,9 +3,11 @@
 With S the source now, T the target now and B the shadow (both sides' value after the last sync):
 S = T is in sync; T = B means the source changed (write the target); S = B means the target changed (write
 the source); both changed and differ is a conflict, settled by the mapping's policy. Without a shadow (a
-fresh merge) the flow direction wins unless the policy says otherwise. A blank never overwrites a filled
-value unless ``blank_overwrites``; a field read-only on the side to be written is not written there; a
-property that does not sync back (fixed values, ``direction = "forward"``) never writes the source.
+fresh merge) a blank side is filled from the other, and otherwise the flow direction wins unless the policy
+says otherwise. A blank never overwrites a filled value unless ``blank_overwrites``; a field read-only on the
+side to be written is not written there (where both sides changed, or at a fresh merge, the other side's
+value is taken instead, so that the pair agrees); a property that does not sync back (fixed values,
+``direction = "forward"``) never writes the source.
 """
 
 from __future__ import annotations
@@ -112,10 +114,17 @@ def diff_pairs(
         .then(pl.lit(Reason.CONFLICT_NEWEST_TARGET.value))
         .otherwise(pl.lit(Reason.CONFLICT_MANUAL.value))
     )
+    fresh = ~pl.col("has_shadow")
+    # A fresh merge has no base to tell a blanked value from one never filled: a blank side is filled from
+    # the other (what the next run, with a shadow, would do too), whatever the policy says.
     raw_dir = (
         pl.when(s.eq_missing(t))
         .then(pl.lit(IN_SYNC))
-        .when(~pl.col("has_shadow"))
+        .when(fresh & s.is_null())
+        .then(pl.lit(TO_SOURCE))
+        .when(fresh & t.is_null())
+        .then(pl.lit(TO_TARGET))
+        .when(fresh)
         .then(settled_dir)
         .when(t.eq_missing(b))
         .then(pl.lit(TO_TARGET))
@@ -126,7 +135,9 @@ def diff_pairs(
     raw_reason = (
         pl.when(s.eq_missing(t))
         .then(pl.lit(Reason.IN_SYNC.value))
-        .when(~pl.col("has_shadow"))
+        .when(fresh & (s.is_null() | t.is_null()))
+        .then(pl.lit(Reason.FRESH_MERGE.value))
+        .when(fresh)
         .then(settled_reason)
         .when(t.eq_missing(b))
         .then(pl.lit(Reason.SOURCE_CHANGED.value))
@@ -136,20 +147,41 @@ def diff_pairs(
     )
     frame = frame.with_columns(raw_dir.alias("decision"), raw_reason.alias("reason"))
     blank_ok = pl.lit(mapping.blank_overwrites)
-    blocked_target = ~pl.col("target_writable") | (s.is_null() & t.is_not_null() & ~blank_ok)
-    blocked_source = (
-        ~pl.col("source_writable")
-        | (t.is_null() & s.is_not_null() & ~blank_ok)
-        | t.str.starts_with(UNLINKED_PREFIX).fill_null(False)
-    )
+    may_target = pl.col("target_writable")
+    may_source = pl.col("source_writable") & ~t.str.starts_with(UNLINKED_PREFIX).fill_null(False)
+    blocked_target = ~may_target | (s.is_null() & t.is_not_null() & ~blank_ok)
+    blocked_source = ~may_source | (t.is_null() & s.is_not_null() & ~blank_ok)
+    # A contest (no shadow yet, or both sides changed) whose winner cannot be written (read-only there, or a
+    # blank that may not overwrite) is settled the other way when that side may take a filled value: the
+    # pair then agrees. Left alone, it would flip at the next run once a write elsewhere in the record has
+    # made the loser the newest.
+    contested = fresh | (~t.eq_missing(b) & ~s.eq_missing(b))
+    decided = pl.col("decision")
     decision = (
-        pl.when((pl.col("decision") == TO_TARGET) & blocked_target)
+        pl.when((decided == TO_TARGET) & blocked_target & contested & may_source & t.is_not_null())
+        .then(pl.lit(TO_SOURCE))
+        .when((decided == TO_SOURCE) & blocked_source & contested & may_target & s.is_not_null())
+        .then(pl.lit(TO_TARGET))
+        .when((decided == TO_TARGET) & blocked_target)
         .then(pl.lit(SKIP))
-        .when((pl.col("decision") == TO_SOURCE) & blocked_source)
+        .when((decided == TO_SOURCE) & blocked_source)
         .then(pl.lit(SKIP))
-        .otherwise(pl.col("decision"))
+        # A conflict nobody may settle by writing either side is no conflict to review.
+        .when((decided == CONFLICT) & ~may_target & ~may_source)
+        .then(pl.lit(SKIP))
+        .otherwise(decided)
     )
-    return frame.with_columns(decision.alias("decision")).select(list(DECISION_SCHEMA))
+    turned = decided.is_in([TO_TARGET, TO_SOURCE]) & (decision != decided) & (decision != SKIP)
+    reason = (
+        pl.when(turned & fresh)
+        .then(pl.lit(Reason.FRESH_MERGE.value))
+        .when(turned & (decision == TO_SOURCE))
+        .then(pl.lit(Reason.CONFLICT_TARGET_WINS.value))
+        .when(turned)
+        .then(pl.lit(Reason.CONFLICT_SOURCE_WINS.value))
+        .otherwise(pl.col("reason"))
+    )
+    return frame.with_columns(decision.alias("decision"), reason.alias("reason")).select(list(DECISION_SCHEMA))
 
 
 def _property_facts(mapping: Mapping, source_entity: Entity, target_entity: Entity) -> pl.DataFrame:

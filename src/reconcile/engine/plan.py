@@ -69,7 +69,8 @@ _WORDS: dict[Reason, str] = {
     Reason.NEW_IN_SOURCE: "new in the source: created in the target",
     Reason.SOURCE_CHANGED: "changed in the source since the last sync",
     Reason.TARGET_CHANGED: "changed in the target since the last sync",
-    Reason.FRESH_MERGE: "merged by a merge rule; the values differ, the flow direction wins",
+    Reason.FRESH_MERGE: "first sync of a linked pair: a blank is filled from the other side, else the flow "
+    "direction or the conflict policy decides",
     Reason.CONFLICT_SOURCE_WINS: "changed on both sides; the policy says the source wins",
     Reason.CONFLICT_TARGET_WINS: "changed on both sides; the policy says the target wins",
     Reason.CONFLICT_NEWEST_SOURCE: "changed on both sides; the source was changed last and wins",

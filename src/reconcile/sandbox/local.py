@@ -46,3 +46,71 @@ def open_exact_sandbox(folder: Path) -> tuple[System, Callable[[], None]]:
         emulator.dump(state)
 
     return system, close
+
+
+SANDBOX_SECRETS = {
+    "RECONCILE_SANDBOX_EXACT_SECRET": "exact",
+    "RECONCILE_SANDBOX_PO_APPLICATION_KEY": "application_key",
+    "RECONCILE_SANDBOX_PO_CLIENT_KEY": "client_key",
+    "RECONCILE_SANDBOX_PO_SUBSCRIPTION_KEY": "subscription_key",
+}
+
+
+def serve_sandboxes(exact_folder: Path, poweroffice_folder: Path) -> tuple[str, dict[str, str], Callable[[], None]]:
+    """Serve the Exact and PowerOffice emulators for trying things by hand.
+
+    Returns a connections file that points at them, the environment variables it names (the sandbox's
+    public keys), and what stops the emulators and saves their state.
+    """
+    from reconcile.sandbox.exact import (
+        DEFAULT_DIVISION,
+        SANDBOX_CLIENT_ID,
+        SANDBOX_CLIENT_SECRET,
+        ExactEmulator,
+    )
+    from reconcile.sandbox.poweroffice import PowerOfficeEmulator
+    from reconcile.systems.exact_auth import store_refresh_token
+
+    exact_state = exact_folder / STATE_FILE
+    exact = ExactEmulator.from_seed(exact_folder, minute_limit=SANDBOX_MINUTE_LIMIT, day_limit=1_000_000)
+    if exact_state.exists():
+        exact.load(exact_state)
+    po_state = poweroffice_folder / "emulator-state.json"
+    if po_state.exists():
+        po = PowerOfficeEmulator()
+        po.load(po_state)
+    else:
+        po = PowerOfficeEmulator.from_seed(poweroffice_folder)
+    exact_server = BackgroundServer(exact.app).start()
+    po_server = BackgroundServer(po.app).start()
+    token_file = exact_folder / "served-tokens.json"
+    store_refresh_token({"token_file": token_file, "base_url": exact_server.url}, exact.issue_refresh_token())
+    keys = po.credentials
+    env = {
+        "RECONCILE_SANDBOX_EXACT_SECRET": SANDBOX_CLIENT_SECRET,
+        "RECONCILE_SANDBOX_PO_APPLICATION_KEY": keys.application_key,
+        "RECONCILE_SANDBOX_PO_CLIENT_KEY": keys.client_key,
+        "RECONCILE_SANDBOX_PO_SUBSCRIPTION_KEY": keys.subscription_key,
+    }
+    connections = f"""[exact]
+base_url = "{exact_server.url}"
+division = {DEFAULT_DIVISION}
+client_id = "{SANDBOX_CLIENT_ID}"
+client_secret_env = "RECONCILE_SANDBOX_EXACT_SECRET"
+token_file = "{token_file}"
+
+[poweroffice]
+base_url = "{po_server.url}"
+v1_base_url = "{po_server.url}/v1"
+application_key_env = "RECONCILE_SANDBOX_PO_APPLICATION_KEY"
+client_key_env = "RECONCILE_SANDBOX_PO_CLIENT_KEY"
+subscription_key_env = "RECONCILE_SANDBOX_PO_SUBSCRIPTION_KEY"
+"""
+
+    def close() -> None:
+        exact_server.stop()
+        po_server.stop()
+        exact.dump(exact_state)
+        po.dump(po_state)
+
+    return connections, env, close

@@ -85,7 +85,7 @@ class Systems:
             if conn is None:
                 from reconcile.sandbox.local import open_exact_sandbox
 
-                system, closer = open_exact_sandbox(self._sandbox_copy("exact"))
+                system, closer = open_exact_sandbox(self.sandbox_copy("exact"))
             else:
                 from reconcile.systems.exact import ExactSystem
 
@@ -94,7 +94,7 @@ class Systems:
         elif name == "poweroffice":
             from reconcile.systems.poweroffice_setup import open_poweroffice
 
-            system, closer = open_poweroffice(conn, self._sandbox_copy("poweroffice"), self.catalogue("poweroffice"))
+            system, closer = open_poweroffice(conn, self.sandbox_copy("poweroffice"), self.catalogue("poweroffice"))
         else:
             system, closer = self._custom(name, conn)
         self._closers.append(closer)
@@ -105,10 +105,10 @@ class Systems:
         if conn is not None and "folder" in conn:
             system = FileSystem(name, catalogue, Path(conn["folder"]), conn.get("format", "json"))
             return system, system.close
-        system = FileSystem(name, catalogue, self._sandbox_copy(name))
+        system = FileSystem(name, catalogue, self.sandbox_copy(name))
         return system, system.close
 
-    def _sandbox_copy(self, name: str) -> Path:
+    def sandbox_copy(self, name: str) -> Path:
         """The working copy of a system's sandbox data in the state directory, made on first use."""
         copy = self.state_dir / "sandbox" / name
         if not copy.exists():
