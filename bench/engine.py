@@ -51,7 +51,8 @@ def world(n: int, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFra
     rng = random.Random(seed)
     src: dict[str, list[Any]] = {"id": [], **{p.lower(): [] for p in PROPS}}
     dst: dict[str, list[Any]] = {"ID": [], **{p: [] for p in PROPS}}
-    links, shadows = [], []
+    links: list[tuple[str, str, str]] = []
+    shadows: list[tuple[str, str, str, str]] = []
     for i in range(n):
         values = [f"{p}-{i}-{rng.randint(0, 9)}" for p in PROPS]
         src["id"].append(str(i))

@@ -282,6 +282,25 @@ def flows_show(flow_path: Annotated[Path, typer.Argument(help="A flow file.")]) 
             typer.echo(f"    {left} -> {p.target} ({p.type}){extra}")
 
 
+@flows_app.command("doc")
+@handled
+def flows_doc(
+    flow_path: Annotated[Path, typer.Argument(help="A flow file.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the Markdown here.")] = None,
+) -> None:
+    """Write a flow's documentation: a Markdown checklist of its mappings, values, policies and warnings."""
+    from reconcile.flow.doc import flow_doc
+
+    flow = load_flow(flow_path)
+    systems = Systems(flows_dir=flow_path.resolve().parent, state_dir=default_state_dir())
+    text = flow_doc(flow, {name: systems.catalogue(name) for name in (flow.source, flow.target)})
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"written: {output}")
+
+
 # -- links and runs ----------------------------------------------------------------------------------------
 
 

@@ -85,8 +85,8 @@ def test_an_edit_on_either_side_arrives_on_the_other(nights: dict[str, object]) 
     source_of = {t: s for s, t in target_of.items()}
     accounts: pl.DataFrame = nights["exact_accounts"]  # type: ignore[assignment]
     customers: pl.DataFrame = nights["po_customers"]  # type: ignore[assignment]
-    phone = accounts.filter(pl.col("ID") == target_of[nights["po_customer"]])["Phone"].item()  # type: ignore[index]
-    website = customers.filter(pl.col("Id") == source_of[nights["exact_account"]])["WebsiteUrl"].item()  # type: ignore[index]
+    phone = accounts.filter(pl.col("ID") == target_of[nights["po_customer"]])["Phone"].item()
+    website = customers.filter(pl.col("Id") == source_of[nights["exact_account"]])["WebsiteUrl"].item()
     assert phone == "+47 400 00 001"
     assert website == "https://nytt.example.nl"
 

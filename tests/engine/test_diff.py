@@ -232,3 +232,27 @@ def test_a_conflict_and_an_update_of_one_pair_are_separate_rows() -> None:
     ]
     assert changes(result, "customers", "1", A.CONFLICT) == {"Name": ("Ola T", "Ola S")}
     assert changes(result, "customers", "1", A.UPDATE_TARGET) == {"Email": ("old@x.no", "new@x.no")}
+
+
+@pytest.mark.parametrize("conflict", ["source", "newest"])
+def test_a_conflict_whose_winner_is_blank_keeps_the_other_value(conflict: str) -> None:
+    """The source blanked the email and the target changed it: a blank never overwrites, the target's stays."""
+    result = pair(
+        {"name": "Ola", "email": None, "changed": LATE},
+        {"Name": "Ola", "Email": "new@x.no", "Modified": EARLY},
+        {"Name": "Ola", "Email": "old@x.no"},
+        flow(conflict=conflict),
+    )
+    assert rows_of(result, "customers") == [("1", A.UPDATE_SOURCE, R.CONFLICT_KEPT)]
+    assert changes(result, "customers", "1") == {"Email": (None, "new@x.no")}
+
+
+def test_a_conflict_on_a_field_read_only_in_the_target_keeps_the_targets_value() -> None:
+    result = pair(
+        {"name": "Ola", "code": "S"},
+        {"Name": "Ola", "Code": "T"},
+        {"Name": "Ola", "Code": "B"},
+        flow(conflict="source"),
+    )
+    assert rows_of(result, "customers") == [("1", A.UPDATE_SOURCE, R.CONFLICT_KEPT)]
+    assert changes(result, "customers", "1") == {"Code": ("S", "T")}

@@ -8,7 +8,7 @@ from reconcile.engine.match import match_records
 from reconcile.engine.plan import Action, Reason
 from tests.engine.world import clients, customers, flow, links, plan, row, rows_of, shadows
 
-A, U, R = Action, Action.UPDATE_TARGET, Reason
+A, R = Action, Reason
 
 
 def test_a_stored_link_holds_even_when_the_merge_keys_disagree() -> None:
@@ -22,7 +22,7 @@ def test_a_stored_link_holds_even_when_the_merge_keys_disagree() -> None:
     assert row(result, "customers", "1", A.UPDATE_TARGET)["target_id"] == "c1"
     # Client 2 agrees with c1 on the email, but c1 is linked already: 2 is created, never merged into c1.
     assert rows_of(result, "customers") == [
-        ("1", U, R.SOURCE_CHANGED),
+        ("1", A.UPDATE_TARGET, R.SOURCE_CHANGED),
         ("2", A.CREATE, R.NEW_IN_SOURCE),
     ]
     assert result.merges.is_empty()
@@ -99,7 +99,7 @@ def test_a_record_agreeing_on_every_pair_of_any_one_combination_merges() -> None
     assert sorted(result.merges.rows()) == [("customers", "1", "c1"), ("customers", "2", "c2")]
     assert rows_of(result, "customers") == [
         ("1", A.IN_SYNC, R.IN_SYNC),
-        ("2", U, R.FRESH_MERGE),
+        ("2", A.UPDATE_TARGET, R.FRESH_MERGE),
         ("3", A.CREATE, R.NEW_IN_SOURCE),
     ]
 

@@ -226,7 +226,7 @@ def test_after_applying_everything_the_next_plan_is_in_sync(world: World, the_fl
     second = world.plan(the_flow)
     waiting = {k for k in keyed(first) if k[2] in REVIEW}
     in_conflict = {(m, s) for m, s, a, _ in waiting if a == Action.CONFLICT.value}
-    newest = {Reason.CONFLICT_NEWEST_SOURCE.value, Reason.CONFLICT_NEWEST_TARGET.value}
+    newest = {Reason.CONFLICT_NEWEST_SOURCE.value, Reason.CONFLICT_NEWEST_TARGET.value, Reason.CONFLICT_KEPT.value}
     for m, s, action, reason in keyed(second):
         if action == Action.IN_SYNC.value or (m, s, action, reason) in waiting:
             continue

@@ -211,14 +211,6 @@ def clients(*rows: Mapping[str, object]) -> pl.DataFrame:
     )
 
 
-def customers(*rows: Mapping[str, object]) -> pl.DataFrame:
-    """Customer rows; ``BirthDate`` is a ``datetime.date``, ``Modified`` an ISO text."""
-    return pl.DataFrame(
-        [{k: r.get(k) for k in CUSTOMER_COLUMNS} for r in rows],
-        schema=CUSTOMER_COLUMNS,
-    )
-
-
 CUSTOMER_COLUMNS: dict[str, pl.DataType] = {
     "ID": pl.Utf8(),
     "Name": pl.Utf8(),
@@ -230,6 +222,14 @@ CUSTOMER_COLUMNS: dict[str, pl.DataType] = {
     "Segment": pl.Utf8(),
     "Type": pl.Utf8(),
 }
+
+
+def customers(*rows: Mapping[str, object]) -> pl.DataFrame:
+    """Customer rows; ``BirthDate`` is a ``datetime.date``, ``Modified`` an ISO text."""
+    return pl.DataFrame(
+        [{k: r.get(k) for k in CUSTOMER_COLUMNS} for r in rows],
+        schema=CUSTOMER_COLUMNS,
+    )
 
 
 def sales(*rows: Mapping[str, object]) -> pl.DataFrame:

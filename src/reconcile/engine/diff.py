@@ -175,10 +175,8 @@ def diff_pairs(
     reason = (
         pl.when(turned & fresh)
         .then(pl.lit(Reason.FRESH_MERGE.value))
-        .when(turned & (decision == TO_SOURCE))
-        .then(pl.lit(Reason.CONFLICT_TARGET_WINS.value))
         .when(turned)
-        .then(pl.lit(Reason.CONFLICT_SOURCE_WINS.value))
+        .then(pl.lit(Reason.CONFLICT_KEPT.value))
         .otherwise(pl.col("reason"))
     )
     return frame.with_columns(decision.alias("decision"), reason.alias("reason")).select(list(DECISION_SCHEMA))

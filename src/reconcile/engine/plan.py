@@ -47,6 +47,7 @@ class Reason(StrEnum):
     CONFLICT_NEWEST_SOURCE = "conflict_newest_source"
     CONFLICT_NEWEST_TARGET = "conflict_newest_target"
     CONFLICT_MANUAL = "conflict_manual"
+    CONFLICT_KEPT = "conflict_kept"
     IN_SYNC = "in_sync"
     AMBIGUOUS_MERGE = "ambiguous_merge"
     SOURCE_DELETED = "source_deleted"
@@ -76,6 +77,8 @@ _WORDS: dict[Reason, str] = {
     Reason.CONFLICT_NEWEST_SOURCE: "changed on both sides; the source was changed last and wins",
     Reason.CONFLICT_NEWEST_TARGET: "changed on both sides; the target was changed last and wins",
     Reason.CONFLICT_MANUAL: "changed on both sides; left for review",
+    Reason.CONFLICT_KEPT: "changed on both sides; the winning value cannot be written there (a blank, or a "
+    "read-only field), so the other side's value is kept",
     Reason.IN_SYNC: "in sync",
     Reason.AMBIGUOUS_MERGE: "several records match by the merge rule; none is linked until a person decides",
     Reason.SOURCE_DELETED: "deleted in the source since the last sync",
