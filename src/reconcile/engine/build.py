@@ -201,28 +201,37 @@ def _creates(
             "" if mapping.merge else " and nothing links the record to one"
         )
         return _rows(base, mapping.name, Action.REJECT, reason, pl.lit(detail))
-    structs: list[pl.Expr] = []
-    for p in mapping.properties:
+    wanted = source.join(unmatched, left_on=ID, right_on="source_id", how="semi")
+    slices: list[pl.DataFrame] = []
+    for position, p in enumerate(mapping.properties):
         field = target_entity.field_named(p.target)
         if field is not None and field.read_only:
             continue
         value = pl.lit(p.value, dtype=pl.Utf8) if p.is_fixed else pl.col(prop_col(p.target))
-        structs.append(
-            pl.struct(
-                pl.lit(p.target).alias("property"),
-                pl.lit(p.target).alias("field"),
-                pl.lit(None, dtype=pl.Utf8).alias("old"),
-                value.cast(pl.Utf8).alias("new"),
-                pl.lit(None, dtype=pl.Utf8).alias("base"),
-            )
+        slices.append(
+            wanted.select(
+                pl.col(ID).alias("source_id"),
+                pl.lit(position).alias("position"),
+                pl.struct(
+                    pl.lit(p.target).alias("property"),
+                    pl.lit(p.target).alias("field"),
+                    pl.lit(None, dtype=pl.Utf8).alias("old"),
+                    value.cast(pl.Utf8).alias("new"),
+                    pl.lit(None, dtype=pl.Utf8).alias("base"),
+                ).alias("change"),
+            ).filter(pl.col("change").struct.field("new").is_not_null())
         )
-    if structs:
-        wanted = source.join(unmatched, left_on=ID, right_on="source_id", how="semi")
-        values = wanted.select(
-            pl.col(ID).alias("source_id"),
-            pl.concat_list(structs).list.filter(pl.element().struct.field("new").is_not_null()).alias("changes"),
+    if slices:
+        # One slice per property, stacked and gathered per record: the changes keep the mapping's order.
+        values = (
+            pl.concat(slices)
+            .sort("source_id", "position")
+            .group_by("source_id", maintain_order=True)
+            .agg(pl.col("change").alias("changes"))
         )
-        base = base.join(values, on="source_id", how="left")
+        base = base.join(values, on="source_id", how="left").with_columns(
+            pl.col("changes").fill_null(pl.lit([], dtype=pl.List(CHANGE_DTYPE)))
+        )
     return _rows(base, mapping.name, Action.CREATE, Reason.NEW_IN_SOURCE)
 
 

@@ -33,14 +33,6 @@ DECISION_SCHEMA = {
 }
 
 
-def _long(frame: pl.DataFrame, columns: list[str], id_name: str, value_name: str) -> pl.DataFrame:
-    return (
-        frame.select(pl.col(ID).alias(id_name), *columns)
-        .unpivot(index=id_name, on=columns, variable_name="property", value_name=value_name)
-        .with_columns(pl.col("property").str.slice(2))
-    )
-
-
 def diff_pairs(
     pairs: pl.DataFrame,
     source: pl.DataFrame,
@@ -58,30 +50,64 @@ def diff_pairs(
     if pairs.is_empty() or not props:
         return pl.DataFrame(schema=DECISION_SCHEMA)
     columns = [prop_col(p.target) for p in props]
-    s_long = _long(source, columns, "source_id", "s")
-    t_long = _long(target, columns, "target_id", "t")
-    modified = pairs.join(
-        source.select(pl.col(ID).alias("source_id"), pl.col(MODIFIED).alias("s_modified")),
-        on="source_id",
-        how="left",
-    ).join(
-        target.select(pl.col(ID).alias("target_id"), pl.col(MODIFIED).alias("t_modified")),
-        on="target_id",
-        how="left",
+    facts = _property_facts(mapping, source_entity, target_entity)
+    # Wide joins on the pair, then one slice per property stacked: far cheaper than joining long frames.
+    shadow_wide = (
+        shadows.pivot(on="property", index="source_id", values="value", aggregate_function="first")
+        if not shadows.is_empty()
+        else pl.DataFrame(schema={"source_id": pl.Utf8})
     )
-    has_shadow = shadows.select("source_id").unique().with_columns(pl.lit(True).alias("has_shadow"))
-    frame = (
-        modified.join(s_long, on="source_id", how="inner")
-        .join(t_long, on=["target_id", "property"], how="left")
+    wide = (
+        pairs.join(
+            source.select(
+                pl.col(ID).alias("source_id"),
+                pl.col(MODIFIED).alias("s_modified"),
+                *[pl.col(c).alias(f"s{c}") for c in columns],
+            ),
+            on="source_id",
+            how="inner",
+        )
         .join(
-            shadows.select("source_id", "property", pl.col("value").alias("b")),
-            on=["source_id", "property"],
+            target.select(
+                pl.col(ID).alias("target_id"),
+                pl.col(MODIFIED).alias("t_modified"),
+                *[pl.col(c).alias(f"t{c}") for c in columns],
+            ),
+            on="target_id",
             how="left",
         )
-        .join(has_shadow, on="source_id", how="left")
+        .join(
+            shadow_wide.select(
+                "source_id",
+                pl.lit(True).alias("has_shadow"),
+                *[pl.col(p.target).alias(f"b{prop_col(p.target)}") for p in props if p.target in shadow_wide.columns],
+            ),
+            on="source_id",
+            how="left",
+        )
         .with_columns(pl.col("has_shadow").fill_null(False))
     )
-    frame = frame.join(_property_facts(mapping, source_entity, target_entity), on="property", how="left")
+    slices = []
+    for prop, column, (target_writable, source_writable) in zip(
+        props, columns, facts.select("target_writable", "source_writable").rows(), strict=True
+    ):
+        base = pl.col(f"b{column}") if f"b{column}" in wide.columns else pl.lit(None, dtype=pl.Utf8)
+        slices.append(
+            wide.select(
+                "source_id",
+                "target_id",
+                "s_modified",
+                "t_modified",
+                "has_shadow",
+                pl.lit(prop.target).alias("property"),
+                pl.col(f"s{column}").alias("s"),
+                pl.col(f"t{column}").alias("t"),
+                base.cast(pl.Utf8).alias("b"),
+                pl.lit(target_writable).alias("target_writable"),
+                pl.lit(source_writable).alias("source_writable"),
+            )
+        )
+    frame = pl.concat(slices)
 
     s, t, b = pl.col("s"), pl.col("t"), pl.col("b")
     newest_source = pl.col("s_modified") >= pl.col("t_modified")

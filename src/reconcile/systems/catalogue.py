@@ -102,6 +102,11 @@ class Catalogue:
         return _did_you_mean(name, list(self.entities))
 
 
+def did_you_mean(name: str, options: list[str]) -> str:
+    """A did-you-mean clause for ``name`` among ``options`` (matched with and without case), or ""."""
+    return _did_you_mean(name, options)
+
+
 def _did_you_mean(name: str, options: list[str]) -> str:
     close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
     if not close:
@@ -151,7 +156,11 @@ def parse_catalogue(data: Mapping[str, Any], where: str) -> Catalogue:
             continue
         for key in raw:
             if key not in _ENTITY_KEYS:
-                err(f"{path}.{key}", f"unknown key; valid keys are {', '.join(sorted(_ENTITY_KEYS))}")
+                err(
+                    f"{path}.{key}",
+                    f"unknown key{_did_you_mean(key, sorted(_ENTITY_KEYS))}; "
+                    f"valid keys are {', '.join(sorted(_ENTITY_KEYS))}",
+                )
         fields: dict[str, Field] = {}
         for fname, fraw in raw.get("fields", {}).items():
             fpath = f"{path}.fields.{fname}"
@@ -160,7 +169,11 @@ def parse_catalogue(data: Mapping[str, Any], where: str) -> Catalogue:
                 continue
             for key in fraw:
                 if key not in _FIELD_KEYS:
-                    err(f"{fpath}.{key}", f"unknown key; valid keys are {', '.join(sorted(_FIELD_KEYS))}")
+                    err(
+                        f"{fpath}.{key}",
+                        f"unknown key{_did_you_mean(key, sorted(_FIELD_KEYS))}; "
+                        f"valid keys are {', '.join(sorted(_FIELD_KEYS))}",
+                    )
             ftype = fraw.get("type", "string")
             if ftype not in FIELD_TYPES:
                 err(f"{fpath}.type", f'"{ftype}" is not a type; valid types are {", ".join(FIELD_TYPES)}')
@@ -231,13 +244,21 @@ def parse_catalogue(data: Mapping[str, Any], where: str) -> Catalogue:
 
 
 def load_catalogue_file(path: Path) -> Catalogue:
-    """Read and check one catalogue TOML file."""
+    """Read and check one catalogue TOML file.
+
+    A custom system's file that also says how the system is reached (a system file) is checked whole, both
+    parts, by :mod:`reconcile.systems.systemfile`; its catalogue is returned.
+    """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
+    from reconcile.systems.systemfile import is_system_file, parse_system_file
+
+    if is_system_file(data):
+        return parse_system_file(data, str(path), folder=path.parent).catalogue
     return parse_catalogue(data, str(path))
 
 

@@ -324,6 +324,73 @@ def _replace_atomically(path: Path, write: Callable[[Path], None]) -> None:
             os.close(dir_fd)
 
 
+# -- snapshots ----------------------------------------------------------------------------------------------
+
+
+def typed_frame(entity: Entity, records: Sequence[dict[str, Any]], where: str) -> pl.DataFrame:
+    """A snapshot of ``entity``: one row per record, one column per catalogue field, cast to its type.
+
+    ``records`` are flat dicts with dotted names (:func:`flatten_record` makes them from nested JSON).
+    The key is text; dotted fields fold into structs. A record without a key, a duplicated key or a value
+    that is not its field's type is a :class:`ConfigError` naming ``where``, the record and the field.
+    This is the one casting of records to catalogue types: the file system, the REST system and the
+    generic emulator all read through it.
+    """
+    keys = [_key_text(r.get(entity.key)) for r in records]
+    for position, key in enumerate(keys):
+        if key is None:
+            raise ConfigError(f"{where}: record {position + 1} has no {entity.key} (the key)")
+    # Names that hold an object in some record: a field the catalogue calls a value but the file nests.
+    objects = {name.rsplit(".", 1)[0] for r in records for name in r if "." in name}
+    series: list[pl.Series] = []
+    for f in entity.fields.values():
+        nested = f.name in objects
+        values = [_cell(where, r, k, f, nested) for r, k in zip(records, keys, strict=True)]
+        if f.name == entity.key:
+            series.append(pl.Series(f.name, [_key_text(v) for v in values], dtype=pl.String))
+        else:
+            series.append(pl.Series(f.name, values, dtype=_DTYPES[f.type]))
+    frame = pl.DataFrame(series)
+    duplicated = frame.filter(pl.col(entity.key).is_duplicated())[entity.key].unique().sort().to_list()
+    if duplicated:
+        raise ConfigError(
+            f"{where}: {entity.key} = {', '.join(map(repr, duplicated))} is the key of more than "
+            "one record; each record needs its own key"
+        )
+    return _fold_structs(frame)
+
+
+def _cell(where: str, record: dict[str, Any], key: str | None, f: Field, nested: bool) -> Any:
+    value = record.get(f.name)
+    if value is None and nested:
+        inner = {k[len(f.name) + 1 :]: v for k, v in record.items() if k.startswith(f"{f.name}.")}
+        value = _unflatten(inner) if inner else None
+    try:
+        return _cast_value(value, f.type)
+    except ValueError:
+        raise ConfigError(
+            f"{where}: record {key}: {f.name} = {json.dumps(value, default=str)} is not {_EXPECTED[f.type]}"
+        ) from None
+
+
+# Shared with the REST system and the generic emulator, so that there is one casting of values to catalogue
+# types, one way of nesting dotted fields, and one atomic file replace.
+cast_value = _cast_value
+"""``value`` as the Python value of a catalogue type; ``ValueError`` when it cannot be one."""
+flatten_record = _flatten
+"""A nested JSON object as one level of dotted names."""
+nest_record = _unflatten
+"""Dotted names as nested JSON objects."""
+key_text = _key_text
+"""A key as the text a snapshot and a write result carry (``None`` for a blank)."""
+json_value = _json_value
+"""A Python value as JSON (dates and datetimes as ISO 8601 text)."""
+replace_atomically = _replace_atomically
+"""Write a file through a temporary file in the same folder, flushed, then renamed over it."""
+EXPECTED = _EXPECTED
+"""Each catalogue type in words, for messages."""
+
+
 # -- the system ----------------------------------------------------------------------------------------------
 
 
@@ -373,40 +440,7 @@ class FileSystem(System):
         return self._frame(ent, table)
 
     def _frame(self, entity: Entity, table: _Table) -> pl.DataFrame:
-        keys = [_key_text(r.get(entity.key)) for r in table.records]
-        for position, key in enumerate(keys):
-            if key is None:
-                raise ConfigError(f"{table.path}: record {position + 1} has no {entity.key} (the key)")
-        # Names that hold an object in some record: a field the catalogue calls a value but the file nests.
-        objects = {name.rsplit(".", 1)[0] for r in table.records for name in r if "." in name}
-        series: list[pl.Series] = []
-        for f in entity.fields.values():
-            nested = f.name in objects
-            values = [self._cell(table, r, k, f, nested) for r, k in zip(table.records, keys, strict=True)]
-            if f.name == entity.key:
-                series.append(pl.Series(f.name, [_key_text(v) for v in values], dtype=pl.String))
-            else:
-                series.append(pl.Series(f.name, values, dtype=_DTYPES[f.type]))
-        frame = pl.DataFrame(series)
-        duplicated = frame.filter(pl.col(entity.key).is_duplicated())[entity.key].unique().sort().to_list()
-        if duplicated:
-            raise ConfigError(
-                f"{table.path}: {entity.key} = {', '.join(map(repr, duplicated))} is the key of more than "
-                "one record; each record needs its own key"
-            )
-        return _fold_structs(frame)
-
-    def _cell(self, table: _Table, record: dict[str, Any], key: str | None, f: Field, nested: bool) -> Any:
-        value = record.get(f.name)
-        if value is None and nested:
-            inner = {k[len(f.name) + 1 :]: v for k, v in record.items() if k.startswith(f"{f.name}.")}
-            value = _unflatten(inner) if inner else None
-        try:
-            return _cast_value(value, f.type)
-        except ValueError:
-            raise ConfigError(
-                f"{table.path}: record {key}: {f.name} = {json.dumps(value, default=str)} is not {_EXPECTED[f.type]}"
-            ) from None
+        return typed_frame(entity, table.records, str(table.path))
 
     # -- write ---------------------------------------------------------------------------------------------
 
