@@ -20,7 +20,7 @@ import polars as pl
 
 from reconcile.apply import Applier
 from reconcile.engine.build import FlowPlan, build_plan
-from reconcile.engine.guards import check_guards, check_shrink
+from reconcile.engine.guards import check_budget, check_guards, check_shrink
 from reconcile.engine.plan import Action
 from reconcile.engine.project import project_target
 from reconcile.engine.recover import find_created
@@ -162,6 +162,12 @@ def _recover(flow: Flow, store: StateStore, systems: Systems, snapshots: dict[tu
     log.info("recovered %d of %d writes left pending by a run that stopped", found_total, len(pending))
 
 
+def _calls_left(systems: Systems, name: str) -> int | None:
+    """What the system's API still allows today, for systems that say (Exact's daily limit)."""
+    calls_left = getattr(systems.open(name), "calls_left", None)
+    return calls_left() if callable(calls_left) else None
+
+
 def plan_hash(rows: pl.DataFrame) -> str:
     """A content hash of the plan: the same plan gives the same hash, whatever the row order."""
     canonical = rows.sort("row_id").drop("label")
@@ -244,6 +250,8 @@ def _execute(
             f"(the plan is now {plan_hash(plan.rows)}); run `reconcile plan` again and review the new workbook"
         )
     guards = check_guards(flow, plan.rows, snapshots, catalogues)
+    budgets = {name: _calls_left(systems, name) for name in (flow.source, flow.target)}
+    guards += check_budget(flow, plan.rows, budgets)
     tripped = bool(guards) and not settings.force
     rows = plan.rows
     failed = 0

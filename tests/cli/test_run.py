@@ -106,3 +106,31 @@ def test_broken_flow_exits_2_naming_file_and_key(tmp_path: Path) -> None:
     code, out = _invoke("plan", str(flow), "--state", str(tmp_path / "s"), "--report-dir", str(tmp_path / "r"))
     assert code == 2
     assert "shop-to-ledger.toml" in out and "properties[2].target" in out and '"City"' in out
+
+
+def test_sandbox_reset_starts_over_and_the_seed_stays_untouched(tmp_path: Path) -> None:
+    flow = make_world(tmp_path)
+    seed = tmp_path / "data" / "sandbox" / "ledger" / "Account.json"
+    before = seed.read_bytes()
+    state, reports = tmp_path / "state", tmp_path / "reports"
+    assert _invoke("run", str(flow), "--state", str(state), "--report-dir", str(reports))[0] == 1
+    assert len(read(tmp_path, state, "ledger", "Account")) == 12
+    assert seed.read_bytes() == before  # the run changed the state directory's copy only
+
+    code, out = _invoke("sandbox", "reset", "--state", str(state))
+    assert code == 0, out
+    assert not (state / "sandbox").exists() and not (state / "state.db").exists()
+    code, out = _invoke("plan", str(flow), "--state", str(state), "--report-dir", str(reports))
+    assert json.loads((_report(out) / "plan.json").read_text())["counts"]["customers"]["create"] == 11
+
+
+def test_runs_list_and_show(tmp_path: Path) -> None:
+    flow = make_world(tmp_path)
+    state, reports = tmp_path / "state", tmp_path / "reports"
+    _invoke("plan", str(flow), "--state", str(state), "--report-dir", str(reports))
+    code, out = _invoke("runs", "list", "--state", str(state))
+    assert code == 0 and "shop-to-ledger" in out and "dry_run" in out
+    run_id = out.split()[0]
+    code, out = _invoke("runs", "show", run_id, "--state", str(state))
+    assert code == 0 and "report_dir" in out
+    assert _invoke("runs", "show", "nope", "--state", str(state))[0] == 2

@@ -1,4 +1,4 @@
-"""A small sandbox written from scratch for end-to-end tests: a shop and a ledger, both folders of JSON.
+"""A small sandbox written from scratch for end-to-end tests: a shop and a ledger, both folders of JSON files.
 
 ``shop`` (source) has Customer and Order; ``ledger`` (target) has Account and Invoice. Invoice refers to
 Account. The ledger requires an account Name and validates Email. ``make_world`` writes the flow, the two
@@ -13,6 +13,7 @@ from typing import Any
 
 SHOP = """
 system = "shop"
+kind = "files"
 [entities.Customer]
 key = "id"
 modified = "updated"
@@ -32,6 +33,7 @@ total = { type = "float" }
 
 LEDGER = """
 system = "ledger"
+kind = "files"
 [entities.Account]
 key = "ID"
 modified = "Modified"

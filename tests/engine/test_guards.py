@@ -86,3 +86,15 @@ def test_share_limits_name_the_share_of_the_target() -> None:
     assert guard_messages({"max_update_share": 0.1}) == [
         "mapping customers: 2 updates planned, 18% of the 11 target records (the limit is 10%)"
     ]
+
+
+def test_a_plan_beyond_the_days_api_budget_trips_the_budget_guard() -> None:
+    from reconcile.engine.guards import check_budget
+
+    the_flow = flow()
+    result = plan(
+        the_flow, clients(*({"id": i, "name": f"K{i}", "email": f"k{i}@x.no"} for i in range(1, 6))), customers()
+    )
+    assert check_budget(the_flow, result.rows, {"books": 10, "crm": None}) == []
+    [message] = check_budget(the_flow, result.rows, {"books": 3, "crm": None})
+    assert message.startswith("books: the plan needs at least 5 calls and the API allows 3 more today")

@@ -84,3 +84,27 @@ def check_guards(
                     f"(the limit is {share:.0%})"
                 )
     return messages
+
+
+def check_budget(flow: Flow, plan: pl.DataFrame, calls_left: MappingType[str, int | None]) -> list[str]:
+    """A message for each system whose API budget (calls left today) the plan's writes would exceed.
+
+    Every create, update and propagated delete costs at least one call; what is left must cover them.
+    """
+    writes = {
+        flow.target: plan.filter(pl.col("action").is_in([Action.CREATE.value, Action.UPDATE_TARGET.value])).height,
+        flow.source: plan.filter(pl.col("action") == Action.UPDATE_SOURCE.value).height,
+    }
+    propagated = {m.name for m in flow.mappings if m.delete == "propagate"}
+    deletes = plan.filter((pl.col("action") == Action.DELETE.value) & pl.col("mapping").is_in(sorted(propagated)))
+    writes[flow.target] += deletes.filter(pl.col("reason") == "source_deleted").height
+    writes[flow.source] += deletes.filter(pl.col("reason") == "target_deleted").height
+    messages = []
+    for system, needed in writes.items():
+        left = calls_left.get(system)
+        if left is not None and needed > left:
+            messages.append(
+                f"{system}: the plan needs at least {needed} calls and the API allows {left} more today; "
+                "apply it after the daily limit resets, or in parts"
+            )
+    return messages

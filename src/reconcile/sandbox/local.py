@@ -84,7 +84,10 @@ def serve_sandboxes(exact_folder: Path, poweroffice_folder: Path) -> tuple[str, 
     exact_server = BackgroundServer(exact.app).start()
     po_server = BackgroundServer(po.app).start()
     token_file = exact_folder / "served-tokens.json"
-    store_refresh_token({"token_file": token_file, "base_url": exact_server.url}, exact.issue_refresh_token())
+    store_refresh_token(
+        {"token_file": token_file, "base_url": exact_server.url, "client_id": SANDBOX_CLIENT_ID},
+        exact.issue_refresh_token(),
+    )
     keys = po.credentials
     env = {
         "RECONCILE_SANDBOX_EXACT_SECRET": SANDBOX_CLIENT_SECRET,

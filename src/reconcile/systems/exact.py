@@ -209,6 +209,10 @@ class ExactSystem:
         """HTTP calls sent to the API so far (token calls not included)."""
         return self.http.calls
 
+    def calls_left(self) -> int | None:
+        """Calls the daily limit still allows, as Exact's last answer said; None before any call."""
+        return self.limiter.day_remaining
+
     def close(self) -> None:
         self.http.close()
         self.tokens.close()

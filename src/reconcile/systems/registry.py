@@ -13,13 +13,14 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from reconcile.errors import ConfigError
 from reconcile.systems.base import System
-from reconcile.systems.catalogue import Catalogue, builtin_catalogue, load_catalogue_file
+from reconcile.systems.catalogue import Catalogue, builtin_catalogue
 from reconcile.systems.connections import load_connections
-from reconcile.systems.files import FileSystem
+from reconcile.systems.files import FileFormat, FileSystem
+from reconcile.systems.systemfile import SystemFile, load_system_file
 
 BUILTIN = ("exact", "poweroffice")
 SANDBOX_ENV = "RECONCILE_SANDBOX"
@@ -47,6 +48,7 @@ class Systems:
         self.connections = load_connections(connections)
         self.seed_dir = sandbox_seed_dir(flows_dir)
         self._catalogues: dict[str, Catalogue] = {}
+        self._specs: dict[str, SystemFile] = {}
         self._open: dict[str, System] = {}
         self._closers: list[Callable[[], None]] = []
 
@@ -64,8 +66,17 @@ class Systems:
                 if not path.exists():
                     known = ", ".join([*BUILTIN, *sorted(p.stem for p in (self.flows_dir / "systems").glob("*.toml"))])
                     raise ConfigError(f'no system "{name}": no file {path}; known systems are {known}')
-                self._catalogues[name] = load_catalogue_file(path)
+                self._catalogues[name] = self.system_spec(name).catalogue
         return self._catalogues[name]
+
+    def system_spec(self, name: str) -> SystemFile:
+        """A custom system's file, read and checked once."""
+        if name not in self._specs:
+            path = self.system_file(name)
+            if not path.exists():
+                self.catalogue(name)  # says which systems there are
+            self._specs[name] = load_system_file(path)
+        return self._specs[name]
 
     def uses_sandbox(self, name: str) -> bool:
         return name not in self.connections
@@ -101,12 +112,33 @@ class Systems:
         return system
 
     def _custom(self, name: str, conn: dict[str, Any] | None) -> tuple[System, Callable[[], None]]:
-        catalogue = self.catalogue(name)
-        if conn is not None and "folder" in conn:
-            system = FileSystem(name, catalogue, Path(conn["folder"]), conn.get("format", "json"))
+        """A system described by its system file: files in a folder, or a REST API (real, or its emulator).
+
+        Without a table in the connections file, the system is its sandbox: the folder of files, or the
+        generic emulator serving the system file over the sandbox copy (its state saved when the command
+        ends). With one, the table's keys are laid over the system file's connection part.
+        """
+        spec = self.system_spec(name).connect(conn)
+        if spec.kind == "files":
+            folder = spec.connection.folder if conn is not None else None
+            if conn is not None and folder is None:
+                raise ConfigError(
+                    f"{conn.get('_file', 'the connections file')}: {name}.folder: missing; a system of "
+                    'kind = "files" needs the folder that holds its files, in the system file or here'
+                )
+            system = FileSystem(
+                name, spec.catalogue, folder or self.sandbox_copy(name), cast(FileFormat, spec.connection.format)
+            )
             return system, system.close
-        system = FileSystem(name, catalogue, self.sandbox_copy(name))
-        return system, system.close
+        if conn is None:
+            from reconcile.sandbox.rest import open_rest_sandbox
+
+            sandbox, closer = open_rest_sandbox(spec, self.sandbox_copy(name))
+            return sandbox, closer
+        from reconcile.systems.rest import RestSystem
+
+        rest = RestSystem.from_connection(spec)
+        return rest, rest.close
 
     def sandbox_copy(self, name: str) -> Path:
         """The working copy of a system's sandbox data in the state directory, made on first use."""
