@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
+import polars as pl
+
 from reconcile.errors import ConfigError
 
 FieldType = Literal["string", "int", "float", "bool", "date", "datetime", "guid"]
@@ -26,6 +28,17 @@ FieldFormat = Literal["email", "country", "currency", "url", "phone"]
 FIELD_FORMATS: tuple[str, ...] = get_args(FieldFormat)
 
 CATALOGUE_DIR = Path(__file__).parent / "catalogues"
+
+DTYPES: Mapping[str, pl.DataType] = {
+    "string": pl.String(),
+    "guid": pl.String(),
+    "int": pl.Int64(),
+    "float": pl.Float64(),
+    "bool": pl.Boolean(),
+    "date": pl.Date(),
+    "datetime": pl.Datetime("us", "UTC"),
+}
+"""The Polars type of a snapshot column for each field type: every connector reads into these."""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ import polars as pl
 
 from reconcile.errors import ConfigError, RateLimited, RemoteError, SystemFailure
 from reconcile.systems.base import WriteOp, WriteResult
-from reconcile.systems.catalogue import Catalogue, Entity, Field, builtin_catalogue
+from reconcile.systems.catalogue import DTYPES, Catalogue, Entity, Field, builtin_catalogue
 from reconcile.systems.connections import resolve_secret
 from reconcile.systems.exact_auth import TokenManager
 from reconcile.systems.exact_wire import (
@@ -63,15 +63,6 @@ __all__ = ["ExactRateLimiter", "ExactSystem"]
 
 SYSTEM = "exact"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_DTYPES: dict[str, pl.DataType] = {
-    "string": pl.String(),
-    "guid": pl.String(),
-    "int": pl.Int64(),
-    "float": pl.Float64(),
-    "bool": pl.Boolean(),
-    "date": pl.Date(),
-    "datetime": pl.Datetime("us", "UTC"),
-}
 _LINES_PER_READ = 50
 _NATURAL_KEYS = ("Code", "YourRef", "Email", "Name", "Description", "LastName", "FirstName")
 
@@ -584,7 +575,7 @@ def _body(ent: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
 def _column(name: str, fdef: Field, raw: list[Any], *, strip: bool) -> pl.Series:
     """One snapshot column from the raw JSON values, typed as the catalogue says."""
     kind = fdef.type
-    dtype = _DTYPES[kind]
+    dtype = DTYPES[kind]
     if kind in ("date", "datetime"):
         text = pl.Series(name, [v if isinstance(v, str) and v else None for v in raw], dtype=pl.String)
         ms = text.str.extract(r"^/Date\((-?\d+)", 1).cast(pl.Int64)

@@ -28,20 +28,11 @@ import polars as pl
 
 from reconcile.errors import ConfigError, SystemFailure
 from reconcile.systems.base import System, WriteOp, WriteResult
-from reconcile.systems.catalogue import Catalogue, Entity, Field, FieldType
+from reconcile.systems.catalogue import DTYPES, Catalogue, Entity, Field, FieldType
 
 FileFormat = Literal["json", "csv", "parquet"]
 FILE_FORMATS: tuple[str, ...] = ("json", "csv", "parquet")
 
-_DTYPES: dict[FieldType, pl.DataType] = {
-    "string": pl.String(),
-    "guid": pl.String(),
-    "int": pl.Int64(),
-    "float": pl.Float64(),
-    "bool": pl.Boolean(),
-    "date": pl.Date(),
-    "datetime": pl.Datetime("us", "UTC"),
-}
 
 _EXPECTED: dict[FieldType, str] = {
     "string": "text",
@@ -294,7 +285,7 @@ def _dump(table: _Table, entity: Entity, file_format: FileFormat, target: Path) 
         known = entity.fields.get(c)
         if known is not None:
             values = [_cast_value(r.get(c), known.type) for r in records]
-            out.append(pl.Series(c, values, dtype=_DTYPES[known.type]))
+            out.append(pl.Series(c, values, dtype=DTYPES[known.type]))
         else:
             out.append(pl.Series(c, [r.get(c) for r in records], dtype=table.dtypes.get(c), strict=False))
     pl.DataFrame(out).write_parquet(target)
@@ -349,7 +340,7 @@ def typed_frame(entity: Entity, records: Sequence[dict[str, Any]], where: str) -
         if f.name == entity.key:
             series.append(pl.Series(f.name, [_key_text(v) for v in values], dtype=pl.String))
         else:
-            series.append(pl.Series(f.name, values, dtype=_DTYPES[f.type]))
+            series.append(pl.Series(f.name, values, dtype=DTYPES[f.type]))
     frame = pl.DataFrame(series)
     duplicated = frame.filter(pl.col(entity.key).is_duplicated())[entity.key].unique().sort().to_list()
     if duplicated:

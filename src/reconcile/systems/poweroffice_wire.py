@@ -17,17 +17,7 @@ from typing import Any
 import httpx
 import polars as pl
 
-from reconcile.systems.catalogue import Entity, Field
-
-_DTYPES: dict[str, pl.DataType] = {
-    "string": pl.String(),
-    "guid": pl.String(),
-    "int": pl.Int64(),
-    "float": pl.Float64(),
-    "bool": pl.Boolean(),
-    "date": pl.Date(),
-    "datetime": pl.Datetime("us", "UTC"),
-}
+from reconcile.systems.catalogue import DTYPES, Entity, Field
 
 _STAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$"
@@ -123,7 +113,7 @@ def to_frame(entity: Entity, records: Sequence[Mapping[str, Any]]) -> pl.DataFra
         columns[field.name] = _series(field.name, field, [lookup(r, field.name) for r in folded], entity)
     for name, fields in structs.items():
         inner = {f.name.split(".", 1)[1]: _values(f, [lookup(r, f.name) for r in folded], entity) for f in fields}
-        dtype = pl.Struct({f.name.split(".", 1)[1]: _DTYPES[f.type] for f in fields})
+        dtype = pl.Struct({f.name.split(".", 1)[1]: DTYPES[f.type] for f in fields})
         rows = [{key: values[i] for key, values in inner.items()} for i in range(len(folded))]
         columns[name] = pl.Series(name, rows, dtype=dtype)
     ordered: list[pl.Series] = []
@@ -150,7 +140,7 @@ def _values(field: Field, raw: list[Any], entity: Entity) -> list[Any]:
 
 
 def _series(name: str, field: Field, raw: list[Any], entity: Entity) -> pl.Series:
-    dtype = pl.String() if name == entity.key else _DTYPES[field.type]
+    dtype = pl.String() if name == entity.key else DTYPES[field.type]
     return pl.Series(name, _values(field, raw, entity), dtype=dtype)
 
 
