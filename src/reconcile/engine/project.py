@@ -74,25 +74,33 @@ def _label_expr(schema: pl.Schema, paths: list[str], key: str) -> pl.Expr:
     return pl.when(joined == "").then(None).otherwise(joined).alias(LABEL)
 
 
-def project_source(snapshot: pl.DataFrame, mapping: Mapping, source: Entity, target: Entity) -> pl.DataFrame:
-    """The source side of ``mapping``, in the target's terms."""
+def _project(snapshot: pl.DataFrame, mapping: Mapping, own: Entity, target: Entity, side: int) -> pl.DataFrame:
+    """One side of ``mapping`` (0 the source, 1 the target), every value made canonical in the target's terms."""
     schema = snapshot.schema
-    exprs = [_id_expr(schema, source.key), _modified_expr(schema, source)]
     synced = [p for p in mapping.properties if p.source is not None]
-    exprs.append(_label_expr(schema, [p.source for p in synced if p.source and not p.ref], source.key))
+    paths = {p.target: (p.source, p.target)[side] for p in synced}
+    exprs = [
+        _id_expr(schema, own.key),
+        _modified_expr(schema, own),
+        _label_expr(schema, [str(paths[p.target]) for p in synced if not p.ref], own.key),
+    ]
     for prop in synced:
-        assert prop.source is not None
-        expr, dtype = resolve(schema, prop.source)
+        expr, dtype = resolve(schema, str(paths[prop.target]))
         if prop.ref:
             value = canonical(expr, dtype, "string")
         else:
             value = canonical_for(expr, dtype, target.field_named(prop.target), prop.type)
         exprs.append(value.alias(prop_col(prop.target)))
     for c, combination in enumerate(mapping.merge):
-        for k, (source_path, target_field) in enumerate(combination):
-            expr, dtype = resolve(schema, source_path)
-            exprs.append(canonical_for(expr, dtype, target.field_named(target_field), "string").alias(merge_col(c, k)))
+        for k, pair in enumerate(combination):
+            expr, dtype = resolve(schema, pair[side])
+            exprs.append(canonical_for(expr, dtype, target.field_named(pair[1]), "string").alias(merge_col(c, k)))
     return snapshot.select(exprs).filter(pl.col(ID).is_not_null())
+
+
+def project_source(snapshot: pl.DataFrame, mapping: Mapping, source: Entity, target: Entity) -> pl.DataFrame:
+    """The source side of ``mapping``, in the target's terms."""
+    return _project(snapshot, mapping, source, target, 0)
 
 
 def project_target(
@@ -102,24 +110,9 @@ def project_target(
     parent_links: MappingType[str, pl.DataFrame],
 ) -> pl.DataFrame:
     """The target side of ``mapping``; ``parent_links`` maps a ref'd mapping name to its links frame."""
-    schema = snapshot.schema
-    exprs = [_id_expr(schema, target.key), _modified_expr(schema, target)]
-    synced = [p for p in mapping.properties if p.source is not None]
-    exprs.append(_label_expr(schema, [p.target for p in synced if not p.ref], target.key))
-    for prop in synced:
-        expr, dtype = resolve(schema, prop.target)
-        if prop.ref:
-            value = canonical(expr, dtype, "string")
-        else:
-            value = canonical_for(expr, dtype, target.field_named(prop.target), prop.type)
-        exprs.append(value.alias(prop_col(prop.target)))
-    for c, combination in enumerate(mapping.merge):
-        for k, (_, target_field) in enumerate(combination):
-            expr, dtype = resolve(schema, target_field)
-            exprs.append(canonical_for(expr, dtype, target.field_named(target_field), "string").alias(merge_col(c, k)))
-    frame = snapshot.select(exprs).filter(pl.col(ID).is_not_null())
-    for prop in synced:
-        if prop.ref:
+    frame = _project(snapshot, mapping, target, target, 1)
+    for prop in mapping.properties:
+        if prop.ref and prop.source is not None:
             frame = _translate_back(frame, prop_col(prop.target), parent_links.get(prop.ref))
     return frame
 
