@@ -98,6 +98,57 @@ def _main(
     )
 
 
+class ConsoleReporter:
+    """Progress on the console: bars when a person watches a terminal, plain lines when a scheduler logs."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self._bar: Any = None
+        self._task: Any = None
+        self._done = 0
+        self._total = 0
+
+    def loading(self, system: str, entity: str) -> None:
+        if self.tty:
+            self._start(f"reading {system} {entity}", None)
+
+    def loaded(self, system: str, entity: str, records: int) -> None:
+        self._stop()
+        if not self.tty:
+            typer.echo(f"read {system} {entity}: {records} records", err=True)
+
+    def writing(self, flow: str, total: int) -> None:
+        self._done, self._total = 0, total
+        if total and self.tty:
+            self._start(f"writing {flow}", total)
+
+    def wrote(self, count: int) -> None:
+        self._done += count
+        if self._bar is not None:
+            self._bar.update(self._task, advance=count)
+        elif not self.tty:
+            typer.echo(f"wrote {self._done} of {self._total}", err=True)
+
+    def finished(self) -> None:
+        self._stop()
+
+    def _start(self, what: str, total: int | None) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+        self._stop()
+        columns = [SpinnerColumn(), TextColumn("{task.description}")]
+        if total is not None:
+            columns += [BarColumn(), MofNCompleteColumn()]
+        self._bar = Progress(*columns, transient=True)
+        self._bar.start()
+        self._task = self._bar.add_task(what, total=total)
+
+    def _stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
 def _state(state: Path | None) -> Path:
     return state if state is not None else default_state_dir()
 
@@ -106,7 +157,12 @@ def _settings(
     state: Path | None, report_dir: Path, connections: Path | None, dry_run: bool, force: bool
 ) -> RunSettings:
     return RunSettings(
-        state_dir=_state(state), report_root=report_dir, connections=connections, dry_run=dry_run, force=force
+        state_dir=_state(state),
+        report_root=report_dir,
+        connections=connections,
+        dry_run=dry_run,
+        force=force,
+        reporter=ConsoleReporter(),
     )
 
 
@@ -176,6 +232,7 @@ def apply_cmd(
         force=force,
         approved=approved,
         expect_hash=read_plan_hash(workbook),
+        reporter=ConsoleReporter(),
     )
     typer.echo(f"{len(approved)} rows approved of {len(decisions)} in {workbook}")
     raise typer.Exit(_run_all([Path(summary["flow_file"])], settings))
@@ -397,17 +454,38 @@ def sandbox_serve(
     state: StateOpt = None,
     flows_dir: Annotated[Path, typer.Option("--flows", help="Folder of flow files.")] = Path("flows"),
 ) -> None:
-    """Serve the Exact Online and PowerOffice Go emulators on localhost until Ctrl-C.
+    """Serve the emulators of every system on localhost until Ctrl-C.
 
-    Prints their addresses and writes a connections file that points at them, so the real connectors can
-    be tried by hand (`reconcile plan --connections FILE ...`). They hold the sandbox's current state.
+    Exact Online, PowerOffice Go, and each REST system described in the flows folder's systems/ (the generic
+    emulator serving its system file). Prints their addresses and writes a connections file that points at
+    them, so the real connectors can be tried by hand (`reconcile plan --connections FILE ...`). They hold the
+    sandbox's current state.
     """
     import time
 
     from reconcile.sandbox.local import serve_sandboxes
+    from reconcile.sandbox.rest import serve_rest_sandbox
 
     systems = Systems(flows_dir=flows_dir, state_dir=_state(state))
-    connections, env, close = serve_sandboxes(systems.sandbox_copy("exact"), systems.sandbox_copy("poweroffice"))
+    connections, env, stop_builtin = serve_sandboxes(systems.sandbox_copy("exact"), systems.sandbox_copy("poweroffice"))
+    closers = [stop_builtin]
+    try:
+        for file in sorted((flows_dir / "systems").glob("*.toml")):
+            spec = systems.system_spec(file.stem)
+            if spec.kind == "rest" and (systems.seed_dir / file.stem).is_dir():
+                table, secrets, stop = serve_rest_sandbox(spec, systems.sandbox_copy(file.stem))
+                closers.append(stop)
+                connections += "\n" + table
+                env.update(secrets)
+    except BaseException:
+        for stop in reversed(closers):
+            stop()
+        raise
+
+    def close() -> None:
+        for stop in reversed(closers):
+            stop()
+
     path = _state(state) / "sandbox" / "connections.toml"
     path.write_text(connections, encoding="utf-8")
     typer.echo(connections)
@@ -445,7 +523,7 @@ def demo(
     shutil.rmtree(state, ignore_errors=True)
     paths = {load_flow(p).name: p for p in sorted(flows_dir.glob("*.toml"))}
     ordered = [paths[n] for n in DEMO_ORDER if n in paths] + [p for n, p in paths.items() if n not in DEMO_ORDER]
-    settings = RunSettings(state_dir=state, report_root=report_dir)
+    settings = RunSettings(state_dir=state, report_root=report_dir, reporter=ConsoleReporter())
     second: list[tuple[str, pl.DataFrame]] = []
     for night in (1, 2):
         typer.echo(f"\n=== night {night} ===")

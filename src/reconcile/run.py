@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 
@@ -39,6 +40,35 @@ log = logging.getLogger("reconcile")
 REVIEW = (Action.CONFLICT.value, Action.REJECT.value, Action.AMBIGUOUS.value)
 
 
+class Reporter(Protocol):
+    """Where a run says how far it is: a progress bar on a terminal, plain lines in a log."""
+
+    def loading(self, system: str, entity: str) -> None: ...
+    def loaded(self, system: str, entity: str, records: int) -> None: ...
+    def writing(self, flow: str, total: int) -> None: ...
+    def wrote(self, count: int) -> None: ...
+    def finished(self) -> None: ...
+
+
+class QuietReporter:
+    """Says nothing: for tests and library use."""
+
+    def loading(self, system: str, entity: str) -> None:
+        pass
+
+    def loaded(self, system: str, entity: str, records: int) -> None:
+        pass
+
+    def writing(self, flow: str, total: int) -> None:
+        pass
+
+    def wrote(self, count: int) -> None:
+        pass
+
+    def finished(self) -> None:
+        pass
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """Where a run finds its state, writes its reports, and what it may do."""
@@ -54,6 +84,7 @@ class RunSettings:
     """Apply only these row ids (an approved workbook); None applies the whole plan."""
     expect_hash: str | None = None
     """Refuse to apply unless the plan built now has this hash (the plan the workbook was made from)."""
+    reporter: Reporter = field(default_factory=QuietReporter)
 
 
 @dataclass(frozen=True)
@@ -102,7 +133,9 @@ def _seed_sandbox_history(store: StateStore, systems: Systems, flow: Flow) -> No
         store.set_meta(db, "sandbox_history", "loaded")
 
 
-def _read_snapshots(flow: Flow, systems: Systems, folder: Path) -> dict[tuple[str, str], pl.DataFrame]:
+def _read_snapshots(
+    flow: Flow, systems: Systems, folder: Path, reporter: Reporter
+) -> dict[tuple[str, str], pl.DataFrame]:
     """Every entity the flow touches, read once, kept as Parquet in the run folder."""
     wanted: dict[tuple[str, str], None] = {}
     for m in flow.mappings:
@@ -113,7 +146,9 @@ def _read_snapshots(flow: Flow, systems: Systems, folder: Path) -> dict[tuple[st
     snapshots: dict[tuple[str, str], pl.DataFrame] = {}
     folder.mkdir(parents=True, exist_ok=True)
     for system, name in wanted:
+        reporter.loading(system, name)
         frame = systems.open(system).read(name)
+        reporter.loaded(system, name, frame.height)
         snapshots[(system, name)] = frame
         frame.write_parquet(folder / f"{system}.{name.replace(' ', '_')}.parquet")
         log.info("read %s %s: %d records", system, name, frame.height)
@@ -236,7 +271,7 @@ def _execute(
     report_dir: Path,
     started: datetime,
 ) -> RunResult:
-    snapshots = _read_snapshots(flow, systems, report_dir / "snapshots")
+    snapshots = _read_snapshots(flow, systems, report_dir / "snapshots", settings.reporter)
     links = store.links(flow.name)
     check_shrink(flow, snapshots, store.last_counts(flow.name), links, settings.force)
     if not settings.dry_run:
@@ -265,8 +300,15 @@ def _execute(
             store,
             run_id,
             batch_size=settings.batch_size,
+            progress=settings.reporter.wrote,
         )
-        outcomes = applier.apply(plan, approved=set(settings.approved) if settings.approved is not None else None)
+        settings.reporter.writing(
+            flow.name, plan.rows.filter(pl.col("action").is_in(["create", "update_target", "update_source"])).height
+        )
+        try:
+            outcomes = applier.apply(plan, approved=set(settings.approved) if settings.approved is not None else None)
+        finally:
+            settings.reporter.finished()
         failed = outcomes.filter(pl.col("status") == "failed").height
         rows = rows.join(
             outcomes.select("row_id", "status", pl.col("error").alias("write_error")), on="row_id", how="left"
