@@ -32,6 +32,7 @@ from reconcile.flow.model import Flow
 from reconcile.report import MappingInfo, RunInfo, counts_json, render_summary, write_workbook
 from reconcile.sandbox.history import seed_history
 from reconcile.state.store import StateStore
+from reconcile.systems.catalogue import Entity
 from reconcile.systems.registry import Systems
 from reconcile.validate import validate_rows
 
@@ -149,10 +150,26 @@ def _read_snapshots(
         reporter.loading(system, name)
         frame = systems.open(system).read(name)
         reporter.loaded(system, name, frame.height)
+        _refuse_duplicate_ids(system, systems.catalogue(system).entity(name), frame)
         snapshots[(system, name)] = frame
         frame.write_parquet(folder / f"{system}.{name.replace(' ', '_')}.parquet")
         log.info("read %s %s: %d records", system, name, frame.height)
     return snapshots
+
+
+def _refuse_duplicate_ids(system: str, entity: Entity | None, frame: pl.DataFrame) -> None:
+    """A snapshot where two records share an id cannot be linked safely: stop, naming the records."""
+    if entity is None or entity.key not in frame.columns or frame.is_empty():
+        return
+    ids = frame.get_column(entity.key).cast(pl.Utf8)
+    twice = ids.filter(ids.is_duplicated()).unique().sort()
+    if not twice.is_empty():
+        shown = ", ".join(twice.head(5).to_list()) + (" ..." if twice.len() > 5 else "")
+        raise SystemFailure(
+            system,
+            f"{entity.name}: {twice.len()} ids occur more than once in the snapshot ({entity.key} = {shown}); "
+            "nothing was planned",
+        )
 
 
 def _recover(flow: Flow, store: StateStore, systems: Systems, snapshots: dict[tuple[str, str], pl.DataFrame]) -> None:

@@ -134,3 +134,28 @@ def test_runs_list_and_show(tmp_path: Path) -> None:
     code, out = _invoke("runs", "show", run_id, "--state", str(state))
     assert code == 0 and "report_dir" in out
     assert _invoke("runs", "show", "nope", "--state", str(state))[0] == 2
+
+
+def test_a_snapshot_with_an_id_twice_stops_naming_it(tmp_path: Path) -> None:
+    flow = make_world(tmp_path)
+    shop = tmp_path / "data" / "sandbox" / "shop" / "Customer.json"
+    people = json.loads(shop.read_text())
+    people.append(dict(people[3]))
+    shop.write_text(json.dumps(people))
+    code, out = _invoke("plan", str(flow), "--state", str(tmp_path / "s"), "--report-dir", str(tmp_path / "r"))
+    assert code == 2, out
+    assert "Customer.json: id = '4' is the key of more than one record" in out
+
+
+def test_a_system_answering_an_id_twice_stops_the_run() -> None:
+    import polars as pl
+    import pytest
+
+    from reconcile.errors import SystemFailure
+    from reconcile.run import _refuse_duplicate_ids
+    from reconcile.systems.catalogue import parse_catalogue
+
+    entity = parse_catalogue({"system": "api", "entities": {"Thing": {"key": "id", "fields": {"id": {}}}}}, "api")
+    _refuse_duplicate_ids("api", entity.entity("Thing"), pl.DataFrame({"id": ["1", "2"]}))
+    with pytest.raises(SystemFailure, match=r"Thing: 1 ids occur more than once in the snapshot \(id = 2\)"):
+        _refuse_duplicate_ids("api", entity.entity("Thing"), pl.DataFrame({"id": ["1", "2", "2"]}))
