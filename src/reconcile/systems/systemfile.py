@@ -93,7 +93,7 @@ _PLACEHOLDER = re.compile(r"\{([^}]*)\}")
 
 # -------------------------------------------------------------------------------------------- typed tables
 
-KeyKind = Literal["text", "int", "number", "env", "header", "param", "records"]
+KeyKind = Literal["text", "int", "first", "number", "env", "header", "param", "records"]
 
 
 def _key(default: Any = dataclasses.MISSING, kind: KeyKind = "text", doc: str = "") -> Any:
@@ -109,6 +109,9 @@ def _check_value(kind: KeyKind, value: Any) -> str:
             if isinstance(value, int) and not isinstance(value, bool) and value > 0
             else "must be a whole number above 0"
         )
+    if kind == "first":
+        ok = isinstance(value, int) and not isinstance(value, bool) and value in (0, 1)
+        return "" if ok else "must be 0 or 1: the number of the first page"
     if kind == "number":
         ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
         return "" if ok else "must be a number above 0"
@@ -155,7 +158,7 @@ def _build(
     if tag not in registry:
         err(
             f"{path}.type",
-            f'"{tag}" is not a {what} type{did_you_mean(str(tag), list(registry))}; valid types are {styles}',
+            f'{what} type "{tag}" is unknown{did_you_mean(str(tag), list(registry))}; valid types are {styles}',
         )
         return None
     cls = registry[tag]
@@ -272,7 +275,7 @@ class PageNumberPaging(Paging):
     page_param: str = _key("page", "param")
     size_param: str = _key("per_page", "param")
     size: int = _key(100, "int")
-    first_page: int = _key(1, "int")
+    first_page: int = _key(1, "first")
 
 
 @dataclass(frozen=True)
