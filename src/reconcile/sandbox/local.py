@@ -20,11 +20,15 @@ SANDBOX_MINUTE_LIMIT = 100_000
 Tests set the real limits and a fake clock to show the waiting."""
 
 
-def open_exact_sandbox(folder: Path) -> tuple[System, Callable[[], None]]:
-    """The Exact connector on an emulator holding ``folder``; the closer saves the emulator's state."""
+def open_exact_sandbox(folder: Path, *, cache_dir: Path | None = None) -> tuple[System, Callable[[], None]]:
+    """The Exact connector on an emulator holding ``folder``; the closer saves the emulator's state.
+
+    With ``cache_dir`` the connector keeps snapshots between runs, under the sandbox's own identity.
+    """
     from reconcile.sandbox.exact import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
     from reconcile.systems.exact import ExactSystem
     from reconcile.systems.exact_auth import store_refresh_token
+    from reconcile.systems.snapshot_cache import claim_sandbox_identity, release_sandbox_identity
 
     state = folder / STATE_FILE
     emulator = ExactEmulator.from_seed(folder, minute_limit=SANDBOX_MINUTE_LIMIT, day_limit=1_000_000)
@@ -38,12 +42,17 @@ def open_exact_sandbox(folder: Path) -> tuple[System, Callable[[], None]]:
         "token_file": folder / "tokens.json",
     }
     store_refresh_token(conn, emulator.issue_refresh_token())
-    system = ExactSystem.from_connection(conn, client_secret=SANDBOX_CLIENT_SECRET)
+    identity = claim_sandbox_identity(folder) if cache_dir is not None else None
+    system = ExactSystem.from_connection(
+        conn, client_secret=SANDBOX_CLIENT_SECRET, cache_dir=cache_dir, cache_id=identity
+    )
 
     def close() -> None:
         system.close()
         server.stop()
         emulator.dump(state)
+        if identity is not None:
+            release_sandbox_identity(folder, identity)
 
     return system, close
 

@@ -17,6 +17,26 @@ create as retryable when there is none.
 
 The division is pinned by the connection; ``/current/Me`` is never consulted for it. Calls stay within
 Exact's limits by following the ``X-RateLimit-*`` headers (:class:`ExactRateLimiter`).
+
+**Cached snapshots.** Given a ``cache_dir``, an entity with a sync endpoint (Accounts, Contacts, Addresses,
+Items, Employees, sales orders and quotations with their lines) is read through it, and its snapshot is kept
+(:mod:`reconcile.systems.snapshot_cache`) with the highest ``Timestamp`` seen. The next read asks only for
+``Timestamp gt <that>``, lays those rows over the snapshot, drops the keys ``sync/Deleted`` lists for the
+entity's type since the last read, and returns what a full read would: a few calls instead of one per
+thousand records. A first read pages the sync endpoint from ``Timestamp gt 1`` (and the deletion log from 1,
+as Exact's reference says to do) to learn where to start. A snapshot last read in full more than
+``cache_max_age`` ago (30 days by default, well inside the deletion log's two months of retention) is read
+in full again.
+
+Some values Exact computes from another entity: a contact's code, city, postcode, country and main-contact
+flag come from its account, an order's or quotation's amount from its lines. A change there may not move
+this entity's ``Timestamp``, so such an entity also keeps a cursor on the other one and is read in full
+when anything there changed or was deleted since.
+
+Not seen: a division moved to another Exact database restarts its timestamps (Exact's reference:
+``system/Divisions`` ``DivisionMoveDate``). Checking that costs a call per read on an endpoint the catalogue
+and the sandbox do not have, so it is not checked: after a move, ``cache_max_age`` bounds how long changes
+can go unseen; clear the cache folder (or lower the age) when Exact announces a move.
 """
 
 from __future__ import annotations
@@ -58,6 +78,7 @@ from reconcile.systems.http import (
     RetryPolicy,
     SystemClock,
 )
+from reconcile.systems.snapshot_cache import Snapshot, SnapshotCache
 
 __all__ = ["ExactRateLimiter", "ExactSystem"]
 
@@ -65,6 +86,12 @@ SYSTEM = "exact"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _LINES_PER_READ = 50
 _NATURAL_KEYS = ("Code", "YourRef", "Email", "Name", "Description", "LastName", "FirstName")
+CACHE_MAX_AGE = 30 * 86400.0
+"""How long ago a cached snapshot may have been read in full: well inside the two months ``sync/Deleted``
+keeps, and a bound on how long changes can go unseen after an unnoticed division move."""
+DERIVED_FROM = {"Contacts": "Accounts", "SalesOrders": "SalesOrderLines", "Quotations": "QuotationLines"}
+"""Entities with values Exact computes from another entity's records, whose changes may not move their own
+``Timestamp`` (a contact's city comes from its account, an order's amount from its lines)."""
 
 
 class ExactRateLimiter(RateLimiter):
@@ -141,10 +168,20 @@ class ExactSystem:
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
         catalogue: Catalogue | None = None,
+        cache_dir: Path | None = None,
+        cache_id: str | None = None,
+        cache_max_age: float = CACHE_MAX_AGE,
     ) -> None:
         self.catalogue = catalogue or builtin_catalogue("exact")
         self.division = int(division)
         self.clock: Clock = clock or SystemClock()
+        self.cache: SnapshotCache | None = None
+        if cache_dir is not None:
+            # The connection is the host and the division; the local sandbox names itself (its port changes).
+            identity = cache_id or f"{base_url.rstrip('/')}|division {self.division}"
+            self.cache = SnapshotCache(
+                cache_dir, system=SYSTEM, connection=identity, clock=self.clock, max_age=cache_max_age
+            )
         self.tokens = tokens
         self.limiter = ExactRateLimiter(clock=self.clock)
         self.breaker = CircuitBreaker(SYSTEM, max_errors=max_errors, clock=self.clock)
@@ -172,10 +209,15 @@ class ExactSystem:
         client_secret: str | None = None,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        cache_dir: Path | None = None,
+        cache_id: str | None = None,
+        cache_max_age: float = CACHE_MAX_AGE,
     ) -> ExactSystem:
         """The connector for an ``[exact]`` connection table (see ``reconcile.systems.connections``).
 
         ``client_secret`` overrides the ``client_secret_env`` variable (the local sandbox's secret is public).
+        ``cache_dir`` keeps snapshots between runs (see the module docs); ``cache_id`` names the connection
+        in it when the base URL does not (the local sandbox).
         """
         secret = client_secret or resolve_secret(conn, "client_secret_env", system=SYSTEM)
         tokens = TokenManager(
@@ -193,6 +235,9 @@ class ExactSystem:
             clock=clock,
             transport=transport,
             retry=retry,
+            cache_dir=cache_dir,
+            cache_id=cache_id,
+            cache_max_age=cache_max_age,
         )
 
     @property
@@ -211,12 +256,75 @@ class ExactSystem:
     # ------------------------------------------------------------------------------------------ reads
 
     def read(self, entity: str) -> pl.DataFrame:
-        """A full snapshot of ``entity``: one row per record, one column per catalogue field."""
+        """A full snapshot of ``entity``: one row per record, one column per catalogue field.
+
+        With a cache, an entity that has a sync endpoint is refreshed from its cached snapshot instead
+        (see the module docs); the frame is the same either way, ordered by key.
+        """
         ent = self._entity(entity)
+        if self.cache is not None and ent.api.get("sync") and ent.api.get("deleted") is not None:
+            return self._synced(ent, self.cache)
         path = str(ent.api.get("bulk") or ent.api["service"])
         params = {"$select": ",".join(ent.fields)}
         rows = self._get_all(path, params, what=f"reading {ent.name}")
         return self._frame(ent, rows)
+
+    def _synced(self, ent: Entity, cache: SnapshotCache) -> pl.DataFrame:
+        """``ent`` through its sync endpoint: the cached snapshot refreshed, or else read in full."""
+        source = self._entity(DERIVED_FROM[ent.name]) if ent.name in DERIVED_FROM else None
+        needs = {"timestamp": int, "deleted": int, **({"source": int} if source is not None else {})}
+        snapshot = cache.load(ent.name, self._frame(ent, []).schema, needs)
+        cursor: dict[str, int] = {}
+        if snapshot is not None:
+            cursor = {name: int(value) for name, value in snapshot.cursor.items()}
+            frame = self._refresh(ent, source, snapshot.frame, cursor)
+            if frame is not None:
+                cache.save(ent.name, Snapshot(frame, cursor, snapshot.full_at))
+                return frame
+        full_at = self.clock.now()
+        # Where the next refresh starts must be known before the records are read, not after: what
+        # changes while they are read is then read again next time rather than missed.
+        if "deleted" not in cursor:
+            cursor["deleted"] = _highest(self._deleted_rows(1), 1)
+        if source is not None and "source" not in cursor:
+            cursor["source"] = _highest(self._sync_rows(source, 1, select="Timestamp"), 1)
+        rows = self._sync_rows(ent, 1)
+        cursor["timestamp"] = _highest(rows, 1)
+        frame = _merge(self._frame(ent, []), self._frame(ent, rows), ent.key, set())
+        cache.save(ent.name, Snapshot(frame, cursor, full_at))
+        return frame
+
+    def _refresh(
+        self, ent: Entity, source: Entity | None, cached: pl.DataFrame, cursor: dict[str, int]
+    ) -> pl.DataFrame | None:
+        """``cached`` brought up to date, moving ``cursor`` on; None when it must be read in full.
+
+        On None, ``cursor`` holds only positions a full read may start from.
+        """
+        if source is not None:
+            changed = self._sync_rows(source, cursor["source"], select="Timestamp")
+            if changed:
+                cursor["source"] = _highest(changed, cursor["source"])
+                del cursor["timestamp"]
+                return None
+        rows = self._sync_rows(ent, cursor["timestamp"])
+        deleted = self._deleted_rows(cursor["deleted"])
+        cursor["deleted"] = _highest(deleted, cursor["deleted"])
+        if source is not None and _keys_of_type(deleted, source):
+            del cursor["timestamp"]
+            return None
+        cursor["timestamp"] = _highest(rows, cursor["timestamp"])
+        return _merge(cached, self._frame(ent, rows), ent.key, _keys_of_type(deleted, ent))
+
+    def _sync_rows(self, ent: Entity, since: int, *, select: str | None = None) -> list[dict[str, Any]]:
+        """The records of ``ent`` changed or created after ``since`` (a ``Timestamp``), oldest first."""
+        params = {"$select": select or ",".join(["Timestamp", *ent.fields]), "$filter": f"Timestamp gt {since}L"}
+        return self._get_all(str(ent.api["sync"]), params, what=f"reading {ent.name} changed since {since}")
+
+    def _deleted_rows(self, since: int) -> list[dict[str, Any]]:
+        """The deletion log after ``since``: every entity type, oldest first."""
+        params = {"$select": "Timestamp,EntityKey,EntityType", "$filter": f"Timestamp gt {since}L"}
+        return self._get_all("sync/Deleted", params, what=f"reading the deletion log since {since}")
 
     def _get_all(self, path: str, params: Mapping[str, str], *, what: str) -> list[dict[str, Any]]:
         url: str | None = f"/api/v1/{self.division}/{path}"
@@ -492,6 +600,27 @@ class ExactSystem:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+
+
+def _highest(rows: Sequence[Mapping[str, Any]], floor: int) -> int:
+    """The highest ``Timestamp`` among ``rows`` (Int64 values may come as text), at least ``floor``."""
+    stamps = [int(r["Timestamp"]) for r in rows if r.get("Timestamp") not in (None, "")]
+    return max([floor, *stamps])
+
+
+def _keys_of_type(deleted: Sequence[Mapping[str, Any]], ent: Entity) -> set[str]:
+    """The keys of ``ent``'s records in a stretch of the deletion log (lower case, as snapshots hold them)."""
+    code = int(ent.api.get("deleted", -1))
+    return {str(r.get("EntityKey") or "").lower() for r in deleted if int(r.get("EntityType") or 0) == code}
+
+
+def _merge(cached: pl.DataFrame, changed: pl.DataFrame, key: str, gone: set[str]) -> pl.DataFrame:
+    """``cached`` with ``changed`` laid over it (the last version of a key wins) less ``gone``, by key."""
+    merged = pl.concat([cached, changed]) if changed.height else cached
+    merged = merged.unique(subset=[key], keep="last", maintain_order=True)
+    if gone:
+        merged = merged.filter(~pl.col(key).is_in(sorted(gone)))
+    return merged.sort(key)
 
 
 def _failed(op: WriteOp, error: str, *, retryable: bool = False, stopped: bool = False) -> WriteResult:

@@ -96,16 +96,23 @@ class Systems:
             if conn is None:
                 from reconcile.sandbox.local import open_exact_sandbox
 
-                system, closer = open_exact_sandbox(self.sandbox_copy("exact"))
+                system, closer = open_exact_sandbox(
+                    self.sandbox_copy("exact"), cache_dir=self.state_dir / "cache" / name
+                )
             else:
                 from reconcile.systems.exact import ExactSystem
 
-                exact = ExactSystem.from_connection(conn)
+                exact = ExactSystem.from_connection(conn, cache_dir=self.state_dir / "cache" / name)
                 system, closer = exact, exact.close
         elif name == "poweroffice":
             from reconcile.systems.poweroffice_setup import open_poweroffice
 
-            system, closer = open_poweroffice(conn, self.sandbox_copy("poweroffice"), self.catalogue("poweroffice"))
+            system, closer = open_poweroffice(
+                conn,
+                self.sandbox_copy("poweroffice"),
+                self.catalogue("poweroffice"),
+                cache_dir=self.state_dir / "cache" / name,
+            )
         else:
             system, closer = self._custom(name, conn)
         self._closers.append(closer)
