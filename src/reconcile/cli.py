@@ -443,6 +443,7 @@ def sandbox_reset(state: StateOpt = None) -> None:
     if real:
         raise ConfigError(f"{folder} holds the state of flows that ran against real systems; not resetting it")
     shutil.rmtree(folder / "sandbox", ignore_errors=True)
+    shutil.rmtree(folder / "cache", ignore_errors=True)
     for name in ("state.db", "state.db-wal", "state.db-shm"):
         (folder / name).unlink(missing_ok=True)
     typer.echo(f"sandbox reset: {folder}")
