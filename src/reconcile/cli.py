@@ -11,9 +11,11 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, TypeVar
 
 import polars as pl
@@ -494,6 +496,11 @@ def sandbox_serve(
     for name, value in env.items():
         typer.echo(f"  export {name}={value}")
     typer.echo("\nserving; Ctrl-C stops the emulators and saves their state")
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)  # a service manager's stop saves the state too
     try:
         while True:
             time.sleep(3600)
