@@ -229,19 +229,24 @@ def plan_hash(rows: pl.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
-def _outcome(plan: pl.DataFrame, dry_run: bool, failed: int) -> tuple[str, str, int]:
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _outcome(plan: pl.DataFrame, dry_run: bool, applied: int, failed: int) -> tuple[str, str, int]:
     """(code, words, exit code) of a finished run."""
     review = plan.filter(pl.col("action").is_in(REVIEW)).height
     writes = plan.filter(
         pl.col("action").is_in([a.value for a in (Action.CREATE, Action.UPDATE_TARGET, Action.UPDATE_SOURCE)])
     ).height
+    waiting = f"{_n(review, 'row')} {'waits' if review == 1 else 'wait'} for review"
     if dry_run:
-        return ("dry_run", f"dry run, nothing written; {writes} writes planned, {review} rows for review", 0)
+        return ("dry_run", f"dry run, nothing written; {_n(writes, 'write')} planned, {waiting}", 0)
     if failed:
-        return ("failed_writes", f"applied; {failed} writes failed and {review} rows wait for review", 1)
+        return ("failed_writes", f"applied {_n(applied, 'write')}; {failed} failed and {waiting}", 1)
     if review:
-        return ("review", f"applied {writes} writes; {review} rows wait for review", 1)
-    return ("in_sync", "in sync", 0) if writes == 0 else ("applied", f"applied {writes} writes", 0)
+        return ("review", f"applied {_n(applied, 'write')}; {waiting}", 1)
+    return ("in_sync", "in sync", 0) if writes == 0 else ("applied", f"applied {_n(applied, 'write')}", 0)
 
 
 def execute(flow_path: Path, settings: RunSettings) -> RunResult:
@@ -306,7 +311,7 @@ def _execute(
     guards += check_budget(flow, plan.rows, budgets)
     tripped = bool(guards) and not settings.force
     rows = plan.rows
-    failed = 0
+    failed = applied = 0
     if not settings.dry_run and not tripped:
         systems.open(flow.source)
         systems.open(flow.target)
@@ -327,12 +332,13 @@ def _execute(
         finally:
             settings.reporter.finished()
         failed = outcomes.filter(pl.col("status") == "failed").height
+        applied = outcomes.filter(pl.col("status") == "applied").height
         rows = rows.join(
             outcomes.select("row_id", "status", pl.col("error").alias("write_error")), on="row_id", how="left"
         )
         store.record_counts(run_id, flow.name, {k: v.height for k, v in snapshots.items()})
     stopped = applier.stopped if not settings.dry_run and not tripped else None
-    status, outcome, code = _outcome(plan.rows, settings.dry_run or tripped, failed)
+    status, outcome, code = _outcome(plan.rows, settings.dry_run or tripped, applied, failed)
     if tripped:
         status, outcome = "guard", "stopped by a guard, nothing written"
     if stopped:
