@@ -212,7 +212,7 @@ def apply_cmd(
     connections: ConnOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Apply even when a guard trips.")] = False,
 ) -> None:
-    """Apply the approved rows of a reviewed workbook (or, given a folder without decisions, its whole plan).
+    """Apply the rows approved in a reviewed workbook (Decision = approve); nothing else is written.
 
     Only the Decision column is read; values typed into the sheet are never written. The plan is built again
     and must match the workbook's plan exactly, else nothing is applied and you are asked to plan again.
