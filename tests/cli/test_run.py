@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import openpyxl
@@ -159,3 +160,56 @@ def test_a_system_answering_an_id_twice_stops_the_run() -> None:
     _refuse_duplicate_ids("api", entity.entity("Thing"), pl.DataFrame({"id": ["1", "2"]}))
     with pytest.raises(SystemFailure, match=r"Thing: 1 ids occur more than once in the snapshot \(id = 2\)"):
         _refuse_duplicate_ids("api", entity.entity("Thing"), pl.DataFrame({"id": ["1", "2", "2"]}))
+
+
+def test_a_guard_stops_the_run_and_force_applies(tmp_path: Path) -> None:
+    flow = make_world(tmp_path, bad=False)
+    flow.write_text(
+        flow.read_text().replace(
+            '[defaults]\nconflict = "newest"', '[defaults]\nconflict = "newest"\nguards = { max_creates = 5 }'
+        )
+    )
+    state, reports = tmp_path / "state", tmp_path / "reports"
+    code, out = _invoke("run", str(flow), "--state", str(state), "--report-dir", str(reports))
+    assert code == 3, out
+    assert "mapping customers: 11 creates planned, more than the limit of 5" in out
+    assert "--force" in out
+    assert len(read(tmp_path, state, "ledger", "Account")) == 1  # nothing written
+    folder = next(p for p in reports.iterdir() if (p / "plan.json").exists())
+    summary = json.loads((folder / "plan.json").read_text())
+    assert summary["guards"] and summary["counts"]["customers"]["create"] == 11  # the plan is still reported
+
+    code, out = _invoke("run", str(flow), "--state", str(state), "--report-dir", str(reports), "--force")
+    assert code == 1, out  # applied; the order of a missing customer waits for review
+    assert len(read(tmp_path, state, "ledger", "Account")) == 12
+
+
+def test_a_system_that_cannot_be_reached_exits_4(tmp_path: Path) -> None:
+    from reconcile.sandbox.server import free_port
+
+    flow = make_world(tmp_path)
+    connections = tmp_path / "connections.toml"
+    connections.write_text(
+        f'[exact]\nbase_url = "http://127.0.0.1:{free_port()}"\ndivision = 1\nclient_id = "x"\n'
+        'client_secret_env = "RECONCILE_TEST_SECRET"\ntoken_file = "tokens.json"\n'
+    )
+    from reconcile.systems.exact_auth import store_refresh_token
+
+    store_refresh_token({"token_file": tmp_path / "tokens.json", "client_id": "x"}, "a-refresh-token")
+    os.environ["RECONCILE_TEST_SECRET"] = "s3cr3t-value"
+    try:
+        code, out = _invoke(
+            "plan",
+            "flows/exact-online-to-custom-pms.toml",
+            "--connections",
+            str(connections),
+            "--state",
+            str(tmp_path / "state"),
+            "--report-dir",
+            str(tmp_path / "reports"),
+        )
+    finally:
+        del os.environ["RECONCILE_TEST_SECRET"]
+    assert code == 4, out
+    assert out.startswith("error: exact:") and "s3cr3t-value" not in out and "a-refresh-token" not in out
+    del flow
