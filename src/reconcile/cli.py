@@ -65,6 +65,9 @@ ConnOpt = Annotated[
         show_default=False,
     ),
 ]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Read every snapshot in full instead of refreshing the cached one.")
+]
 FlowsArg = Annotated[list[Path], typer.Argument(help="Flow files (flows/*.toml).", show_default=False)]
 
 _debug = {"on": False}
@@ -156,9 +159,10 @@ def _state(state: Path | None) -> Path:
 
 
 def _settings(
-    state: Path | None, report_dir: Path, connections: Path | None, dry_run: bool, force: bool
+    state: Path | None, report_dir: Path, connections: Path | None, dry_run: bool, force: bool, no_cache: bool
 ) -> RunSettings:
     return RunSettings(
+        cache=not no_cache,
         state_dir=_state(state),
         report_root=report_dir,
         connections=connections,
@@ -186,9 +190,10 @@ def run(
     report_dir: ReportOpt = Path("reports"),
     connections: ConnOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Apply even when a guard trips.")] = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """The nightly job: plan each flow, apply it, record links and shadows, write the report."""
-    raise typer.Exit(_run_all(flows, _settings(state, report_dir, connections, False, force)))
+    raise typer.Exit(_run_all(flows, _settings(state, report_dir, connections, False, force, no_cache)))
 
 
 @app.command()
@@ -198,9 +203,10 @@ def plan(
     state: StateOpt = None,
     report_dir: ReportOpt = Path("reports"),
     connections: ConnOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """A dry run: plan each flow and write the report and workbook; nothing is written to any system."""
-    raise typer.Exit(_run_all(flows, _settings(state, report_dir, connections, True, False)))
+    raise typer.Exit(_run_all(flows, _settings(state, report_dir, connections, True, False, no_cache)))
 
 
 @app.command("apply")

@@ -86,6 +86,8 @@ class RunSettings:
     expect_hash: str | None = None
     """Refuse to apply unless the plan built now has this hash (the plan the workbook was made from)."""
     reporter: Reporter = field(default_factory=QuietReporter)
+    cache: bool = True
+    """Refresh cached snapshots incrementally where the API allows; False reads everything in full."""
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,9 @@ def execute(flow_path: Path, settings: RunSettings) -> RunResult:
     """Run (or with ``dry_run``, plan) one flow end to end; returns what a caller prints and exits with."""
     flows_dir = flow_path.resolve().parent
     started = settings.now()
-    with Systems(flows_dir=flows_dir, state_dir=settings.state_dir, connections=settings.connections) as systems:
+    with Systems(
+        flows_dir=flows_dir, state_dir=settings.state_dir, connections=settings.connections, cache=settings.cache
+    ) as systems:
         flow = load_checked_flow(flow_path, systems)
         run_id = f"{started:%Y%m%dT%H%M%S}.{started.microsecond // 1000:03d}-{flow.name}-{secrets.token_hex(2)}"
         report_dir = settings.report_root / run_id

@@ -66,3 +66,13 @@ def test_every_command_has_help() -> None:
         result = runner.invoke(app, [*path, "--help"])
         assert result.exit_code == 0, path
         assert command.help and len(command.help.split()) >= 5, f"{' '.join(path)} needs a real help text"
+
+
+def test_snapshots_are_cached_unless_no_cache(tmp_path: Path) -> None:
+    flow = "flows/exact-online-to-custom-pms.toml"
+    cached, uncached = tmp_path / "cached", tmp_path / "uncached"
+    for state, extra in ((cached, []), (uncached, ["--no-cache"])):
+        result = runner.invoke(app, ["plan", flow, "--state", str(state), "--report-dir", str(tmp_path / "r"), *extra])
+        assert result.exit_code == 0, result.output
+    assert any((cached / "cache" / "exact").rglob("*.parquet"))
+    assert not (uncached / "cache").exists()

@@ -41,12 +41,15 @@ def _register_builtin_connections() -> None:
 class Systems:
     """The systems of one command, opened on demand and closed together."""
 
-    def __init__(self, *, flows_dir: Path, state_dir: Path, connections: Path | None = None) -> None:
+    def __init__(
+        self, *, flows_dir: Path, state_dir: Path, connections: Path | None = None, cache: bool = True
+    ) -> None:
         self.flows_dir = flows_dir
         self.state_dir = state_dir
         _register_builtin_connections()
         self.connections = load_connections(connections)
         self.seed_dir = sandbox_seed_dir(flows_dir)
+        self.cache = cache
         self._catalogues: dict[str, Catalogue] = {}
         self._specs: dict[str, SystemFile] = {}
         self._open: dict[str, System] = {}
@@ -78,6 +81,10 @@ class Systems:
             self._specs[name] = load_system_file(path)
         return self._specs[name]
 
+    def _cache(self, name: str) -> Path | None:
+        """Where a connector keeps its snapshot cache; None reads every snapshot in full."""
+        return self.state_dir / "cache" / name if self.cache else None
+
     def uses_sandbox(self, name: str) -> bool:
         return name not in self.connections
 
@@ -96,13 +103,11 @@ class Systems:
             if conn is None:
                 from reconcile.sandbox.local import open_exact_sandbox
 
-                system, closer = open_exact_sandbox(
-                    self.sandbox_copy("exact"), cache_dir=self.state_dir / "cache" / name
-                )
+                system, closer = open_exact_sandbox(self.sandbox_copy("exact"), cache_dir=self._cache(name))
             else:
                 from reconcile.systems.exact import ExactSystem
 
-                exact = ExactSystem.from_connection(conn, cache_dir=self.state_dir / "cache" / name)
+                exact = ExactSystem.from_connection(conn, cache_dir=self._cache(name))
                 system, closer = exact, exact.close
         elif name == "poweroffice":
             from reconcile.systems.poweroffice_setup import open_poweroffice
@@ -111,7 +116,7 @@ class Systems:
                 conn,
                 self.sandbox_copy("poweroffice"),
                 self.catalogue("poweroffice"),
-                cache_dir=self.state_dir / "cache" / name,
+                cache_dir=self._cache(name),
             )
         else:
             system, closer = self._custom(name, conn)
