@@ -116,3 +116,20 @@ def test_modified_times_in_any_iso_shape_are_utc() -> None:
     )
     ten = dt.datetime(2024, 3, 1, 10, 0)
     assert frame[MODIFIED].to_list() == [ten, ten, ten, None]
+
+
+def test_a_label_prefers_the_fields_a_person_knows_a_record_by() -> None:
+    from reconcile.engine.project import LABEL
+
+    the_flow = flow()
+    mapping = the_flow.mapping("customers")
+    reordered = type(mapping)(
+        name=mapping.name,
+        source=mapping.source,
+        target=mapping.target,
+        properties=tuple(sorted(mapping.properties, key=lambda p: p.target != "Country")),
+    )
+    frame = project_source(
+        clients({"id": 1, "name": "Kari", "email": "kari@x.no", "country": "NO"}), reordered, CLIENT, CUSTOMER
+    )
+    assert frame[LABEL].to_list() == ["Kari kari@x.no"]  # not the country, though it comes first

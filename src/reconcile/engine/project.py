@@ -15,7 +15,7 @@ from collections.abc import Mapping as MappingType
 import polars as pl
 
 from reconcile.engine.normalize import canonical, canonical_for, parse_datetime
-from reconcile.flow.model import Mapping
+from reconcile.flow.model import Mapping, Property
 from reconcile.systems.catalogue import Entity
 
 ID, MODIFIED, LABEL = "__id", "__modified", "__label"
@@ -66,6 +66,18 @@ def _modified_expr(schema: pl.Schema, entity: Entity) -> pl.Expr:
     return parse_datetime(expr.cast(pl.Utf8).str.strip_chars()).alias(MODIFIED)
 
 
+LABEL_FIELDS = ("name", "fullname", "firstname", "lastname", "description", "email", "code", "number", "title")
+"""Target fields a person knows a record by, best first: a label is made of the first two a mapping has."""
+
+
+def _label_properties(synced: list[Property]) -> list[Property]:
+    plain = [p for p in synced if not p.ref]
+    known = sorted(
+        (p for p in plain if p.target.casefold() in LABEL_FIELDS), key=lambda p: LABEL_FIELDS.index(p.target.casefold())
+    )
+    return known or plain
+
+
 def _label_expr(schema: pl.Schema, paths: list[str], key: str) -> pl.Expr:
     parts = [canonical(*resolve(schema, p), "string") for p in paths[:2]]
     if not parts:
@@ -82,7 +94,7 @@ def _project(snapshot: pl.DataFrame, mapping: Mapping, own: Entity, target: Enti
     exprs = [
         _id_expr(schema, own.key),
         _modified_expr(schema, own),
-        _label_expr(schema, [str(paths[p.target]) for p in synced if not p.ref], own.key),
+        _label_expr(schema, [str(paths[p.target]) for p in _label_properties(synced)], own.key),
     ]
     for prop in synced:
         expr, dtype = resolve(schema, str(paths[prop.target]))
