@@ -14,23 +14,32 @@ keeps it text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.engine.plan import Action, Reason
+# Cell writing and value typing moved to reconcile.report.cells and reconcile.report.values; the names imported
+# ``as`` themselves are re-exported, so importers of this module keep them.
+from reconcile.engine.plan import Action
+from reconcile.report.cells import _BOLD, _NOT_XML, _excel_datetime, _put, _Table
+from reconcile.report.cells import CHANGED_FILL as CHANGED_FILL
+from reconcile.report.cells import Value as Value
+from reconcile.report.cells import cell_text as cell_text
 from reconcile.report.summary import ACTIONS, action_words, counts_json
+from reconcile.report.values import HIDDEN as HIDDEN
+from reconcile.report.values import _numeric_properties, _shown, _value
+from reconcile.report.values import reason_words as reason_words
+from reconcile.report.values import scrub as scrub
 
 if TYPE_CHECKING:
     from reconcile.flow.model import Mapping
@@ -42,45 +51,8 @@ DECISION_HEADER = "Decision"
 ROW_ID_HEADER = "row_id"
 DECISIONS = ("approve", "reject")
 
-Value = str | int | float | Decimal | date | datetime | None
-
-_CELL_LIMIT = 32_767
-_WIDTH_MIN, _WIDTH_MAX = 8, 60
-_FORMULA_START = ("=", "+", "-", "@")
 _RESERVED_SHEETS = ("summary", "conflicts", "rejected", "ambiguous", "history", META_SHEET)
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
-# What XML 1.0 cannot carry (control characters, surrogates, U+FFFE/U+FFFF): openpyxl would write a file
-# that no reader opens again.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
-_NUMBER = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
-_MAX_DIGITS = 15  # Excel keeps 15 significant digits; longer numbers stay text
-# Fields that hold identifiers, not quantities: digits, but never numbers (leading zeros, phone numbers).
-_ID_LIKE = re.compile(
-    r"(?i)(^id$|_id$|^id_|code|number|^nr|nr$|^no$|^num|phone|tel|mobile|fax|zip|post|iban|bic|swift|"
-    r"account|bank|vat|org|kid|ssn|ean|gtin|gln|sku|ref|year)"
-)
-_ID_SUFFIX = re.compile(r"(Id|ID|Ids|IDs)$")
-_SECRET_FIELD = re.compile(
-    r"(?i)(password|passwd|secret|token|api_?key|private_?key|subscription_?key|credential|authorization)"
-)
-_SECRET_TEXT = (
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 (hidden)"),
-    (
-        re.compile(
-            r"(?i)\b(password|passwd|client_secret|secret|access_token|refresh_token|token|api[_-]?key|"
-            r"subscription[_-]?key)(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;]+)"
-        ),
-        r"\1\2(hidden)",
-    ),
-)
-HIDDEN = "(hidden)"
-
-_BOLD = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
-CHANGED_FILL = PatternFill("solid", fgColor="FFEB9C")
-"""The fill of a new value that differs from the old one."""
 
 
 @dataclass(frozen=True)
@@ -166,37 +138,6 @@ def sheet_title(name: str, taken: set[str]) -> str:
         candidate = title[: 31 - len(suffix)].rstrip() + suffix
     taken.add(candidate.casefold())
     return candidate
-
-
-def cell_text(text: str) -> str:
-    """Make text safe for a cell: XML-safe characters, line breaks as ``\\n``, within Excel's length limit."""
-    text = _NOT_XML.sub("\ufffd", text.replace("\r\n", "\n").replace("\r", "\n"))
-    if _utf16_len(text) <= _CELL_LIMIT:
-        return text
-    marker = f" … [cut here: {len(text):,} characters in all]"
-    keep = _CELL_LIMIT - len(marker)
-    head = text[:keep]
-    while _utf16_len(head) > keep:  # characters beyond the BMP count twice in Excel
-        head = head[: keep - (_utf16_len(head) - len(head))]
-    return head + marker
-
-
-def scrub(text: str) -> str:
-    """Hide what looks like a credential in free text (a detail from a system's error, say)."""
-    for pattern, replacement in _SECRET_TEXT:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-def reason_words(code: str | None, detail: str | None) -> str:
-    """Say why a row is in the plan: the reason in words, then the detail when there is one."""
-    try:
-        words = Reason(code).words if code else ""
-    except ValueError:
-        words = (code or "").replace("_", " ")
-    if detail:
-        return f"{words}: {scrub(detail)}" if words else scrub(detail)
-    return words
 
 
 # --- sheets -------------------------------------------------------------------------------------------
@@ -388,141 +329,6 @@ def _write_meta(ws: Worksheet, info: RunInfo, sheets: list[tuple[str, str]]) -> 
             _put(ws, r, c, value)
 
 
-# --- tables and cells ---------------------------------------------------------------------------------
-
-
-class _Table:
-    """A table being written on a sheet: a bold header, rows below it, and the widths its content needs."""
-
-    def __init__(self, ws: Worksheet, headers: Sequence[str], header_row: int = 1) -> None:
-        self.ws = ws
-        self.header_row = self.row = header_row
-        self.width = len(headers)
-        self.widths = [len(h) for h in headers]
-        for col, header in enumerate(headers, start=1):
-            cell = _put(ws, header_row, col, header)
-            cell.font = _BOLD
-            cell.fill = _HEADER_FILL
-
-    def add(self, values: Sequence[Value], typed_from: int | None = None) -> int:
-        """Write one row; values from column ``typed_from`` on get number formats. Returns the row."""
-        self.row += 1
-        for col, value in enumerate(values, start=1):
-            if value is None:
-                continue  # an empty cell costs nothing; creating one costs time on big plans
-            cell = _put(self.ws, self.row, col, value)
-            if typed_from is not None and col >= typed_from:
-                _format(cell, value)
-            self.widths[col - 1] = max(self.widths[col - 1], _display_len(value))
-        return self.row
-
-    def finish(self, filter_to_row: int | None = None) -> None:
-        """Freeze the header, filter and size the table.
-
-        The filter spans the hidden row id column too: sorting through the filter then keeps rows whole.
-        """
-        last = get_column_letter(self.width)
-        self.ws.freeze_panes = f"A{self.header_row + 1}"
-        self.ws.auto_filter.ref = f"A{self.header_row}:{last}{max(filter_to_row or self.row, self.header_row)}"
-        for col, width in enumerate(self.widths, start=1):
-            letter = get_column_letter(col)
-            self.ws.column_dimensions[letter].width = min(max(width + 2, _WIDTH_MIN), _WIDTH_MAX)
-
-
-def _put(ws: Worksheet, row: int, col: int, value: Value) -> Any:
-    """Write one value; text always as a text cell that can never become a formula."""
-    cell = ws.cell(row, col)
-    if isinstance(value, str):
-        text = cell_text(value)
-        cell.value = text
-        cell.data_type = "s"  # not "f" for "=...", not "e" for "#N/A"
-        if text.startswith(_FORMULA_START):
-            cell.quotePrefix = True
-    else:
-        cell.value = value
-    return cell
-
-
-def _format(cell: Any, value: Value) -> None:
-    if isinstance(value, datetime):
-        cell.number_format = "yyyy-mm-dd hh:mm:ss" if value.second or value.microsecond else "yyyy-mm-dd hh:mm"
-    elif isinstance(value, date):
-        cell.number_format = "yyyy-mm-dd"
-    elif isinstance(value, Decimal):
-        exponent = value.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < 0:
-            cell.number_format = "0." + "0" * -exponent  # "1.50" shows as 1.50, not 1.5
-
-
-def _value(field: str, text: str | None, numeric: bool) -> Value:
-    """Turn a canonical plan value into what a cell should hold: a date, a number, or text."""
-    if text is None:
-        return None
-    if _SECRET_FIELD.search(field):
-        return HIDDEN
-    if _DATE.fullmatch(text):
-        return _date(text)
-    if _DATETIME.fullmatch(text):
-        return _datetime(text)
-    if numeric:
-        return Decimal(text) if "." in text else int(text)
-    return text
-
-
-def _date(text: str) -> Value:
-    try:
-        value = date.fromisoformat(text)
-    except ValueError:
-        return text
-    return value if value >= date(1900, 3, 1) else text  # Excel cannot show earlier dates
-
-
-def _datetime(text: str) -> Value:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    return value if value >= datetime(1900, 3, 1) else text
-
-
-def _excel_datetime(moment: datetime) -> tuple[datetime, str]:
-    """A datetime Excel can hold (no time zone) and a number format that still says the offset."""
-    offset = moment.utcoffset()
-    if offset is None:
-        return moment, "yyyy-mm-dd hh:mm:ss"
-    label = "UTC" if offset == timedelta(0) else _offset_label(offset)
-    return moment.replace(tzinfo=None), f'yyyy-mm-dd hh:mm:ss "{label}"'
-
-
-def _offset_label(offset: timedelta) -> str:
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours:02d}:{rest:02d}"
-
-
-def _shown(field: str, text: str | None) -> str:
-    if text is None:
-        return ""
-    return HIDDEN if _SECRET_FIELD.search(field) else text
-
-
-def _display_len(value: Value) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, datetime):
-        return 16
-    if isinstance(value, date):
-        return 10
-    if isinstance(value, str):
-        return max((len(line) for line in value.split("\n")), default=0)
-    return len(str(value))
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 # --- the plan -----------------------------------------------------------------------------------------
 
 
@@ -549,37 +355,3 @@ def _fields(mapping: MappingInfo | None, rows: Iterable[dict[str, Any]]) -> list
     seen = dict.fromkeys(key for row in rows for key in _by_property(row))
     order = [f for f in (mapping.fields if mapping else ()) if f in seen]
     return order + [f for f in seen if f not in order]
-
-
-def _numeric_properties(plan: pl.DataFrame) -> set[tuple[str, str]]:
-    """The (mapping, property) pairs whose every value in the plan is a plain number, ids and codes aside."""
-    values = (
-        plan.select(pl.col("mapping").fill_null(""), "changes")
-        .explode("changes")
-        .drop_nulls("changes")
-        .unnest("changes")
-        .select(
-            "mapping",
-            pl.coalesce(pl.col("property"), pl.col("field"), pl.lit("")).alias("property"),
-            "old",
-            "new",
-            "base",
-        )
-        .unpivot(on=["old", "new", "base"], index=["mapping", "property"])
-        .drop_nulls("value")
-        .group_by("mapping", "property")
-        .agg(
-            (
-                pl.col("value").str.contains(_NUMBER)
-                & (pl.col("value").str.replace_all("[^0-9]", "").str.len_chars() <= _MAX_DIGITS)
-            )
-            .all()
-            .alias("numeric")
-        )
-        .filter(pl.col("numeric"))
-    )
-    return {
-        (mapping, prop)
-        for mapping, prop, _ in values.iter_rows()
-        if not (_ID_LIKE.search(prop) or _ID_SUFFIX.search(prop) or _SECRET_FIELD.search(prop))
-    }
