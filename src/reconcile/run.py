@@ -317,8 +317,6 @@ def _execute(
     rows = plan.rows
     failed = applied = 0
     if not settings.dry_run and not tripped:
-        systems.open(flow.source)
-        systems.open(flow.target)
         applier = Applier(
             flow,
             catalogues,
