@@ -8,7 +8,6 @@ Checks that need the systems' catalogues live in :mod:`reconcile.flow.check`.
 from __future__ import annotations
 
 import difflib
-import tomllib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from reconcile.flow.model import (
     Mapping,
     Property,
 )
+from reconcile.tomlfile import read_toml
 
 _FLOW_KEYS = ("name", "source", "target", "description", "defaults", "mapping")
 _DEFAULT_KEYS = ("conflict", "delete", "blank_overwrites", "guards")
@@ -288,12 +288,4 @@ def parse_flow(data: dict[str, Any], where: str) -> Flow:
 def load_flow(path: Path | str) -> Flow:
     """Read and check the structure of one flow file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FlowError(f"{path}: cannot be read: {exc.strerror}") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise FlowError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_flow(data, str(path))
+    return parse_flow(read_toml(path, FlowError), str(path))

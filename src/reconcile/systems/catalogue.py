@@ -12,7 +12,6 @@ and the projection follows the path.
 from __future__ import annotations
 
 import difflib
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any, Literal, cast, get_args
 import polars as pl
 
 from reconcile.errors import ConfigError
+from reconcile.tomlfile import read_toml
 
 FieldType = Literal["string", "int", "float", "bool", "date", "datetime", "guid"]
 FIELD_TYPES: tuple[str, ...] = get_args(FieldType)
@@ -262,12 +262,7 @@ def load_catalogue_file(path: Path) -> Catalogue:
     A custom system's file that also says how the system is reached (a system file) is checked whole, both
     parts, by :mod:`reconcile.systems.systemfile`; its catalogue is returned.
     """
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
+    data = read_toml(path)
     from reconcile.systems.systemfile import is_system_file, parse_system_file
 
     if is_system_file(data):

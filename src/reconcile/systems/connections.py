@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from reconcile.errors import ConfigError
+from reconcile.tomlfile import read_toml
 
 __all__ = [
     "CONNECTIONS_ENV",
@@ -86,12 +86,7 @@ def load_connections(path: Path | None) -> dict[str, dict[str, Any]]:
     path = connections_path(path)
     if path is None:
         return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: the connections file cannot be read: {exc.strerror}") from exc
+    data = read_toml(path, what="the connections file")
     errors: list[str] = []
     result: dict[str, dict[str, Any]] = {}
     for system, table in data.items():

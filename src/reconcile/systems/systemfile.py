@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +76,7 @@ from reconcile.systems.systemfile_styles import (
 # The auth and paging styles moved to reconcile.systems.systemfile_styles; importers of this module keep them.
 from reconcile.systems.systemfile_styles import SECRET_KEYS as SECRET_KEYS
 from reconcile.systems.systemfile_styles import KeyKind as KeyKind
+from reconcile.tomlfile import read_toml
 
 __all__ = [
     "AUTH_STYLES",
@@ -235,13 +235,7 @@ def is_system_file(data: Mapping[str, Any]) -> bool:
 
 def load_system_file(path: Path) -> SystemFile:
     """Read and check one system file."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
-    return parse_system_file(data, str(path), folder=path.parent)
+    return parse_system_file(read_toml(path), str(path), folder=path.parent)
 
 
 def parse_system_file(data: Mapping[str, Any], where: str, *, folder: Path | None = None) -> SystemFile:
