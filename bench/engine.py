@@ -14,9 +14,9 @@ from typing import Any
 
 import polars as pl
 
+from reconcile.config.catalogue import parse_catalogue
+from reconcile.config.flow import parse_flow
 from reconcile.engine.build import FlowPlan, build_plan
-from reconcile.flow.load import parse_flow
-from reconcile.systems.catalogue import parse_catalogue
 
 PROPS = ("Name", "Email", "City", "Phone", "Country")
 CAT = {

@@ -14,12 +14,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from reconcile.sandbox.exact import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
+from reconcile.model.clock import FakeClock
+from reconcile.sandbox.exact.emulator import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
 from reconcile.sandbox.server import serve
 from reconcile.systems.base import WriteOp
-from reconcile.systems.exact import ExactSystem
-from reconcile.systems.exact_auth import store_refresh_token
-from reconcile.systems.http import FakeClock
+from reconcile.systems.exact.auth import store_refresh_token
+from reconcile.systems.exact.connector import ExactSystem
 
 
 def run(

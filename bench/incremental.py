@@ -22,15 +22,15 @@ from typing import Any
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from reconcile.sandbox.exact import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
-from reconcile.sandbox.poweroffice import PowerOfficeEmulator
+from reconcile.model.clock import FakeClock
+from reconcile.sandbox.exact.emulator import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
+from reconcile.sandbox.openers import system_for_emulator
+from reconcile.sandbox.poweroffice.emulator import PowerOfficeEmulator
 from reconcile.sandbox.server import serve
 from reconcile.systems.base import WriteOp
-from reconcile.systems.exact import ExactSystem
-from reconcile.systems.exact_auth import store_refresh_token
-from reconcile.systems.http import FakeClock
-from reconcile.systems.poweroffice import PowerOfficeSystem
-from reconcile.systems.poweroffice_setup import system_for_emulator
+from reconcile.systems.exact.auth import store_refresh_token
+from reconcile.systems.exact.connector import ExactSystem
+from reconcile.systems.poweroffice.connector import PowerOfficeSystem
 
 
 def _measure(system: Any, clock: FakeClock, read: Callable[[], pl.DataFrame]) -> tuple[pl.DataFrame, dict[str, Any]]:

@@ -27,9 +27,12 @@ from typing import Any
 
 import pytest
 
+from reconcile.config.flow import load_flow
+from reconcile.config.systemfile import load_catalogue_file
 from reconcile.errors import ConfigError
-from reconcile.flow import Flow, load_flow
-from reconcile.systems.catalogue import Catalogue, builtin_catalogue, load_catalogue_file
+from reconcile.model.catalogue import Catalogue
+from reconcile.model.flow import Flow
+from reconcile.systems.catalogues import builtin_catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
@@ -180,7 +183,7 @@ def test_ids_are_unique_per_entity(system: str) -> None:
 
 def test_poweroffice_files_are_the_emulators() -> None:
     try:
-        from reconcile.sandbox.poweroffice_model import RESOURCES
+        from reconcile.sandbox.poweroffice.model import RESOURCES
     except ImportError:
         pytest.skip("the PowerOffice emulator is not available yet")
     for path in (SANDBOX / "poweroffice").glob("*.json"):

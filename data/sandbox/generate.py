@@ -33,8 +33,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 FLOW_DIR = ROOT / "flows"
 CATALOGUE_FILES = {
-    "exact": ROOT / "src" / "reconcile" / "systems" / "catalogues" / "exact.toml",
-    "poweroffice": ROOT / "src" / "reconcile" / "systems" / "catalogues" / "poweroffice.toml",
+    "exact": ROOT / "src" / "reconcile" / "systems" / "exact" / "catalogue.toml",
+    "poweroffice": ROOT / "src" / "reconcile" / "systems" / "poweroffice" / "catalogue.toml",
     "webshop": FLOW_DIR / "systems" / "webshop.toml",
     "crm": FLOW_DIR / "systems" / "crm.toml",
     "erp": FLOW_DIR / "systems" / "erp.toml",

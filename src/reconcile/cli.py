@@ -21,10 +21,10 @@ from typing import Annotated, Any, TypeVar
 import polars as pl
 import typer
 
+from reconcile.app.nightly import RunSettings, execute, state_store
+from reconcile.config.check import check_flow
+from reconcile.config.flow import load_flow
 from reconcile.errors import ConfigError, ReconcileError
-from reconcile.flow.check import check_flow
-from reconcile.flow.load import load_flow
-from reconcile.run import RunSettings, execute, state_store
 from reconcile.state.store import default_state_dir
 from reconcile.systems.registry import Systems
 
@@ -223,7 +223,7 @@ def apply_cmd(
     Only the Decision column is read; values typed into the sheet are never written. The plan is built again
     and must match the workbook's plan exactly, else nothing is applied and you are asked to plan again.
     """
-    from reconcile.report import read_decisions, read_plan_hash
+    from reconcile.report.decisions import read_decisions, read_plan_hash
 
     folder = report if report.is_dir() else report.parent
     workbook = report if report.is_file() else folder / "plan.xlsx"
@@ -260,8 +260,8 @@ def auth_exact(
     The tokens go to the connection's token_file; the refresh token rotates on every use and is written
     back atomically, so keep that file where only the nightly job can read it.
     """
-    from reconcile.systems.connections import load_connections
-    from reconcile.systems.exact_auth import authorization_url, exchange_code, store_refresh_token
+    from reconcile.config.connections import load_connections
+    from reconcile.systems.exact.auth import authorization_url, exchange_code, store_refresh_token
 
     conn = load_connections(connections).get("exact")
     if conn is None:
@@ -354,7 +354,7 @@ def flows_doc(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the Markdown here.")] = None,
 ) -> None:
     """Write a flow's documentation: a Markdown checklist of its mappings, values, policies and warnings."""
-    from reconcile.flow.doc import flow_doc
+    from reconcile.report.checklist import flow_doc
 
     flow = load_flow(flow_path)
     systems = Systems(flows_dir=flow_path.resolve().parent, state_dir=default_state_dir())
@@ -472,8 +472,7 @@ def sandbox_serve(
     """
     import time
 
-    from reconcile.sandbox.local import serve_sandboxes
-    from reconcile.sandbox.rest import serve_rest_sandbox
+    from reconcile.sandbox.serve import serve_rest_sandbox, serve_sandboxes
 
     systems = Systems(flows_dir=flows_dir, state_dir=_state(state))
     connections, env, stop_builtin = serve_sandboxes(systems.sandbox_copy("exact"), systems.sandbox_copy("poweroffice"))

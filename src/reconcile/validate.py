@@ -16,9 +16,9 @@ with warnings.catch_warnings():
     import pandera.polars as pa
     from pandera.errors import SchemaErrors
 
-from reconcile.engine.plan import PLAN_SCHEMA, Action, Reason
-from reconcile.flow.model import Mapping
-from reconcile.systems.catalogue import Entity, Field
+from reconcile.model.catalogue import Entity, Field
+from reconcile.model.flow import Mapping
+from reconcile.model.plan import PLAN_SCHEMA, Action, Reason
 
 _PATTERNS: dict[str, tuple[str, str]] = {
     "date": (r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$", "is not a date (YYYY-MM-DD)"),

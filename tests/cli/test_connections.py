@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reconcile.cli import app
-from reconcile.sandbox.local import serve_sandboxes
+from reconcile.sandbox.serve import serve_sandboxes
 
 runner = CliRunner()
 

@@ -19,7 +19,7 @@ from tests.cli.world import make_world, read
 
 KILLER = """
 import os, sys
-from reconcile.systems import files
+from reconcile.systems.files import connector as files
 
 real = files.FileSystem.write
 calls = {"n": 0}

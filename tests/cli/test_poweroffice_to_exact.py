@@ -12,7 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from reconcile.run import RunSettings, execute, state_store
+from reconcile.app.nightly import RunSettings, execute, state_store
+from reconcile.sandbox.openers import open_sandbox
 from reconcile.systems.base import WriteOp
 from reconcile.systems.registry import Systems
 
@@ -31,7 +32,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     changed = set(first.plan.filter(pl.col("action") != "in_sync")["source_id"].to_list())
     quiet = accounts.filter(~pl.col("source_id").is_in(sorted(changed))).sort("source_id")
     (po_customer, _), (_, exact_account) = quiet.select("source_id", "target_id").rows()[:2]
-    with Systems(flows_dir=FLOW.parent, state_dir=settings.state_dir) as systems:
+    with Systems(flows_dir=FLOW.parent, state_dir=settings.state_dir, sandbox=open_sandbox) as systems:
         po, exact = systems.open("poweroffice"), systems.open("exact")
         [patched] = po.write(
             "Customers", [WriteOp("update", "edit-po", {"PhoneNumber": "+47 400 00 001"}, key=po_customer)]
@@ -41,7 +42,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         )
         assert patched.ok and put.ok, (patched, put)
     second = execute(FLOW, settings)
-    with Systems(flows_dir=FLOW.parent, state_dir=settings.state_dir) as systems:
+    with Systems(flows_dir=FLOW.parent, state_dir=settings.state_dir, sandbox=open_sandbox) as systems:
         exact_accounts = systems.open("exact").read("Accounts")
         po_customers = systems.open("poweroffice").read("Customers")
     third = execute(FLOW, settings)

@@ -152,9 +152,9 @@ def test_a_system_answering_an_id_twice_stops_the_run() -> None:
     import polars as pl
     import pytest
 
+    from reconcile.app.nightly import _refuse_duplicate_ids
+    from reconcile.config.catalogue import parse_catalogue
     from reconcile.errors import SystemFailure
-    from reconcile.run import _refuse_duplicate_ids
-    from reconcile.systems.catalogue import parse_catalogue
 
     entity = parse_catalogue({"system": "api", "entities": {"Thing": {"key": "id", "fields": {"id": {}}}}}, "api")
     _refuse_duplicate_ids("api", entity.entity("Thing"), pl.DataFrame({"id": ["1", "2"]}))
@@ -193,7 +193,7 @@ def test_a_system_that_cannot_be_reached_exits_4(tmp_path: Path) -> None:
         f'[exact]\nbase_url = "http://127.0.0.1:{free_port()}"\ndivision = 1\nclient_id = "x"\n'
         'client_secret_env = "RECONCILE_TEST_SECRET"\ntoken_file = "tokens.json"\n'
     )
-    from reconcile.systems.exact_auth import store_refresh_token
+    from reconcile.systems.exact.auth import store_refresh_token
 
     store_refresh_token({"token_file": tmp_path / "tokens.json", "client_id": "x"}, "a-refresh-token")
     os.environ["RECONCILE_TEST_SECRET"] = "s3cr3t-value"

@@ -7,8 +7,8 @@ from dataclasses import replace
 import polars as pl
 
 from reconcile.engine.build import plan_mapping
-from reconcile.engine.plan import PLAN_SCHEMA, Action, Reason
 from reconcile.engine.project import project_source, project_target
+from reconcile.model.plan import PLAN_SCHEMA, Action, Reason
 from tests.engine.world import BOOKS, CRM, changes, clients, customers, flow, links, plan, row, rows_of, shadows
 
 A, R = Action, Reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconcile.engine.plan import Action, Reason
+from reconcile.model.plan import Action, Reason
 from tests.engine.world import clients, customers, flow, links, plan, row, rows_of, shadows
 
 A, R = Action, Reason

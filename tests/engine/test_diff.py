@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from reconcile.engine.build import FlowPlan
-from reconcile.engine.plan import Action, Reason
-from reconcile.flow.model import Flow
+from reconcile.model.flow import Flow
+from reconcile.model.plan import Action, Reason
 from tests.engine.world import changes, clients, customers, flow, links, plan, row, rows_of, shadows
 
 A, R = Action, Reason

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from reconcile.engine.match import match_records
-from reconcile.engine.plan import Action, Reason
+from reconcile.model.plan import Action, Reason
 from tests.engine.world import clients, customers, flow, links, plan, row, rows_of, shadows
 
 A, R = Action, Reason

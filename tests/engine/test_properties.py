@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconcile.engine.build import FlowPlan
-from reconcile.engine.plan import Action, Reason
-from reconcile.flow.model import Flow
+from reconcile.model.flow import Flow
+from reconcile.model.plan import Action, Reason
 from tests.engine.world import clients, customers, flow, links, orders, plan, sales, shadows
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconcile.engine.order import mapping_order
-from reconcile.engine.plan import Action, Reason
+from reconcile.model.plan import Action, Reason
 from tests.engine.world import (
     billlines,
     bills_,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.engine.plan import Action, Reason
+from reconcile.model.plan import Action, Reason
 from reconcile.validate import validate_rows
 from tests.engine.world import BOOKS, CRM, clients, customers, flow, links, plan, row, rows_of, shadows
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import polars as pl
 
+from reconcile.config.catalogue import parse_catalogue
+from reconcile.config.flow import parse_flow
 from reconcile.engine.build import LINK_SCHEMA, SHADOW_SCHEMA, FlowPlan, build_plan
-from reconcile.flow.load import parse_flow
-from reconcile.flow.model import Flow
-from reconcile.systems.catalogue import Catalogue, parse_catalogue
+from reconcile.model.catalogue import Catalogue
+from reconcile.model.flow import Flow
 from reconcile.validate import validate_rows
 
 CRM = parse_catalogue(

@@ -12,10 +12,12 @@ import tomllib
 
 import pytest
 
+from reconcile.config.catalogue import parse_catalogue
+from reconcile.config.check import Finding, check_flow, raise_on_errors
+from reconcile.config.flow import parse_flow
 from reconcile.errors import FlowError
-from reconcile.flow.check import Finding, check_flow, raise_on_errors
-from reconcile.flow.load import parse_flow
-from reconcile.systems.catalogue import CATALOGUE_DIR, Catalogue, builtin_catalogue, parse_catalogue
+from reconcile.model.catalogue import Catalogue
+from reconcile.systems.catalogues import builtin_catalogue, catalogue_path
 
 SHOP = """
 system = "shop"
@@ -297,7 +299,7 @@ def test_a_finding_reads_file_key_path_value_and_message() -> None:
 
 @pytest.mark.parametrize("system", ["exact", "poweroffice"])
 def test_the_builtin_catalogues_load(system: str) -> None:
-    if not (CATALOGUE_DIR / f"{system}.toml").exists():
+    if not catalogue_path(system).exists():
         pytest.skip(f"{system}.toml is not written yet")
     catalogue = builtin_catalogue(system)
     assert catalogue.system == system

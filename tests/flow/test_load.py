@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from reconcile.config.flow import load_flow, parse_flow
 from reconcile.errors import FlowError
-from reconcile.flow.load import load_flow, parse_flow
 
 HEAD = 'name = "f"\nsource = "src"\ntarget = "tgt"\n'
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import polars as pl
 
-from reconcile.engine.plan import PLAN_SCHEMA
-from reconcile.report import MappingInfo, RunInfo
+from reconcile.model.plan import PLAN_SCHEMA
+from reconcile.report.workbook import MappingInfo, RunInfo
 
 CUSTOMER_FIELDS = ("Name", "City", "Phone", "PostCode", "CreditLimit", "Since", "Notes")
 

@@ -9,7 +9,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from reconcile.errors import ConfigError
-from reconcile.report import read_decisions, read_plan_hash, write_workbook
+from reconcile.report.decisions import read_decisions, read_plan_hash
+from reconcile.report.workbook import write_workbook
 from tests.report import plan_of, sample_info, sample_plan
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.report import counts, counts_json, render_summary
+from reconcile.report.summary import counts, counts_json, render_summary
 from tests.report import plan_of, row, sample_plan
 
 ALL_ZERO = {

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from reconcile.flow.model import Mapping, Property
-from reconcile.report import MappingInfo, write_workbook
-from reconcile.report.workbook import CHANGED_FILL, META_SHEET, sheet_title
+from reconcile.model.flow import Mapping, Property
+from reconcile.report.cells import CHANGED_FILL
+from reconcile.report.workbook import META_SHEET, MappingInfo, sheet_title, write_workbook
 from tests.report import CUSTOMER_FIELDS, change, plan_of, row, sample_info, sample_plan
 
 

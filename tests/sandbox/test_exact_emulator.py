@@ -14,14 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from reconcile.sandbox.exact import (
-    DEFAULT_DIVISION,
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    ExactEmulator,
-)
+from reconcile.model.clock import FakeClock
+from reconcile.sandbox.exact.emulator import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
 from reconcile.sandbox.server import serve
-from reconcile.systems.http import FakeClock
 
 DIV = f"/api/v1/{DEFAULT_DIVISION}"
 

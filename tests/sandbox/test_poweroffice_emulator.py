@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from reconcile.sandbox.poweroffice import PowerOfficeEmulator
+from reconcile.model.clock import FakeClock
+from reconcile.sandbox.poweroffice.emulator import PowerOfficeEmulator
 from reconcile.sandbox.server import serve
-from reconcile.systems.http import FakeClock
 
 SEED: dict[str, list[dict[str, Any]]] = {
     "Customers": [
@@ -293,6 +293,6 @@ def test_dump_and_load_keep_records_and_sequences(client: Client, tmp_path: Path
 
 
 def again_resource(name: str) -> Any:
-    from reconcile.sandbox.poweroffice_model import RESOURCES
+    from reconcile.sandbox.poweroffice.model import RESOURCES
 
     return RESOURCES[name]

@@ -9,10 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconcile.sandbox.rest import RestEmulator, open_rest_sandbox
+from reconcile.config.systemfile import load_system_file
+from reconcile.model.clock import FakeClock
+from reconcile.sandbox.openers import open_rest_sandbox
+from reconcile.sandbox.rest.emulator import RestEmulator
 from reconcile.sandbox.server import serve
-from reconcile.systems.http import FakeClock
-from reconcile.systems.systemfile import load_system_file
 from tests.systems.test_rest import make_spec, seed
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,15 +9,15 @@ import httpx
 import pytest
 
 from reconcile.errors import AuthError, ConfigError
-from reconcile.sandbox.exact import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_REDIRECT_URI, ExactEmulator
-from reconcile.sandbox.server import serve
-from reconcile.systems.exact_auth import (
-    authorization_url,
-    exchange_code,
-    read_token_file,
-    store_refresh_token,
+from reconcile.model.clock import FakeClock
+from reconcile.sandbox.exact.emulator import (
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_REDIRECT_URI,
+    ExactEmulator,
 )
-from reconcile.systems.http import FakeClock
+from reconcile.sandbox.server import serve
+from reconcile.systems.exact.auth import authorization_url, exchange_code, read_token_file, store_refresh_token
 
 
 def conn_for(url: str, tmp_path: Path) -> dict[str, object]:

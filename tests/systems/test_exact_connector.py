@@ -21,17 +21,12 @@ import polars as pl
 import pytest
 
 from reconcile.errors import AuthError
-from reconcile.sandbox.exact import (
-    DEFAULT_DIVISION,
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    ExactEmulator,
-)
+from reconcile.model.clock import FakeClock
+from reconcile.sandbox.exact.emulator import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
 from reconcile.sandbox.server import BackgroundServer, serve
 from reconcile.systems.base import WriteOp
-from reconcile.systems.exact import ExactSystem
-from reconcile.systems.exact_auth import TokenManager, read_token_file, store_refresh_token
-from reconcile.systems.http import FakeClock
+from reconcile.systems.exact.auth import TokenManager, read_token_file, store_refresh_token
+from reconcile.systems.exact.connector import ExactSystem
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -224,8 +219,8 @@ KILLED_AFTER_REFRESH = textwrap.dedent(
     """
     import os, sys
     from pathlib import Path
-    from reconcile.systems import exact_auth
-    from reconcile.systems.http import FakeClock
+    from reconcile.systems.exact import auth as exact_auth
+    from reconcile.model.clock import FakeClock
 
     url, token_file, start = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3])
     persist = exact_auth.write_token_file

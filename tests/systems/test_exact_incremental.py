@@ -23,11 +23,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from reconcile.sandbox.exact import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
+from reconcile.model.clock import FakeClock
+from reconcile.sandbox.exact.emulator import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
 from reconcile.sandbox.server import serve
-from reconcile.systems.exact import ExactSystem
-from reconcile.systems.exact_auth import store_refresh_token
-from reconcile.systems.http import FakeClock
+from reconcile.systems.exact.auth import store_refresh_token
+from reconcile.systems.exact.connector import ExactSystem
 
 ENTITIES = ("Accounts", "Contacts", "Items", "SalesOrders", "SalesOrderLines")
 
@@ -313,6 +313,6 @@ def test_a_snapshot_older_than_the_max_age_is_read_in_full(world: World, caplog:
 
 
 def test_the_default_max_age_is_within_the_deletion_logs_retention() -> None:
-    from reconcile.systems.exact import CACHE_MAX_AGE
+    from reconcile.systems.exact.sync import CACHE_MAX_AGE
 
     assert CACHE_MAX_AGE <= 31 * 86400

@@ -12,9 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reconcile.config.connections import load_connections, register, resolve_secret
 from reconcile.errors import AuthError, CircuitOpen, ConfigError, RateLimited
-from reconcile.systems.connections import load_connections, register, resolve_secret
-from reconcile.systems.exact_wire import (
+from reconcile.model.clock import FakeClock
+from reconcile.systems.exact.wire import (
     date_literal,
     error_message,
     format_datetime,
@@ -23,14 +24,10 @@ from reconcile.systems.exact_wire import (
     parse_datetime,
     unwrap,
 )
-from reconcile.systems.http import (
-    CircuitBreaker,
-    FakeClock,
-    FixedWindowLimiter,
-    HttpClient,
-    NetworkError,
-    RetryPolicy,
-)
+from reconcile.systems.http.breaker import CircuitBreaker
+from reconcile.systems.http.client import HttpClient, NetworkError
+from reconcile.systems.http.limits import FixedWindowLimiter
+from reconcile.systems.http.retry import RetryPolicy
 
 
 def client(handler: httpx.MockTransport, clock: FakeClock, **kwargs: object) -> HttpClient:

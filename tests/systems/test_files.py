@@ -19,11 +19,11 @@ from typing import Any
 import polars as pl
 import pytest
 
+from reconcile.config.catalogue import parse_catalogue
 from reconcile.errors import ConfigError, SystemFailure
-from reconcile.systems import files
 from reconcile.systems.base import System, WriteOp
-from reconcile.systems.catalogue import parse_catalogue
-from reconcile.systems.files import FileFormat, FileSystem
+from reconcile.systems.files import connector as files
+from reconcile.systems.files.connector import FileFormat, FileSystem
 
 CATALOGUE = parse_catalogue(
     tomllib.loads(

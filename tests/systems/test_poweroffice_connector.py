@@ -16,14 +16,15 @@ from typing import Any
 import polars as pl
 import pytest
 
+from reconcile.config.catalogue import parse_catalogue
 from reconcile.errors import AuthError, RemoteError
-from reconcile.sandbox.poweroffice import PowerOfficeEmulator
+from reconcile.model.clock import FakeClock
+from reconcile.sandbox.openers import system_for_emulator
+from reconcile.sandbox.poweroffice.emulator import PowerOfficeEmulator
 from reconcile.sandbox.server import serve
 from reconcile.systems.base import System, WriteOp
-from reconcile.systems.catalogue import builtin_catalogue, parse_catalogue
-from reconcile.systems.http import FakeClock
-from reconcile.systems.poweroffice import PowerOfficeSystem
-from reconcile.systems.poweroffice_setup import system_for_emulator
+from reconcile.systems.catalogues import builtin_catalogue
+from reconcile.systems.poweroffice.connector import PowerOfficeSystem
 
 ORDER_1 = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 ORDER_2 = "0e7b2d3c-1111-4c2d-9e8f-000000000002"

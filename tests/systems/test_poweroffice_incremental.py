@@ -22,12 +22,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from reconcile.sandbox.poweroffice import PowerOfficeEmulator
+from reconcile.model.clock import FakeClock
+from reconcile.sandbox.openers import system_for_emulator
+from reconcile.sandbox.poweroffice.emulator import PowerOfficeEmulator
 from reconcile.sandbox.server import serve
 from reconcile.systems.base import WriteOp
-from reconcile.systems.http import FakeClock
-from reconcile.systems.poweroffice import CACHE_MAX_AGE, PowerOfficeSystem
-from reconcile.systems.poweroffice_setup import system_for_emulator
+from reconcile.systems.poweroffice.connector import CACHE_MAX_AGE, PowerOfficeSystem
 
 LINES = "SalesOrderLines"
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reconcile.config.connections import load_connections
 from reconcile.errors import AuthError, ConfigError
-from reconcile.systems.catalogue import builtin_catalogue
-from reconcile.systems.connections import load_connections
-from reconcile.systems.http import FakeClock
-from reconcile.systems.poweroffice import PowerOfficeSystem
-from reconcile.systems.poweroffice_wire import parse_date, parse_timestamp, patch_document, to_frame
+from reconcile.model.clock import FakeClock
+from reconcile.systems.catalogues import builtin_catalogue
+from reconcile.systems.poweroffice.connector import PowerOfficeSystem
+from reconcile.systems.poweroffice.wire import parse_date, parse_timestamp, patch_document, to_frame
 
 
 @pytest.mark.parametrize(

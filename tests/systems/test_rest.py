@@ -16,13 +16,15 @@ from typing import Any
 import httpx
 import pytest
 
+from reconcile.config.systemfile import connect, parse_system_file
 from reconcile.errors import AuthError, ConfigError
-from reconcile.sandbox.rest import RestEmulator
+from reconcile.model.clock import FakeClock
+from reconcile.model.systemfile import Limits, SystemFile
+from reconcile.sandbox.rest.emulator import RestEmulator
 from reconcile.sandbox.server import serve
 from reconcile.systems.base import WriteOp
-from reconcile.systems.http import FakeClock, RetryPolicy
-from reconcile.systems.rest import RestSystem
-from reconcile.systems.systemfile import Limits, SystemFile, parse_system_file
+from reconcile.systems.http.retry import RetryPolicy
+from reconcile.systems.rest.connector import RestSystem
 
 ENTITIES = """
 [entities.Customer]
@@ -143,7 +145,7 @@ def test_every_auth_style_logs_in_and_a_wrong_secret_is_refused(auth: str) -> No
 
 
 def test_secrets_come_from_the_environment_named_in_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = make_spec(auth="basic").connect({"base_url": "http://127.0.0.1:9", "_file": "conn.toml"})
+    spec = connect(make_spec(auth="basic"), {"base_url": "http://127.0.0.1:9", "_file": "conn.toml"})
     monkeypatch.setenv("T_USER", "anna")
     monkeypatch.delenv("T_PASSWORD", raising=False)
     with pytest.raises(ConfigError, match="T_PASSWORD \\(named by password_env\\) is not set"):

@@ -15,13 +15,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from reconcile.systems.http import FakeClock
-from reconcile.systems.snapshot_cache import (
-    Snapshot,
-    SnapshotCache,
-    claim_sandbox_identity,
-    release_sandbox_identity,
-)
+from reconcile.model.clock import FakeClock
+from reconcile.systems.cache import Snapshot, SnapshotCache, claim_sandbox_identity, release_sandbox_identity
 
 FRAME = pl.DataFrame(
     {

@@ -12,17 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from reconcile.config.systemfile import connect, load_catalogue_file, load_system_file, parse_system_file
 from reconcile.errors import ConfigError
-from reconcile.systems.catalogue import builtin_catalogue, load_catalogue_file
-from reconcile.systems.systemfile import (
-    ApiKeyAuth,
-    BearerAuth,
-    CursorPaging,
-    NoPaging,
-    PageNumberPaging,
-    load_system_file,
-    parse_system_file,
-)
+from reconcile.model.styles import ApiKeyAuth, BearerAuth, CursorPaging, NoPaging, PageNumberPaging
+from reconcile.systems.catalogues import builtin_catalogue
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 
@@ -172,7 +165,7 @@ def test_a_secret_is_never_echoed() -> None:
     assert "abc123" not in str(refused.value)
     spec = parse_system_file(tomllib.loads(GOOD), "shop.toml")
     with pytest.raises(ConfigError) as also:
-        spec.connect({"token": "abc123", "_file": "conn.toml"})
+        connect(spec, {"token": "abc123", "_file": "conn.toml"})
     assert "abc123" not in str(also.value) and "secrets are never written here" in str(also.value)
 
 
@@ -200,12 +193,12 @@ def test_the_connections_file_lays_over_the_system_file() -> None:
         tomllib.loads(GOOD.replace('system = "shop"', 'system = "shop"\nbase_url = "https://a.example"')), "shop.toml"
     )
     # a key of the connections file wins; what it leaves out stays as the system file says
-    over = spec.connect({"base_url": "https://b.example/api/", "token_env": "PROD_TOKEN", "_file": "conn.toml"})
+    over = connect(spec, {"base_url": "https://b.example/api/", "token_env": "PROD_TOKEN", "_file": "conn.toml"})
     assert over.connection.base_url == "https://b.example/api"
     assert over.connection.auth == BearerAuth(token_env="PROD_TOKEN")
     assert over.endpoint("Customer") == spec.endpoint("Customer")  # the API's shape stays in the system file
-    assert spec.connect(None) is spec
-    whole = spec.connect({"auth": {"type": "api_key", "key_env": "K"}, "_file": "conn.toml"})
+    assert connect(spec, None) is spec
+    whole = connect(spec, {"auth": {"type": "api_key", "key_env": "K"}, "_file": "conn.toml"})
     assert whole.connection.auth == ApiKeyAuth(key_env="K")
     mistakes = {
         "bse_url": 'conn.toml: shop.bse_url: unknown key (did you mean "base_url"?)',
@@ -215,7 +208,7 @@ def test_the_connections_file_lays_over_the_system_file() -> None:
     }
     for key, message in mistakes.items():
         with pytest.raises(ConfigError) as refused:
-            spec.connect({key: "X", "_file": "conn.toml"})
+            connect(spec, {key: "X", "_file": "conn.toml"})
         assert message in str(refused.value)
 
 
@@ -227,7 +220,7 @@ def test_a_file_system_takes_its_folder_from_either_file(tmp_path: Path) -> None
     spec = load_system_file(tmp_path / "drop.toml")
     assert spec.kind == "files" and spec.connection.format == "csv"
     assert spec.connection.folder == tmp_path / "exchange"  # relative to the system file
-    over = spec.connect({"folder": "/srv/drop", "format": "parquet", "_file": str(tmp_path / "c.toml")})
+    over = connect(spec, {"folder": "/srv/drop", "format": "parquet", "_file": str(tmp_path / "c.toml")})
     assert over.connection.folder == Path("/srv/drop") and over.connection.format == "parquet"
 
 

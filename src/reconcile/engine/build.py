@@ -16,10 +16,10 @@ import polars as pl
 from reconcile.engine.diff import CONFLICT, IN_SYNC, TO_SOURCE, TO_TARGET, diff_pairs
 from reconcile.engine.match import match_records
 from reconcile.engine.order import mapping_order
-from reconcile.engine.plan import CHANGE_DTYPE, PLAN_SCHEMA, Action, Reason, empty_plan
 from reconcile.engine.project import ID, LABEL, project_source, project_target, prop_col
-from reconcile.flow.model import Flow, Mapping
-from reconcile.systems.catalogue import Catalogue, Entity
+from reconcile.model.catalogue import Catalogue, Entity
+from reconcile.model.flow import Flow, Mapping
+from reconcile.model.plan import CHANGE_DTYPE, PLAN_SCHEMA, Action, Reason, empty_plan
 
 LINK_SCHEMA = {"mapping": pl.Utf8, "source_id": pl.Utf8, "target_id": pl.Utf8}
 SHADOW_SCHEMA = {"mapping": pl.Utf8, "source_id": pl.Utf8, "property": pl.Utf8, "value": pl.Utf8}

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.engine.plan import Reason
 from reconcile.engine.project import ID, MODIFIED, UNLINKED_PREFIX, prop_col
-from reconcile.flow.model import Mapping
-from reconcile.systems.catalogue import Entity
+from reconcile.model.catalogue import Entity
+from reconcile.model.flow import Mapping
+from reconcile.model.plan import Reason
 
 IN_SYNC, TO_TARGET, TO_SOURCE, CONFLICT, SKIP = "in_sync", "to_target", "to_source", "conflict", "skip"
 

@@ -11,10 +11,10 @@ from collections.abc import Mapping as MappingType
 
 import polars as pl
 
-from reconcile.engine.plan import Action
 from reconcile.errors import SnapshotShrank
-from reconcile.flow.model import Flow
-from reconcile.systems.catalogue import Catalogue
+from reconcile.model.catalogue import Catalogue
+from reconcile.model.flow import Flow
+from reconcile.model.plan import Action
 
 
 def check_shrink(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from reconcile.engine.project import ID, merge_col
-from reconcile.flow.model import Mapping
+from reconcile.model.flow import Mapping
 
 _PAIR = {"source_id": pl.Utf8, "target_id": pl.Utf8}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.systems.catalogue import Field
+from reconcile.model.catalogue import Field
 
 _DATE = r"^\d{4}-\d{2}-\d{2}"
 _NUMERIC = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reconcile.flow.model import Mapping
+from reconcile.model.flow import Mapping
 
 
 def mapping_order(mappings: Sequence[Mapping]) -> list[Mapping]:

@@ -15,8 +15,8 @@ from collections.abc import Mapping as MappingType
 import polars as pl
 
 from reconcile.engine.normalize import canonical, canonical_for, parse_datetime
-from reconcile.flow.model import Mapping, Property
-from reconcile.systems.catalogue import Entity
+from reconcile.model.catalogue import Entity
+from reconcile.model.flow import Mapping, Property
 
 ID, MODIFIED, LABEL = "__id", "__modified", "__label"
 UNLINKED_PREFIX = "target:"

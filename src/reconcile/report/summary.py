@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.engine.plan import Action
+from reconcile.model.plan import Action
 
 ACTIONS: tuple[Action, ...] = (
     Action.CREATE,

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from reconcile.engine.plan import Reason
+from reconcile.model.plan import Reason
 from reconcile.report.cells import Value
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -28,21 +28,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-# Cell writing and value typing moved to reconcile.report.cells and reconcile.report.values; the names imported
-# ``as`` themselves are re-exported, so importers of this module keep them.
-from reconcile.engine.plan import Action
-from reconcile.report.cells import _BOLD, _NOT_XML, _excel_datetime, _put, _Table
-from reconcile.report.cells import CHANGED_FILL as CHANGED_FILL
-from reconcile.report.cells import Value as Value
-from reconcile.report.cells import cell_text as cell_text
+from reconcile.model.plan import Action
+from reconcile.report.cells import _BOLD, _NOT_XML, CHANGED_FILL, Value, _excel_datetime, _put, _Table
 from reconcile.report.summary import ACTIONS, action_words, counts_json
-from reconcile.report.values import HIDDEN as HIDDEN
-from reconcile.report.values import _numeric_properties, _shown, _value
-from reconcile.report.values import reason_words as reason_words
-from reconcile.report.values import scrub as scrub
+from reconcile.report.values import _numeric_properties, _shown, _value, reason_words, scrub
 
 if TYPE_CHECKING:
-    from reconcile.flow.model import Mapping
+    from reconcile.model.flow import Mapping
 
 META_SHEET = "_reconcile"
 """The very hidden sheet holding the plan hash and the mapping sheets' names."""

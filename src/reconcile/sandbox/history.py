@@ -16,9 +16,9 @@ import polars as pl
 
 from reconcile.engine.normalize import canonical, canonical_for
 from reconcile.errors import ConfigError
-from reconcile.flow.model import Flow
+from reconcile.model.catalogue import Catalogue
+from reconcile.model.flow import Flow
 from reconcile.state.store import StateStore
-from reconcile.systems.catalogue import Catalogue
 
 
 def load_history(path: Path) -> list[dict[str, Any]]:

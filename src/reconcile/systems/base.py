@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import polars as pl
 
-from reconcile.systems.catalogue import Catalogue
+from reconcile.model.catalogue import Catalogue
 
 WriteKind = Literal["create", "update", "delete"]
 

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
+from reconcile.config.connections import load_connections
+from reconcile.config.systemfile import connect, load_system_file
 from reconcile.errors import ConfigError
+from reconcile.model.catalogue import Catalogue
+from reconcile.model.systemfile import SystemFile
 from reconcile.systems.base import System
-from reconcile.systems.catalogue import Catalogue, builtin_catalogue
-from reconcile.systems.connections import load_connections
-from reconcile.systems.files import FileFormat, FileSystem
-from reconcile.systems.systemfile import SystemFile, load_system_file
+from reconcile.systems.catalogues import BUILTIN, builtin_catalogue
+from reconcile.systems.exact.connector import ExactSystem
+from reconcile.systems.files.connector import FileFormat, FileSystem
+from reconcile.systems.poweroffice.connector import POWEROFFICE_KEYS, PowerOfficeSystem
+from reconcile.systems.rest.connector import RestSystem
 
-BUILTIN = ("exact", "poweroffice")
 SANDBOX_ENV = "RECONCILE_SANDBOX"
 
 
@@ -32,28 +36,37 @@ def sandbox_seed_dir(flows_dir: Path) -> Path:
     return Path(override) if override else flows_dir.resolve().parent / "data" / "sandbox"
 
 
-def _register_builtin_connections() -> None:
-    """Import the built-in connectors, which declare their connection tables' keys."""
-    import reconcile.systems.exact
-    import reconcile.systems.poweroffice  # noqa: F401
+Closer = Callable[[], None]
+
+
+class SandboxOpener(Protocol):
+    """Opens the local sandbox of a system that has no connection: its emulator and the connector on it."""
+
+    def __call__(self, name: str, systems: Systems, /) -> tuple[System, Closer]: ...
 
 
 class Systems:
     """The systems of one command, opened on demand and closed together."""
 
     def __init__(
-        self, *, flows_dir: Path, state_dir: Path, connections: Path | None = None, cache: bool = True
+        self,
+        *,
+        flows_dir: Path,
+        state_dir: Path,
+        connections: Path | None = None,
+        cache: bool = True,
+        sandbox: SandboxOpener | None = None,
     ) -> None:
         self.flows_dir = flows_dir
         self.state_dir = state_dir
-        _register_builtin_connections()
+        self._sandbox = sandbox
         self.connections = load_connections(connections)
         self.seed_dir = sandbox_seed_dir(flows_dir)
         self.cache = cache
         self._catalogues: dict[str, Catalogue] = {}
         self._specs: dict[str, SystemFile] = {}
         self._open: dict[str, System] = {}
-        self._closers: list[Callable[[], None]] = []
+        self._closers: list[Closer] = []
 
     # -- catalogues ----------------------------------------------------------------------------------------
 
@@ -81,7 +94,7 @@ class Systems:
             self._specs[name] = load_system_file(path)
         return self._specs[name]
 
-    def _cache(self, name: str) -> Path | None:
+    def cache_dir(self, name: str) -> Path | None:
         """Where a connector keeps its snapshot cache; None reads every snapshot in full."""
         return self.state_dir / "cache" / name if self.cache else None
 
@@ -91,66 +104,50 @@ class Systems:
     # -- systems -------------------------------------------------------------------------------------------
 
     def open(self, name: str) -> System:
+        """The system named so, connected on first use; every one is closed by :meth:`close`."""
         if name not in self._open:
-            self._open[name] = self._connect(name)
+            system, closer = self._connect(name)
+            self._open[name] = system
+            self._closers.append(closer)
         return self._open[name]
 
-    def _connect(self, name: str) -> System:
+    def _connect(self, name: str) -> tuple[System, Closer]:
         conn = self.connections.get(name)
-        closer: Callable[[], None]
-        system: System
-        if name == "exact":
-            if conn is None:
-                from reconcile.sandbox.local import open_exact_sandbox
-
-                system, closer = open_exact_sandbox(self.sandbox_copy("exact"), cache_dir=self._cache(name))
-            else:
-                from reconcile.systems.exact import ExactSystem
-
-                exact = ExactSystem.from_connection(conn, cache_dir=self._cache(name))
-                system, closer = exact, exact.close
-        elif name == "poweroffice":
-            from reconcile.systems.poweroffice_setup import open_poweroffice
-
-            system, closer = open_poweroffice(
-                conn,
-                self.sandbox_copy("poweroffice"),
-                self.catalogue("poweroffice"),
-                cache_dir=self._cache(name),
+        if name == "exact" and conn is not None:
+            exact = ExactSystem.from_connection(conn, cache_dir=self.cache_dir(name))
+            return exact, exact.close
+        if name == "poweroffice" and conn is not None:
+            missing = [k.name for k in POWEROFFICE_KEYS if k.required and k.name not in conn]
+            if missing:
+                where = conn.get("_file", "the connections file")
+                raise ConfigError(f"{where}: poweroffice.{missing[0]}: missing; it is required")
+            poweroffice = PowerOfficeSystem.from_connection(
+                conn, catalogue=self.catalogue(name), cache_dir=self.cache_dir(name)
             )
-        else:
-            system, closer = self._custom(name, conn)
-        self._closers.append(closer)
-        return system
+            return poweroffice, poweroffice.close
+        if name not in BUILTIN:
+            spec = connect(self.system_spec(name), conn)
+            if spec.kind == "files":
+                return self._files(name, spec, conn)
+            if conn is not None:
+                rest = RestSystem.from_connection(spec)
+                return rest, rest.close
+        if self._sandbox is None:
+            raise ConfigError(f"{name}: no [{name}] table in the connections file, and no sandbox to stand in for it")
+        return self._sandbox(name, self)
 
-    def _custom(self, name: str, conn: dict[str, Any] | None) -> tuple[System, Callable[[], None]]:
-        """A system described by its system file: files in a folder, or a REST API (real, or its emulator).
-
-        Without a table in the connections file, the system is its sandbox: the folder of files, or the
-        generic emulator serving the system file over the sandbox copy (its state saved when the command
-        ends). With one, the table's keys are laid over the system file's connection part.
-        """
-        spec = self.system_spec(name).connect(conn)
-        if spec.kind == "files":
-            folder = spec.connection.folder if conn is not None else None
-            if conn is not None and folder is None:
-                raise ConfigError(
-                    f"{conn.get('_file', 'the connections file')}: {name}.folder: missing; a system of "
-                    'kind = "files" needs the folder that holds its files, in the system file or here'
-                )
-            system = FileSystem(
-                name, spec.catalogue, folder or self.sandbox_copy(name), cast(FileFormat, spec.connection.format)
+    def _files(self, name: str, spec: SystemFile, conn: Mapping[str, Any] | None) -> tuple[System, Closer]:
+        """A system that exchanges files: the connection's folder, or the sandbox copy without a connection."""
+        folder = spec.connection.folder if conn is not None else None
+        if conn is not None and folder is None:
+            raise ConfigError(
+                f"{conn.get('_file', 'the connections file')}: {name}.folder: missing; a system of "
+                'kind = "files" needs the folder that holds its files, in the system file or here'
             )
-            return system, system.close
-        if conn is None:
-            from reconcile.sandbox.rest import open_rest_sandbox
-
-            sandbox, closer = open_rest_sandbox(spec, self.sandbox_copy(name))
-            return sandbox, closer
-        from reconcile.systems.rest import RestSystem
-
-        rest = RestSystem.from_connection(spec)
-        return rest, rest.close
+        system = FileSystem(
+            name, spec.catalogue, folder or self.sandbox_copy(name), cast(FileFormat, spec.connection.format)
+        )
+        return system, system.close
 
     def sandbox_copy(self, name: str) -> Path:
         """The working copy of a system's sandbox data in the state directory, made on first use."""

@@ -1,0 +1,98 @@
+"""Serve every emulator for trying things by hand: ``reconcile sandbox serve``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from reconcile.model.systemfile import SystemFile
+from reconcile.sandbox.exact.emulator import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
+from reconcile.sandbox.openers import EXACT_STATE_FILE, POWEROFFICE_STATE_FILE, SANDBOX_MINUTE_LIMIT
+from reconcile.sandbox.poweroffice.emulator import PowerOfficeEmulator
+from reconcile.sandbox.rest.emulator import RestEmulator
+from reconcile.sandbox.server import BackgroundServer
+from reconcile.systems.exact.auth import store_refresh_token
+
+SANDBOX_SECRETS = {
+    "RECONCILE_SANDBOX_EXACT_SECRET": "exact",
+    "RECONCILE_SANDBOX_PO_APPLICATION_KEY": "application_key",
+    "RECONCILE_SANDBOX_PO_CLIENT_KEY": "client_key",
+    "RECONCILE_SANDBOX_PO_SUBSCRIPTION_KEY": "subscription_key",
+}
+
+
+def serve_sandboxes(exact_folder: Path, poweroffice_folder: Path) -> tuple[str, dict[str, str], Callable[[], None]]:
+    """Serve the Exact and PowerOffice emulators for trying things by hand.
+
+    Returns a connections file that points at them, the environment variables it names (the sandbox's
+    public keys), and what stops the emulators and saves their state.
+    """
+    exact_state = exact_folder / EXACT_STATE_FILE
+    exact = ExactEmulator.from_seed(exact_folder, minute_limit=SANDBOX_MINUTE_LIMIT, day_limit=1_000_000)
+    if exact_state.exists():
+        exact.load(exact_state)
+    po_state = poweroffice_folder / POWEROFFICE_STATE_FILE
+    if po_state.exists():
+        po = PowerOfficeEmulator()
+        po.load(po_state)
+    else:
+        po = PowerOfficeEmulator.from_seed(poweroffice_folder)
+    exact_server = BackgroundServer(exact.app).start()
+    po_server = BackgroundServer(po.app).start()
+    token_file = exact_folder / "served-tokens.json"
+    store_refresh_token(
+        {"token_file": token_file, "base_url": exact_server.url, "client_id": SANDBOX_CLIENT_ID},
+        exact.issue_refresh_token(),
+    )
+    keys = po.credentials
+    env = {
+        "RECONCILE_SANDBOX_EXACT_SECRET": SANDBOX_CLIENT_SECRET,
+        "RECONCILE_SANDBOX_PO_APPLICATION_KEY": keys.application_key,
+        "RECONCILE_SANDBOX_PO_CLIENT_KEY": keys.client_key,
+        "RECONCILE_SANDBOX_PO_SUBSCRIPTION_KEY": keys.subscription_key,
+    }
+    connections = f"""[exact]
+base_url = "{exact_server.url}"
+division = {DEFAULT_DIVISION}
+client_id = "{SANDBOX_CLIENT_ID}"
+client_secret_env = "RECONCILE_SANDBOX_EXACT_SECRET"
+token_file = "{token_file}"
+
+[poweroffice]
+base_url = "{po_server.url}"
+v1_base_url = "{po_server.url}/v1"
+application_key_env = "RECONCILE_SANDBOX_PO_APPLICATION_KEY"
+client_key_env = "RECONCILE_SANDBOX_PO_CLIENT_KEY"
+subscription_key_env = "RECONCILE_SANDBOX_PO_SUBSCRIPTION_KEY"
+"""
+
+    def close() -> None:
+        exact_server.stop()
+        po_server.stop()
+        exact.dump(exact_state)
+        po.dump(po_state)
+
+    return connections, env, close
+
+
+def serve_rest_sandbox(spec: SystemFile, folder: Path) -> tuple[str, dict[str, str], Callable[[], None]]:
+    """Serve one custom system's emulator for trying things by hand.
+
+    Returns its connections table (TOML, pointing at the emulator), the environment variables the table
+    names with the sandbox's public secrets, and what stops the emulator and saves its state.
+    """
+    emulator = RestEmulator.from_folder(spec, folder)
+    server = BackgroundServer(emulator.app).start()
+    lines = [f"[{spec.name}]", f'base_url = "{server.url}"']
+    env: dict[str, str] = {}
+    for role, name in spec.connection.auth.secret_env().items():
+        key = spec.connection.auth.secrets[role]
+        variable = name or f"RECONCILE_SANDBOX_{spec.name.upper()}_{role.upper()}"
+        lines.append(f'{key} = "{variable}"')
+        env[variable] = emulator.secrets[role]
+
+    def close() -> None:
+        server.stop()
+        emulator.dump(folder)
+
+    return "\n".join(lines) + "\n", env, close

@@ -1,0 +1,1 @@
+"""Exact Online: its catalogue and the connector (tokens, reads, the sync cache, checked writes)."""

@@ -1,0 +1,107 @@
+"""The incremental reads of the Exact Online connector: sync endpoints, ``sync/Deleted`` and the snapshot cache.
+
+An entity with a sync endpoint is read through its cached snapshot: the rows whose ``Timestamp`` moved since
+the last read are laid over it, and the keys the deletion log lists for the entity's type since then are
+dropped; an entity whose values Exact computes from another entity is read in full when that one changed.
+The rules, and what is not seen, are in :mod:`reconcile.systems.exact`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+from reconcile.model.catalogue import Entity
+from reconcile.systems.cache import Snapshot, SnapshotCache
+from reconcile.systems.exact.reads import ExactReads
+
+CACHE_MAX_AGE = 30 * 86400.0
+"""How long ago a cached snapshot may have been read in full: well inside the two months ``sync/Deleted``
+keeps, and a bound on how long changes can go unseen after an unnoticed division move."""
+DERIVED_FROM = {"Contacts": "Accounts", "SalesOrders": "SalesOrderLines", "Quotations": "QuotationLines"}
+"""Entities with values Exact computes from another entity's records, whose changes may not move their own
+``Timestamp`` (a contact's city comes from its account, an order's amount from its lines)."""
+
+
+class ExactSync(ExactReads):
+    """Reads of entities with a sync endpoint, through the snapshot cache."""
+
+    def _synced(self, ent: Entity, cache: SnapshotCache) -> pl.DataFrame:
+        """``ent`` through its sync endpoint: the cached snapshot refreshed, or else read in full."""
+        source = self._entity(DERIVED_FROM[ent.name]) if ent.name in DERIVED_FROM else None
+        needs = {"timestamp": int, "deleted": int, **({"source": int} if source is not None else {})}
+        snapshot = cache.load(ent.name, self._frame(ent, []).schema, needs)
+        cursor: dict[str, int] = {}
+        if snapshot is not None:
+            cursor = {name: int(value) for name, value in snapshot.cursor.items()}
+            frame = self._refresh(ent, source, snapshot.frame, cursor)
+            if frame is not None:
+                cache.save(ent.name, Snapshot(frame, cursor, snapshot.full_at))
+                return frame
+        full_at = self.clock.now()
+        # Where the next refresh starts must be known before the records are read, not after: what
+        # changes while they are read is then read again next time rather than missed.
+        if "deleted" not in cursor:
+            cursor["deleted"] = _highest(self._deleted_rows(1), 1)
+        if source is not None and "source" not in cursor:
+            cursor["source"] = _highest(self._sync_rows(source, 1, select="Timestamp"), 1)
+        rows = self._sync_rows(ent, 1)
+        cursor["timestamp"] = _highest(rows, 1)
+        frame = _merge(self._frame(ent, []), self._frame(ent, rows), ent.key, set())
+        cache.save(ent.name, Snapshot(frame, cursor, full_at))
+        return frame
+
+    def _refresh(
+        self, ent: Entity, source: Entity | None, cached: pl.DataFrame, cursor: dict[str, int]
+    ) -> pl.DataFrame | None:
+        """``cached`` brought up to date, moving ``cursor`` on; None when it must be read in full.
+
+        On None, ``cursor`` holds only positions a full read may start from.
+        """
+        if source is not None:
+            changed = self._sync_rows(source, cursor["source"], select="Timestamp")
+            if changed:
+                cursor["source"] = _highest(changed, cursor["source"])
+                del cursor["timestamp"]
+                return None
+        rows = self._sync_rows(ent, cursor["timestamp"])
+        deleted = self._deleted_rows(cursor["deleted"])
+        cursor["deleted"] = _highest(deleted, cursor["deleted"])
+        if source is not None and _keys_of_type(deleted, source):
+            del cursor["timestamp"]
+            return None
+        cursor["timestamp"] = _highest(rows, cursor["timestamp"])
+        return _merge(cached, self._frame(ent, rows), ent.key, _keys_of_type(deleted, ent))
+
+    def _sync_rows(self, ent: Entity, since: int, *, select: str | None = None) -> list[dict[str, Any]]:
+        """The records of ``ent`` changed or created after ``since`` (a ``Timestamp``), oldest first."""
+        params = {"$select": select or ",".join(["Timestamp", *ent.fields]), "$filter": f"Timestamp gt {since}L"}
+        return self._get_all(str(ent.api["sync"]), params, what=f"reading {ent.name} changed since {since}")
+
+    def _deleted_rows(self, since: int) -> list[dict[str, Any]]:
+        """The deletion log after ``since``: every entity type, oldest first."""
+        params = {"$select": "Timestamp,EntityKey,EntityType", "$filter": f"Timestamp gt {since}L"}
+        return self._get_all("sync/Deleted", params, what=f"reading the deletion log since {since}")
+
+
+def _highest(rows: Sequence[Mapping[str, Any]], floor: int) -> int:
+    """The highest ``Timestamp`` among ``rows`` (Int64 values may come as text), at least ``floor``."""
+    stamps = [int(r["Timestamp"]) for r in rows if r.get("Timestamp") not in (None, "")]
+    return max([floor, *stamps])
+
+
+def _keys_of_type(deleted: Sequence[Mapping[str, Any]], ent: Entity) -> set[str]:
+    """The keys of ``ent``'s records in a stretch of the deletion log (lower case, as snapshots hold them)."""
+    code = int(ent.api.get("deleted", -1))
+    return {str(r.get("EntityKey") or "").lower() for r in deleted if int(r.get("EntityType") or 0) == code}
+
+
+def _merge(cached: pl.DataFrame, changed: pl.DataFrame, key: str, gone: set[str]) -> pl.DataFrame:
+    """``cached`` with ``changed`` laid over it (the last version of a key wins) less ``gone``, by key."""
+    merged = pl.concat([cached, changed]) if changed.height else cached
+    merged = merged.unique(subset=[key], keep="last", maintain_order=True)
+    if gone:
+        merged = merged.filter(~pl.col(key).is_in(sorted(gone)))
+    return merged.sort(key)

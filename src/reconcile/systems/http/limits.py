@@ -1,0 +1,87 @@
+"""Rate limiters: keep calls within a system's limits, waiting on the injected clock."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+
+import httpx
+
+from reconcile.model.clock import Clock, SystemClock
+
+
+class RateLimiter:
+    """Keeps calls within a system's rate limits; this base class imposes none.
+
+    ``before_request`` is called before every attempt and waits as long as needed (or raises
+    :class:`~reconcile.errors.RateLimited` when the wait would outlast the run); ``after_response`` sees
+    every response and may learn the remaining budget from its headers.
+    """
+
+    def before_request(self, endpoint: str) -> None:
+        """Wait until a call to ``endpoint`` is allowed."""
+
+    def after_response(self, endpoint: str, response: httpx.Response) -> None:
+        """Learn from a response (remaining calls, reset time)."""
+
+
+class FixedWindowLimiter(RateLimiter):
+    """At most ``calls`` calls in each fixed window of ``window`` seconds, shared by all endpoints.
+
+    Windows are aligned to the epoch (calendar minutes for ``window=60``), as fixed-window servers count.
+    """
+
+    def __init__(self, calls: int, window: float, *, clock: Clock | None = None) -> None:
+        if calls < 1 or window <= 0:
+            raise ValueError("a fixed window needs calls >= 1 and window > 0")
+        self.calls = calls
+        self.window = window
+        self.clock: Clock = clock or SystemClock()
+        self._lock = threading.Lock()
+        self._window_start = -math.inf
+        self._count = 0
+
+    def before_request(self, endpoint: str) -> None:
+        # The lock is held while sleeping so that waiting callers queue up instead of all waking at once.
+        with self._lock:
+            while True:
+                now = self.clock.now()
+                start = math.floor(now / self.window) * self.window
+                if start != self._window_start:
+                    self._window_start = start
+                    self._count = 0
+                if self._count < self.calls:
+                    self._count += 1
+                    return
+                self.clock.sleep(start + self.window - now)
+
+
+class SlidingWindowLimiter(RateLimiter):
+    """At most ``calls`` calls within any span of ``window`` seconds, shared by all endpoints.
+
+    For systems that count over a rolling span ("10 requests a second"), where a fixed window would let
+    ``2 * calls`` through around a window edge. The limiter remembers the start time of its last ``calls``
+    calls and waits until the oldest of them is ``window`` seconds old.
+    """
+
+    def __init__(self, calls: int, window: float, *, clock: Clock | None = None) -> None:
+        if calls < 1 or window <= 0:
+            raise ValueError("a sliding window needs calls >= 1 and window > 0")
+        self.calls = calls
+        self.window = window
+        self.clock: Clock = clock or SystemClock()
+        self._lock = threading.Lock()
+        self._sent: deque[float] = deque()
+
+    def before_request(self, endpoint: str) -> None:
+        # Held while sleeping, as in FixedWindowLimiter, so that waiting callers queue up in order.
+        with self._lock:
+            while True:
+                now = self.clock.now()
+                while self._sent and self._sent[0] <= now - self.window:
+                    self._sent.popleft()
+                if len(self._sent) < self.calls:
+                    self._sent.append(now)
+                    return
+                self.clock.sleep(self._sent[0] + self.window - now)

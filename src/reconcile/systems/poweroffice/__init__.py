@@ -1,0 +1,1 @@
+"""PowerOffice Go: its catalogue and the connector (API v2 and the v1 parts)."""

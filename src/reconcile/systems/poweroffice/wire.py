@@ -1,0 +1,246 @@
+"""PowerOffice Go's wire format: records to frames and values to request bodies, timestamps, error texts.
+
+Pure functions; :mod:`reconcile.systems.poweroffice` does the calls. Keys are read without regard to case
+(v2 is PascalCase, v1 camelCase, and clients in the wild meet both); dates may carry a time part; timestamps
+carry up to seven decimals and an offset that may be missing (UTC then) or set off by a space (v1).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import polars as pl
+
+from reconcile.model.catalogue import DTYPES, Entity, Field
+
+_STAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+# ------------------------------------------------------------------------------------------------ values in
+
+
+def parse_timestamp(text: str) -> datetime:
+    """A Go date-time as an aware UTC datetime (the seventh decimal is below Python's resolution)."""
+    match = _STAMP.match(text.strip())
+    if not match:
+        raise ValueError(f"not a date-time: {text!r}")
+    year, month, day, hour, minute, second, frac, offset = match.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    tz = UTC
+    if offset and offset != "Z":
+        digits = offset[1:].replace(":", "")
+        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        tz = timezone(-delta if offset[0] == "-" else delta)
+    moment = datetime(
+        int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro, tzinfo=tz
+    )
+    return moment.astimezone(UTC)
+
+
+def parse_date(text: str) -> date:
+    """A Go date, with or without the time part the API sometimes adds (``1980-05-17T00:00:00``)."""
+    return date.fromisoformat(text.strip()[:10])
+
+
+def convert(value: Any, field: Field) -> Any:
+    """A wire value as the catalogue's type says; ``ValueError`` when it cannot be."""
+    if value is None or (isinstance(value, str) and not value.strip() and field.type != "string"):
+        return None
+    kind = field.type
+    if kind == "string":
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return value if isinstance(value, str) else str(value)
+    if kind == "guid":
+        return str(value).lower()
+    if kind == "int":
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a whole number")
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(f"{value!r} is not a whole number")
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "bool":
+        if isinstance(value, str):
+            return value.strip().lower() == "true"
+        return bool(value)
+    if kind == "date":
+        return parse_date(str(value))
+    if kind == "datetime":
+        return parse_timestamp(str(value))
+    raise ValueError(f"unknown type {kind}")
+
+
+def fold(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Keys case-folded, nested objects too: the lookup table for reading keys without regard to case."""
+    return {k.casefold(): fold(v) if isinstance(v, Mapping) else v for k, v in record.items()}
+
+
+def lookup(folded: Mapping[str, Any], dotted: str) -> Any:
+    """The value at a dotted path of a :func:`fold`-ed record, or ``None``."""
+    current: Any = folded
+    for part in dotted.split("."):
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part.casefold())
+    return current
+
+
+def to_frame(entity: Entity, records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """One row per record, one column per catalogue field; dotted fields become struct columns.
+
+    The key is always text; a value that does not fit its field's type is null (and the rest of the record
+    is kept), since one odd value in a snapshot must not stop a run.
+    """
+    folded = [fold(r) for r in records]
+    columns: dict[str, pl.Series] = {}
+    structs: dict[str, list[Field]] = {}
+    for field in entity.fields.values():
+        if "." in field.name:
+            structs.setdefault(field.name.split(".", 1)[0], []).append(field)
+            continue
+        columns[field.name] = _series(field.name, field, [lookup(r, field.name) for r in folded], entity)
+    for name, fields in structs.items():
+        inner = {f.name.split(".", 1)[1]: _values(f, [lookup(r, f.name) for r in folded], entity) for f in fields}
+        dtype = pl.Struct({f.name.split(".", 1)[1]: DTYPES[f.type] for f in fields})
+        rows = [{key: values[i] for key, values in inner.items()} for i in range(len(folded))]
+        columns[name] = pl.Series(name, rows, dtype=dtype)
+    ordered: list[pl.Series] = []
+    seen: set[str] = set()
+    for field in entity.fields.values():
+        top = field.name.split(".", 1)[0]
+        if top not in seen:
+            seen.add(top)
+            ordered.append(columns[top])
+    return pl.DataFrame(ordered)
+
+
+def _values(field: Field, raw: list[Any], entity: Entity) -> list[Any]:
+    out: list[Any] = []
+    for value in raw:
+        try:
+            converted = convert(value, field)
+        except (ValueError, TypeError):
+            converted = None
+        if field.name == entity.key and converted is not None:
+            converted = str(converted)
+        out.append(converted)
+    return out
+
+
+def _series(name: str, field: Field, raw: list[Any], entity: Entity) -> pl.Series:
+    dtype = pl.String() if name == entity.key else DTYPES[field.type]
+    return pl.Series(name, _values(field, raw, entity), dtype=dtype)
+
+
+# ----------------------------------------------------------------------------------------------- values out
+
+
+def wire_value(value: Any, field: Field, int_refs: frozenset[str]) -> Any:
+    """A catalogue-typed value as the API wants it: dates as ISO text, int64 ids as numbers."""
+    if value is None:
+        return None
+    if field.name in int_refs and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def nest(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted names as nested objects: ``{"MailAddress.City": "Oslo"}`` -> ``{"MailAddress": {"City": ...}}``."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        parts = name.split(".")
+        target = out
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    return out
+
+
+def patch_document(values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """RFC 6902 operations that set exactly ``values`` (dotted names become nested paths).
+
+    Top-level fields are replaced; nested ones are added, as PowerOffice's own examples do, which sets
+    them whether or not the object held a value before.
+    """
+    ops: list[dict[str, Any]] = []
+    for name, value in values.items():
+        parts = name.split(".")
+        path = "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+        ops.append({"op": "add" if len(parts) > 1 else "replace", "path": path, "value": value})
+    return ops
+
+
+# ------------------------------------------------------------------------------------------------- errors
+
+
+def problem_text(response: httpx.Response) -> str:
+    """What a v2 error says: ProblemDetails ``title: detail`` (either casing), else the status alone."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        folded = fold(body)
+        parts = [str(folded[k]) for k in ("title", "detail", "message", "error_description") if folded.get(k)]
+        if parts:
+            return f"{response.status_code} " + ": ".join(parts)
+    return f"{response.status_code} {response.reason_phrase}".strip()
+
+
+def v1_error(body: Any) -> str | None:
+    """The error a v1 envelope reports (``success: false``), or ``None`` when it succeeded."""
+    if not isinstance(body, Mapping):
+        return "the answer was not a v1 envelope"
+    folded = fold(body)
+    if folded.get("success") is True:
+        return None
+    validation = folded.get("validation") or {}
+    summary = validation.get("summary") if isinstance(validation, Mapping) else None
+    kind = validation.get("exception") if isinstance(validation, Mapping) else None
+    reference = validation.get("errorlogreference") if isinstance(validation, Mapping) else None
+    text = str(summary or "the request failed without a reason")
+    if kind:
+        text += f" ({kind})"
+    if reference:
+        text += f"; error log reference {reference}"
+    return text
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    """The claims of a JWT, unverified (to explain a 403); ``{}`` when the token is not a JWT."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(payload)
+    except ValueError:
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def selects(folded: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """Whether a record has the values an entity's ``filter`` asks for (a missing bool is false)."""
+    for name, value in wanted.items():
+        have = folded.get(name)
+        if isinstance(value, bool):
+            have = bool(have)
+        if have != value:
+            return False
+    return True

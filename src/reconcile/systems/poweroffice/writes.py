@@ -1,0 +1,262 @@
+"""Writes to PowerOffice Go: creates, JSON Patch updates and deletes on v2, upserts on v1.
+
+Used by :class:`reconcile.systems.poweroffice.PowerOfficeSystem`; see that module for the protocol.
+Every op gets its own result; an op the catalogue says must fail is refused without a call
+(:mod:`reconcile.systems.poweroffice_checks`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from reconcile.errors import RemoteError, SystemFailure
+from reconcile.model.catalogue import Entity
+from reconcile.systems.base import WriteOp, WriteResult
+from reconcile.systems.http.client import NetworkError
+from reconcile.systems.poweroffice.checks import refuse
+from reconcile.systems.poweroffice.wire import fold, nest, patch_document, problem_text, selects, wire_value
+
+if TYPE_CHECKING:
+    from reconcile.systems.poweroffice.connector import PowerOfficeSystem
+
+JSON_PATCH = "application/json-patch+json"
+
+
+def identity_stamp(row_id: str) -> str:
+    """The ``ExternalImportReference`` a create of plan row ``row_id`` carries (at most 50 characters)."""
+    if len(row_id) <= 50 and row_id.isprintable():
+        return row_id
+    return "reconcile-" + hashlib.sha256(row_id.encode()).hexdigest()[:40]
+
+
+class Writer:
+    """The write side of one :class:`~reconcile.systems.poweroffice.PowerOfficeSystem`."""
+
+    def __init__(self, system: PowerOfficeSystem) -> None:
+        self.po = system
+
+    def write(self, ent: Entity, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """One result per op, in order; a refused or failed op never stops the others.
+
+        A failure of the system itself (auth, limits that outlast the retries, the network) stops the batch:
+        that op and every op after it get failed, retryable results marked ``stopped``, so that what was
+        written is still reported and nothing more is sent.
+        """
+        results: list[WriteResult] = []
+        stopped: str | None = None
+        for op in ops:
+            if stopped is not None:
+                results.append(WriteResult(op.row_id, ok=False, error=stopped, retryable=True, stopped=True))
+                continue
+            try:
+                results.append(self._write_one(ent, op))
+            except SystemFailure as exc:
+                stopped = f"not sent: {exc}"
+                results.append(WriteResult(op.row_id, ok=False, error=str(exc), retryable=True, stopped=True))
+        return results
+
+    def _write_one(self, ent: Entity, op: WriteOp) -> WriteResult:
+        children = self.po.entity(ent.embedded.entity) if ent.embedded is not None else None
+        problem = refuse(ent, op, children)
+        if problem is not None:
+            return WriteResult(op.row_id, ok=False, error=problem)
+        if ent.api.get("version") == 1:
+            return self._v1_write(ent, op)
+        if op.kind == "create":
+            return self._create(ent, op)
+        if op.kind == "update":
+            return self._update(ent, op)
+        return self._delete(ent, op)
+
+    def _payload(self, ent: Entity, values: Mapping[str, Any], *, create: bool) -> dict[str, Any]:
+        int_refs = self._int_fields(ent)
+        wire = {name: wire_value(value, ent.fields[name], int_refs) for name, value in values.items()}
+        if create:
+            for name, value in dict(ent.api.get("create_defaults", {})).items():
+                wire.setdefault(name, value)
+            for name, value in dict(ent.api.get("filter", {})).items():
+                wire[name] = value
+        return nest(wire)
+
+    def _int_fields(self, ent: Entity) -> frozenset[str]:
+        """Fields that hold an int64 id on the wire (text in a snapshot): keys and references to such."""
+        names = {ent.key} if ent.api.get("id_type") == "int" else set()
+        for field in ent.fields.values():
+            target = self.po.catalogue.entity(field.ref) if field.ref else None
+            if target is not None and target.api.get("id_type") == "int":
+                names.add(field.name)
+        return frozenset(names)
+
+    def _create(self, ent: Entity, op: WriteOp) -> WriteResult:
+        reference_field = _reference_field(ent)
+        values = dict(op.values)
+        if reference_field and not values.get(reference_field):
+            values[reference_field] = identity_stamp(op.row_id)
+        reference = values.get(reference_field) if reference_field else None
+        if ent.api.get("split"):
+            parent_id = str(values.pop("sesam_SalesOrderId"))
+            path = str(ent.api["path"]).replace("{parent}", parent_id)
+        else:
+            path = str(ent.api.get("create_path", ent.api["path"]))
+        payload = self._payload(ent, values, create=True)
+        if ent.embedded is not None and op.children:
+            child = self.po.entity(ent.embedded.entity)
+            payload[ent.embedded.field] = [
+                self._payload(child, {k: v for k, v in c.values.items() if k != ent.embedded.parent_field}, create=True)
+                for c in op.children
+            ]
+        try:
+            response = self.po._v2_call("POST", path, ent, json=payload)
+        except NetworkError as exc:
+            found = self._found(ent, op, reference) if reference and exc.maybe_applied else None
+            if found is not None:
+                return found
+            return WriteResult(op.row_id, ok=False, error=str(exc), retryable=True)
+        if response.status_code in (200, 201):
+            return self._created(ent, op, response.json())
+        text = problem_text(response)
+        if reference and response.status_code == 400 and "externalimportreference" in text.casefold():
+            found = self._found(ent, op, reference)
+            if found is not None:
+                return found
+        return WriteResult(op.row_id, ok=False, error=text, retryable=response.status_code >= 500)
+
+    def _created(self, ent: Entity, op: WriteOp, body: Any) -> WriteResult:
+        record = fold(body) if isinstance(body, Mapping) else {}
+        key = record.get(ent.key.casefold())
+        if ent.api.get("split"):
+            self.po._line_orders[str(key).lower()] = str(op.values.get("sesam_SalesOrderId"))
+        children: tuple[WriteResult, ...] = ()
+        if ent.embedded is not None and op.children:
+            lines = record.get(ent.embedded.field.casefold()) or []
+            children = tuple(
+                WriteResult(c.row_id, ok=True, key=str(fold(line).get("id")))
+                if i < len(lines)
+                else WriteResult(c.row_id, ok=False, error="PowerOffice Go returned fewer lines than were sent")
+                for i, (c, line) in enumerate(zip(op.children, [*lines, *([{}] * len(op.children))], strict=False))
+            )
+            for line in lines:
+                self.po._line_orders[str(fold(line).get("id")).lower()] = str(key)
+        if key is None:
+            return WriteResult(op.row_id, ok=False, error="PowerOffice Go answered the create without an id")
+        return WriteResult(op.row_id, ok=True, key=str(key), children=children)
+
+    def _found(self, ent: Entity, op: WriteOp, reference: Any) -> WriteResult | None:
+        """The result for a create whose record already exists with ``reference``, or ``None``."""
+        key = self.find_by_reference(ent, str(reference))
+        if key is None:
+            return None
+        if ent.embedded is None or not op.children:
+            return WriteResult(op.row_id, ok=True, key=key)
+        response = self.po._v2_call("GET", f"{ent.api['path']}/{key}/Complete", ent)
+        return self._created(ent, op, response.json() if response.status_code == 200 else {"id": key})
+
+    def find_by_reference(self, ent: Entity, reference: str) -> str | None:
+        """The id of the record of ``ent`` whose ``ExternalImportReference`` is ``reference``."""
+        field = _reference_field(ent)
+        if field is None:
+            return None
+        spec = ent.api.get("external_reference", {})
+        params = {spec["filter"]: reference} if isinstance(spec, Mapping) and spec.get("filter") else None
+        wanted = {k.casefold(): v for k, v in dict(ent.api.get("filter", {})).items()}
+        for record in self.po._v2_list(ent, str(ent.api["path"]), params):
+            folded = fold(record)
+            if folded.get(field.casefold()) == reference and selects(folded, wanted):
+                return str(folded.get(ent.key.casefold()))
+        return None
+
+    def _record_path(self, ent: Entity, key: str) -> str:
+        if ent.api.get("split"):
+            order_id = self.po._line_orders.get(key.lower())
+            if order_id is None:
+                self.po._read_lines(ent)
+                order_id = self.po._line_orders.get(key.lower())
+            if order_id is None:
+                raise LookupError(f"no sales order holds the line {key}")
+            return str(ent.api["path"]).replace("{parent}", order_id) + f"/{key}"
+        return f"{ent.api['path']}/{key}"
+
+    def _update(self, ent: Entity, op: WriteOp) -> WriteResult:
+        key = str(op.key)
+        if not op.values:
+            return WriteResult(op.row_id, ok=True, key=key)
+        try:
+            path = self._record_path(ent, key)
+        except LookupError as exc:
+            return WriteResult(op.row_id, ok=False, error=str(exc))
+        document = patch_document(self._flat_payload(ent, op.values))
+        response = self.po._v2_call(
+            "PATCH",
+            path,
+            ent,
+            content=json.dumps(document),
+            headers={"Content-Type": JSON_PATCH},
+            idempotent=True,  # every operation sets a value: sending it twice does no harm
+        )
+        if response.status_code == 200:
+            return WriteResult(op.row_id, ok=True, key=key)
+        return WriteResult(
+            op.row_id, ok=False, key=key, error=problem_text(response), retryable=response.status_code >= 500
+        )
+
+    def _flat_payload(self, ent: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
+        int_refs = self._int_fields(ent)
+        return {name: wire_value(value, ent.fields[name], int_refs) for name, value in values.items()}
+
+    def _delete(self, ent: Entity, op: WriteOp) -> WriteResult:
+        key = str(op.key)
+        try:
+            path = self._record_path(ent, key)
+        except LookupError:
+            return WriteResult(op.row_id, ok=True, key=key)  # the order and its line are gone
+        response = self.po._v2_call("DELETE", path, ent)
+        if response.status_code in (200, 204, 404):  # 404: already gone, as a retried delete finds it
+            self.po._line_orders.pop(key.lower(), None)
+            return WriteResult(op.row_id, ok=True, key=key)
+        return WriteResult(
+            op.row_id, ok=False, key=key, error=problem_text(response), retryable=response.status_code >= 500
+        )
+
+    # -------------------------------------------------------------------------------------------- v1
+
+    def _v1_write(self, ent: Entity, op: WriteOp) -> WriteResult:
+        api = ent.api
+        key = str(op.key) if op.key is not None else None
+        try:
+            if op.kind == "delete":
+                path = f"{api.get('delete_path', api['path'])}/{key}"
+                self.po._v1_body(self.po._v1_call("DELETE", path, ent), ent, "deleting")
+                return WriteResult(op.row_id, ok=True, key=key)
+            record = self._flat_payload(ent, op.values)
+            if op.kind == "update":
+                # v1 POST replaces the whole record: start from what is there now.
+                current = self.po._v1_body(self.po._v1_call("GET", f"{api['path']}/{key}", ent), ent, "reading")
+                data = next((v for k, v in current.items() if k.casefold() == "data"), None)
+                if not isinstance(data, Mapping):
+                    return WriteResult(op.row_id, ok=False, key=key, error=f"{ent.name} {key} was not found")
+                changed = {name.casefold() for name in record}
+                record = {**{k: v for k, v in data.items() if k.casefold() not in changed}, **record}
+            else:
+                for name, value in dict(api.get("create_defaults", {})).items():
+                    record.setdefault(name, value)
+            path = str(api["upsert_path"]).format(**{k: v for k, v in record.items() if v is not None})
+            body = self.po._v1_body(self.po._v1_call("POST", path, ent, json=record), ent, "writing")
+        except RemoteError as exc:
+            return WriteResult(op.row_id, ok=False, key=key, error=str(exc), retryable=(exc.status or 0) >= 500)
+        except KeyError as exc:
+            return WriteResult(op.row_id, ok=False, key=key, error=f"{exc.args[0]} is needed to write {ent.name}")
+        data = fold(body).get("data")
+        new_key = fold(data).get(ent.key.casefold()) if isinstance(data, Mapping) else None
+        if new_key is None:
+            return WriteResult(op.row_id, ok=False, error="PowerOffice Go (v1) answered without the record")
+        return WriteResult(op.row_id, ok=True, key=str(new_key))
+
+
+def _reference_field(ent: Entity) -> str | None:
+    spec = ent.api.get("external_reference")
+    if isinstance(spec, Mapping) and spec.get("field") in ent.fields:
+        return str(spec["field"])
+    return None

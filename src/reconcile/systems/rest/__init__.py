@@ -1,0 +1,1 @@
+"""A custom REST system described by a system file: the generic connector."""
