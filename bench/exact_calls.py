@@ -17,7 +17,7 @@ from typing import Any
 from reconcile.model.clock import FakeClock
 from reconcile.sandbox.exact.emulator import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
 from reconcile.sandbox.server import serve
-from reconcile.systems.base import WriteOp
+from reconcile.systems.base import WriteKind, WriteOp
 from reconcile.systems.exact.auth import store_refresh_token
 from reconcile.systems.exact.connector import ExactSystem
 
@@ -58,15 +58,15 @@ def run(
 
             measure("read Accounts (bulk)", math.ceil(accounts / 1000), accounts, lambda: system.read("Accounts"))
             measure("read VATCodes (regular)", math.ceil(vat_codes / 60), vat_codes, lambda: system.read("VATCodes"))
-            ops = [WriteOp("update", f"u{i}", {"Name": f"Renamed {i}"}, key=keys[i]) for i in range(updates)]
+            ops = [WriteOp(WriteKind.UPDATE, f"u{i}", {"Name": f"Renamed {i}"}, key=keys[i]) for i in range(updates)]
             measure("update Accounts", updates, updates, lambda: system.write("Accounts", ops))
             order_ops = [
                 WriteOp(
-                    "create",
+                    WriteKind.CREATE,
                     f"o{i}",
                     {"OrderedBy": keys[i]},
                     children=tuple(
-                        WriteOp("create", f"o{i}l{j}", {"Item": item, "Quantity": 1.0}) for j in range(lines)
+                        WriteOp(WriteKind.CREATE, f"o{i}l{j}", {"Item": item, "Quantity": 1.0}) for j in range(lines)
                     ),
                 )
                 for i in range(orders)

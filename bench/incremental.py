@@ -27,7 +27,7 @@ from reconcile.sandbox.exact.emulator import DEFAULT_DIVISION, SANDBOX_CLIENT_ID
 from reconcile.sandbox.openers import system_for_emulator
 from reconcile.sandbox.poweroffice.emulator import PowerOfficeEmulator
 from reconcile.sandbox.server import serve
-from reconcile.systems.base import WriteOp
+from reconcile.systems.base import WriteKind, WriteOp
 from reconcile.systems.exact.auth import store_refresh_token
 from reconcile.systems.exact.connector import ExactSystem
 from reconcile.systems.poweroffice.connector import PowerOfficeSystem
@@ -94,7 +94,7 @@ def poweroffice_case(n: int, k: int, tmp: Path) -> dict[str, Any]:
         writer = connect(None)
         writer.read("SalesOrderLines")  # a run writes lines it has read: it knows their orders
         line_ids = [str(o["SalesOrderLines"][0]["Id"]) for o in emulator.records("SalesOrders")[:k]]
-        ops = [WriteOp("update", f"u{i}", {"Quantity": 9.0}, key=line) for i, line in enumerate(line_ids)]
+        ops = [WriteOp(WriteKind.UPDATE, f"u{i}", {"Quantity": 9.0}, key=line) for i, line in enumerate(line_ids)]
         assert all(r.ok for r in writer.write("SalesOrderLines", ops))
         refreshed, refresh = _measure(cached, clock, lambda: cached.read("SalesOrderLines"))
         frame, full = _measure(writer, clock, lambda: writer.read("SalesOrderLines"))

@@ -14,7 +14,7 @@ import pytest
 
 from reconcile.app.nightly import RunSettings, execute, state_store
 from reconcile.sandbox.openers import open_sandbox
-from reconcile.systems.base import WriteOp
+from reconcile.systems.base import WriteKind, WriteOp
 from reconcile.systems.registry import Systems
 
 FLOW = Path("flows/powerofficego-to-exact.toml")
@@ -35,10 +35,11 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     with Systems(flows_dir=FLOW.parent, state_dir=settings.state_dir, sandbox=open_sandbox) as systems:
         po, exact = systems.open("poweroffice"), systems.open("exact")
         [patched] = po.write(
-            "Customers", [WriteOp("update", "edit-po", {"PhoneNumber": "+47 400 00 001"}, key=po_customer)]
+            "Customers", [WriteOp(WriteKind.UPDATE, "edit-po", {"PhoneNumber": "+47 400 00 001"}, key=po_customer)]
         )
         [put] = exact.write(
-            "Accounts", [WriteOp("update", "edit-exact", {"Website": "https://nytt.example.nl"}, key=exact_account)]
+            "Accounts",
+            [WriteOp(WriteKind.UPDATE, "edit-exact", {"Website": "https://nytt.example.nl"}, key=exact_account)],
         )
         assert patched.ok and put.ok, (patched, put)
     second = execute(FLOW, settings)

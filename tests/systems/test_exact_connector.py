@@ -24,7 +24,7 @@ from reconcile.errors import AuthError
 from reconcile.model.clock import FakeClock
 from reconcile.sandbox.exact.emulator import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
 from reconcile.sandbox.server import BackgroundServer, serve
-from reconcile.systems.base import WriteOp
+from reconcile.systems.base import WriteKind, WriteOp
 from reconcile.systems.exact.auth import TokenManager, read_token_file, store_refresh_token
 from reconcile.systems.exact.connector import ExactSystem
 
@@ -279,7 +279,7 @@ def test_a_process_killed_right_after_a_refresh_leaves_a_token_file_the_next_one
 
 def test_a_500_on_one_write_among_many_fails_only_that_one_as_retryable(env: Env) -> None:
     env.emulator.fail("POST", "Accounts", nth=3, status=500)
-    ops = [WriteOp("create", f"row{i}", {"Name": f"New {i}", "City": "Utrecht"}) for i in range(5)]
+    ops = [WriteOp(WriteKind.CREATE, f"row{i}", {"Name": f"New {i}", "City": "Utrecht"}) for i in range(5)]
     with _closing(env.connect()) as system:
         results = system.write("Accounts", ops)
         assert [r.ok for r in results] == [True, True, False, True, True]
@@ -297,7 +297,7 @@ def test_a_500_on_one_write_among_many_fails_only_that_one_as_retryable(env: Env
 def test_a_create_whose_answer_was_lost_is_found_again_not_duplicated(env: Env) -> None:
     env.emulator.fail("POST", "Accounts", status=502, apply=True)
     with _closing(env.connect()) as system:
-        (result,) = system.write("Accounts", [WriteOp("create", "r", {"Name": "Lost answer", "Code": "77"})])
+        (result,) = system.write("Accounts", [WriteOp(WriteKind.CREATE, "r", {"Name": "Lost answer", "Code": "77"})])
     assert result.ok
     stored = env.emulator.records("Accounts")
     assert len(stored) == 1 and result.key == stored[0]["ID"]
@@ -308,11 +308,13 @@ def test_a_create_into_a_read_only_entity_and_one_missing_a_required_field_make_
     with _closing(env.connect()) as system:
         system.tokens.access_token()
         before = len(env.emulator.requests)
-        department = system.write("Departments", [WriteOp("create", "d", {"Code": "SALES"})])
-        contact = system.write("Contacts", [WriteOp("create", "c", {"FirstName": "Ann", "LastName": "Lee"})])
-        order = system.write("SalesOrders", [WriteOp("create", "o", {"OrderedBy": seed_accounts(env.emulator, 1)[0]})])
+        department = system.write("Departments", [WriteOp(WriteKind.CREATE, "d", {"Code": "SALES"})])
+        contact = system.write("Contacts", [WriteOp(WriteKind.CREATE, "c", {"FirstName": "Ann", "LastName": "Lee"})])
+        order = system.write(
+            "SalesOrders", [WriteOp(WriteKind.CREATE, "o", {"OrderedBy": seed_accounts(env.emulator, 1)[0]})]
+        )
         read_only_field = system.write(
-            "Contacts", [WriteOp("update", "u", {"City": "Oslo"}, key="5e9ec63d-1e6e-4920-b799-bd636a6055c9")]
+            "Contacts", [WriteOp(WriteKind.UPDATE, "u", {"City": "Oslo"}, key="5e9ec63d-1e6e-4920-b799-bd636a6055c9")]
         )
     assert len(env.emulator.requests) == before
     assert not department[0].ok and not department[0].retryable
@@ -326,9 +328,10 @@ def test_an_order_is_created_with_its_lines_and_the_results_carry_the_line_ids(e
     account = seed_accounts(env.emulator, 1)[0]
     item = env.emulator.insert("Items", {"Code": "W1", "Description": "Widget", "CostPriceStandard": 2.5})
     lines = tuple(
-        WriteOp("create", f"line{i}", {"Item": item, "Quantity": float(i + 1), "UnitPrice": 10.0}) for i in range(3)
+        WriteOp(WriteKind.CREATE, f"line{i}", {"Item": item, "Quantity": float(i + 1), "UnitPrice": 10.0})
+        for i in range(3)
     )
-    op = WriteOp("create", "order", {"OrderedBy": account, "OrderDate": dt.date(2026, 1, 2)}, children=lines)
+    op = WriteOp(WriteKind.CREATE, "order", {"OrderedBy": account, "OrderDate": dt.date(2026, 1, 2)}, children=lines)
     with _closing(env.connect()) as system:
         (result,) = system.write("SalesOrders", [op])
         stored_lines = system.read("SalesOrderLines")
@@ -344,11 +347,11 @@ def test_an_order_is_created_with_its_lines_and_the_results_carry_the_line_ids(e
 def test_updates_send_only_the_changed_fields_and_deletes_are_logged(env: Env) -> None:
     account = env.emulator.insert("Accounts", {"Name": "Before", "City": "Delft", "Code": "5"})
     with _closing(env.connect()) as system:
-        (update,) = system.write("Accounts", [WriteOp("update", "u", {"Name": "After"}, key=account)])
+        (update,) = system.write("Accounts", [WriteOp(WriteKind.UPDATE, "u", {"Name": "After"}, key=account)])
         assert update.ok
         stored = env.emulator.record("Accounts", account)
         assert stored is not None and stored["Name"] == "After" and stored["City"] == "Delft"
-        (gone,) = system.write("Accounts", [WriteOp("delete", "d", key=account)])
+        (gone,) = system.write("Accounts", [WriteOp(WriteKind.DELETE, "d", key=account)])
     assert gone.ok
     assert env.emulator.record("Accounts", account) is None
 
@@ -357,7 +360,7 @@ def test_a_validation_error_from_exact_carries_its_message_and_is_not_retried(en
     unknown = "00000000-0000-0000-0000-000000000001"
     with _closing(env.connect()) as system:
         (result,) = system.write(
-            "Contacts", [WriteOp("create", "c", {"Account": unknown, "FirstName": "A", "LastName": "B"})]
+            "Contacts", [WriteOp(WriteKind.CREATE, "c", {"Account": unknown, "FirstName": "A", "LastName": "B"})]
         )
     assert not result.ok and not result.retryable
     assert "Invalid reference: Account" in (result.error or "")
@@ -367,7 +370,7 @@ def test_a_validation_error_from_exact_carries_its_message_and_is_not_retried(en
 def test_the_breaker_stops_an_endpoint_before_exact_would_block_the_key(env: Env) -> None:
     accounts = seed_accounts(env.emulator, 8)
     env.emulator.fail("PUT", "Accounts", status=400, times=100)
-    ops = [WriteOp("update", f"u{i}", {"Name": f"N{i}"}, key=key) for i, key in enumerate(accounts)]
+    ops = [WriteOp(WriteKind.UPDATE, f"u{i}", {"Name": f"N{i}"}, key=key) for i, key in enumerate(accounts)]
     with _closing(env.connect()) as system:
         results = system.write("Accounts", ops)
     assert not any(r.ok for r in results)

@@ -21,7 +21,7 @@ import pytest
 
 from reconcile.config.catalogue import parse_catalogue
 from reconcile.errors import ConfigError, SystemFailure
-from reconcile.systems.base import System, WriteOp
+from reconcile.systems.base import System, WriteKind, WriteOp
 from reconcile.systems.files import connector as files
 from reconcile.systems.files.connector import FileFormat, FileSystem
 
@@ -87,7 +87,7 @@ def system(folder: Path, file_format: FileFormat = "json") -> FileSystem:
 
 
 def create(row: str, **values: Any) -> WriteOp:
-    return WriteOp("create", row, values=values)
+    return WriteOp(WriteKind.CREATE, row, values=values)
 
 
 def test_it_is_a_system(tmp_path: Path) -> None:
@@ -155,8 +155,8 @@ def test_round_trip(tmp_path: Path, file_format: FileFormat) -> None:
     results = fs.write(
         "Customers",
         [
-            WriteOp("update", "u1", key="2", values={"MailAddress.CountryCode": "NL", "Balance": 10}),
-            WriteOp("delete", "d1", key="1"),
+            WriteOp(WriteKind.UPDATE, "u1", key="2", values={"MailAddress.CountryCode": "NL", "Balance": 10}),
+            WriteOp(WriteKind.DELETE, "d1", key="1"),
         ],
     )
     assert all(r.ok for r in results)
@@ -291,7 +291,7 @@ def test_unknown_fields_are_kept_in_json(tmp_path: Path) -> None:
     path.write_text(json.dumps(original), encoding="utf-8")
     fs = system(tmp_path)
     assert "Loyalty" not in fs.read("Customers").columns
-    result = fs.write("Customers", [WriteOp("update", "u", key="5", values={"MailAddress.City": "Bergen"})])
+    result = fs.write("Customers", [WriteOp(WriteKind.UPDATE, "u", key="5", values={"MailAddress.City": "Bergen"})])
     assert result[0].ok
     (record,) = json.loads(path.read_text(encoding="utf-8"))
     assert record["Loyalty"] == {"level": "gold", "since": "2019-01-01"}
@@ -302,7 +302,7 @@ def test_unknown_fields_are_kept_in_json(tmp_path: Path) -> None:
 def test_a_nested_value_replaces_a_null_object(tmp_path: Path) -> None:
     path = tmp_path / "Customers.json"
     path.write_text(json.dumps([{"Id": 5, "Name": "Ola", "MailAddress": None}]), encoding="utf-8")
-    system(tmp_path).write("Customers", [WriteOp("update", "u", key="5", values={"MailAddress.City": "Bodø"})])
+    system(tmp_path).write("Customers", [WriteOp(WriteKind.UPDATE, "u", key="5", values={"MailAddress.City": "Bodø"})])
     (record,) = json.loads(path.read_text(encoding="utf-8"))
     assert record["MailAddress"] == {"City": "Bodø"}
 
@@ -313,7 +313,7 @@ def test_unknown_columns_are_kept_in_csv(tmp_path: Path) -> None:
     fs = system(tmp_path, "csv")
     fs.write(
         "Customers",
-        [WriteOp("update", "u", key="1", values={"Name": "Siri Hansen"}), create("c", Name="Eva")],
+        [WriteOp(WriteKind.UPDATE, "u", key="1", values={"Name": "Siri Hansen"}), create("c", Name="Eva")],
     )
     rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
     assert [(r["Id"], r["Name"], r["Loyalty"]) for r in rows] == [
@@ -372,24 +372,24 @@ def test_keys_next_integer_explicit_guid_and_hex(tmp_path: Path) -> None:
         ("Customers", create("r", Name="A", Balance="lots"), "Balance = 'lots' is not a number"),
         (
             "Customers",
-            WriteOp("update", "r", key="1", values={"Number": 4}),
+            WriteOp(WriteKind.UPDATE, "r", key="1", values={"Number": 4}),
             "Number can only be set when the",
         ),
         (
             "Customers",
-            WriteOp("update", "r", key="1", values={"Name": None}),
+            WriteOp(WriteKind.UPDATE, "r", key="1", values={"Name": None}),
             "required and cannot be emptied",
         ),
-        ("Customers", WriteOp("update", "r", key="1", values={"Id": "2"}), "Id is read-only in shop"),
-        ("Customers", WriteOp("update", "r", key="99", values={"Name": "X"}), "no Customers with Id = 99 in"),
-        ("Customers", WriteOp("delete", "r", key="99"), "no Customers with Id = 99 in Customers.json"),
-        ("Customers", WriteOp("update", "r", values={"Name": "X"}), "an update needs the record's Id"),
+        ("Customers", WriteOp(WriteKind.UPDATE, "r", key="1", values={"Id": "2"}), "Id is read-only in shop"),
+        ("Customers", WriteOp(WriteKind.UPDATE, "r", key="99", values={"Name": "X"}), "no Customers with Id = 99 in"),
+        ("Customers", WriteOp(WriteKind.DELETE, "r", key="99"), "no Customers with Id = 99 in Customers.json"),
+        ("Customers", WriteOp(WriteKind.UPDATE, "r", values={"Name": "X"}), "an update needs the record's Id"),
         ("Departments", create("r", Code="D1"), "shop Departments is read-only: records cannot be created"),
-        ("Departments", WriteOp("update", "r", key="D1"), "shop Departments is read-only: records cannot be"),
-        ("Departments", WriteOp("delete", "r", key="D1"), "shop Departments records cannot be deleted"),
+        ("Departments", WriteOp(WriteKind.UPDATE, "r", key="D1"), "shop Departments is read-only: records cannot be"),
+        ("Departments", WriteOp(WriteKind.DELETE, "r", key="D1"), "shop Departments records cannot be deleted"),
         (
             "Customers",
-            WriteOp("create", "r", values={"Name": "A"}, children=(create("c", Quantity=1),)),
+            WriteOp(WriteKind.CREATE, "r", values={"Name": "A"}, children=(create("c", Quantity=1),)),
             "shop Customers takes no embedded records",
         ),
     ],
@@ -421,7 +421,7 @@ def test_an_update_sets_modified_and_only_the_given_fields(tmp_path: Path) -> No
         encoding="utf-8",
     )
     fs = system(tmp_path)
-    fs.write("Customers", [WriteOp("update", "u", key="1", values={"Active": True})])
+    fs.write("Customers", [WriteOp(WriteKind.UPDATE, "u", key="1", values={"Active": True})])
     (row,) = fs.read("Customers").to_dicts()
     assert (row["Name"], row["Balance"], row["Active"], row["Modified"]) == ("A", 5.0, True, NOW)
 
@@ -429,7 +429,7 @@ def test_an_update_sets_modified_and_only_the_given_fields(tmp_path: Path) -> No
 def test_embedded_children_are_created_with_their_parent(tmp_path: Path) -> None:
     fs = system(tmp_path)
     lines = (create("l1", Quantity=2), create("l2", Quantity=0.5, Id="line-2"))
-    (result,) = fs.write("Orders", [WriteOp("create", "o1", values={"CustomerId": 1}, children=lines)])
+    (result,) = fs.write("Orders", [WriteOp(WriteKind.CREATE, "o1", values={"CustomerId": 1}, children=lines)])
     assert result.ok
     assert result.key is not None
     assert [(c.row_id, c.ok) for c in result.children] == [("l1", True), ("l2", True)]
@@ -442,7 +442,7 @@ def test_embedded_children_are_created_with_their_parent(tmp_path: Path) -> None
 def test_a_refused_child_refuses_its_parent_and_writes_nothing(tmp_path: Path) -> None:
     fs = system(tmp_path)
     lines = (create("l1", Quantity=2), create("l2"))
-    (result,) = fs.write("Orders", [WriteOp("create", "o1", values={"CustomerId": 1}, children=lines)])
+    (result,) = fs.write("Orders", [WriteOp(WriteKind.CREATE, "o1", values={"CustomerId": 1}, children=lines)])
     assert not result.ok
     assert result.error == "OrderLines 2: required on create and missing: Quantity"
     assert [c.ok for c in result.children] == [False, False]
@@ -465,7 +465,7 @@ def test_a_failure_mid_write_leaves_the_old_file_intact(
 
     monkeypatch.setattr(files, "_dump", crash)
     with pytest.raises(SystemFailure, match="No space left on device"):
-        fs.write("Customers", [create("c", Name="Eva"), WriteOp("delete", "d", key="1")])
+        fs.write("Customers", [create("c", Name="Eva"), WriteOp(WriteKind.DELETE, "d", key="1")])
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
     monkeypatch.undo()

@@ -22,7 +22,7 @@ from reconcile.model.clock import FakeClock
 from reconcile.sandbox.openers import system_for_emulator
 from reconcile.sandbox.poweroffice.emulator import PowerOfficeEmulator
 from reconcile.sandbox.server import serve
-from reconcile.systems.base import System, WriteOp
+from reconcile.systems.base import System, WriteKind, WriteOp
 from reconcile.systems.catalogues import builtin_catalogue
 from reconcile.systems.poweroffice.connector import PowerOfficeSystem
 
@@ -295,7 +295,8 @@ def test_an_update_patches_only_the_fields_the_op_changes(po: PowerOfficeSystem,
     before = emulator.record("Customers", 101)
     assert before is not None
     (result,) = po.write(
-        "Customers", [WriteOp("update", "u1", {"MailAddress.City": "Bergen", "PhoneNumber": "+47 1"}, key="101")]
+        "Customers",
+        [WriteOp(WriteKind.UPDATE, "u1", {"MailAddress.City": "Bergen", "PhoneNumber": "+47 1"}, key="101")],
     )
     assert result.ok and result.key == "101"
     (patch,) = [r for r in emulator.requests if r["method"] == "PATCH"]
@@ -318,7 +319,7 @@ def test_an_update_patches_only_the_fields_the_op_changes(po: PowerOfficeSystem,
 
 def test_line_updates_find_their_order(po: PowerOfficeSystem, emulator: PowerOfficeEmulator) -> None:
     line_id = po.read("SalesOrderLines").filter(pl.col("ProductId") == "43")["Id"][0]
-    (result,) = po.write("SalesOrderLines", [WriteOp("update", "l1", {"ProductUnitCost": 12.5}, key=line_id)])
+    (result,) = po.write("SalesOrderLines", [WriteOp(WriteKind.UPDATE, "l1", {"ProductUnitCost": 12.5}, key=line_id)])
     assert result.ok
     order = emulator.record("SalesOrders", ORDER_2)
     assert order is not None and order["SalesOrderLines"][0]["ProductUnitCost"] == 12.5
@@ -327,7 +328,9 @@ def test_line_updates_find_their_order(po: PowerOfficeSystem, emulator: PowerOff
 def test_creates_carry_an_identity_stamp_and_a_retried_create_finds_its_record(
     po: PowerOfficeSystem, emulator: PowerOfficeEmulator
 ) -> None:
-    op = WriteOp("create", "customers:crm-9", {"FirstName": "Liv", "LastName": "Lund", "DateOfBirth": date(1999, 1, 2)})
+    op = WriteOp(
+        WriteKind.CREATE, "customers:crm-9", {"FirstName": "Liv", "LastName": "Lund", "DateOfBirth": date(1999, 1, 2)}
+    )
     (first,) = po.write("Customers person", [op])
     (again,) = po.write("Customers person", [op])  # as after a crash between the call and the journal
     assert first.ok and again.ok and again.key == first.key
@@ -339,14 +342,14 @@ def test_creates_carry_an_identity_stamp_and_a_retried_create_finds_its_record(
 
 def test_a_sales_order_is_created_with_its_lines(po: PowerOfficeSystem, emulator: PowerOfficeEmulator) -> None:
     lines = (
-        WriteOp("create", "l1", {"ProductId": "42", "Quantity": 1.0}),
-        WriteOp("create", "l2", {"ProductId": "41", "Quantity": 4.0}),
+        WriteOp(WriteKind.CREATE, "l1", {"ProductId": "42", "Quantity": 1.0}),
+        WriteOp(WriteKind.CREATE, "l2", {"ProductId": "41", "Quantity": 4.0}),
     )
     (result,) = po.write(
         "SalesOrders",
         [
             WriteOp(
-                "create",
+                WriteKind.CREATE,
                 "o1",
                 {"CustomerId": "102", "SalesOrderDate": date(2024, 7, 1), "CurrencyCode": "NOK"},
                 children=lines,
@@ -360,10 +363,12 @@ def test_a_sales_order_is_created_with_its_lines(po: PowerOfficeSystem, emulator
 
 
 def test_deletes_report_409_as_that_rows_failure(po: PowerOfficeSystem, emulator: PowerOfficeEmulator) -> None:
-    results = po.write("Customers", [WriteOp("delete", "d1", key="101"), WriteOp("delete", "d2", key="103")])
+    results = po.write(
+        "Customers", [WriteOp(WriteKind.DELETE, "d1", key="101"), WriteOp(WriteKind.DELETE, "d2", key="103")]
+    )
     assert not results[0].ok and "in use" in (results[0].error or "") and not results[0].retryable
     assert results[1].ok is False  # 103 has an order too
-    person = po.write("Customers person", [WriteOp("delete", "d3", key="106")])
+    person = po.write("Customers person", [WriteOp(WriteKind.DELETE, "d3", key="106")])
     assert person[0].ok and emulator.record("Customers", 106) is None
 
 
@@ -371,11 +376,11 @@ def test_refused_before_any_call(po: PowerOfficeSystem, emulator: PowerOfficeEmu
     results = po.write(
         "Customers",
         [
-            WriteOp("create", "r1", {"PhoneNumber": "+47"}),
-            WriteOp("update", "r2", {"Id": "5"}, key="101"),
-            WriteOp("create", "r3", {"Name": "X", "MailAddress.City": "Oslo"}),
-            WriteOp("update", "r4", {"Name": None}, key="101"),
-            WriteOp("create", "r5", {"Name": "X", "Colour": "red"}),
+            WriteOp(WriteKind.CREATE, "r1", {"PhoneNumber": "+47"}),
+            WriteOp(WriteKind.UPDATE, "r2", {"Id": "5"}, key="101"),
+            WriteOp(WriteKind.CREATE, "r3", {"Name": "X", "MailAddress.City": "Oslo"}),
+            WriteOp(WriteKind.UPDATE, "r4", {"Name": None}, key="101"),
+            WriteOp(WriteKind.CREATE, "r5", {"Name": "X", "Colour": "red"}),
         ],
     )
     reasons = [r.error for r in results]
@@ -383,7 +388,7 @@ def test_refused_before_any_call(po: PowerOfficeSystem, emulator: PowerOfficeEmu
     assert "needs Name" in (reasons[0] or "") and "read-only" in (reasons[1] or "")
     assert "ZipCode" in (reasons[2] or "") and "cannot be emptied" in (reasons[3] or "")
     assert "no field" in (reasons[4] or "")
-    (vat,) = po.write("VatCodes", [WriteOp("create", "v1", {"Code": "99"})])
+    (vat,) = po.write("VatCodes", [WriteOp(WriteKind.CREATE, "v1", {"Code": "99"})])
     assert not vat.ok and "read-only" in (vat.error or "")
     assert emulator.requests == []
 
@@ -392,10 +397,10 @@ def test_one_bad_row_never_stops_the_others(po: PowerOfficeSystem, emulator: Pow
     results = po.write(
         "Departments",
         [
-            WriteOp("create", "a", {"Name": "Drift", "Code": "40"}),
-            WriteOp("create", "b", {"Name": "Dup", "Code": "10"}),  # the code is taken: Go says 400
-            WriteOp("update", "c", {"Name": "Salg og marked"}, key="1"),
-            WriteOp("update", "d", {"Name": "Nowhere"}, key="999"),
+            WriteOp(WriteKind.CREATE, "a", {"Name": "Drift", "Code": "40"}),
+            WriteOp(WriteKind.CREATE, "b", {"Name": "Dup", "Code": "10"}),  # the code is taken: Go says 400
+            WriteOp(WriteKind.UPDATE, "c", {"Name": "Salg og marked"}, key="1"),
+            WriteOp(WriteKind.UPDATE, "d", {"Name": "Nowhere"}, key="999"),
         ],
     )
     assert [r.ok for r in results] == [True, False, True, False]
@@ -408,9 +413,9 @@ def test_v1_upserts_update_in_place_and_create(po: PowerOfficeSystem, emulator: 
     results = po.write(
         "Contactperson",
         [
-            WriteOp("update", "c1", {"city": "Bergen", "phoneNumber": "+47 2"}, key="501"),
+            WriteOp(WriteKind.UPDATE, "c1", {"city": "Bergen", "phoneNumber": "+47 2"}, key="501"),
             WriteOp(
-                "create",
+                WriteKind.CREATE,
                 "c2",
                 {"partyId": "102", "firstName": "Nora", "lastName": "Vik", "dateOfBirth": date(2001, 2, 3)},
             ),
@@ -427,7 +432,7 @@ def test_v1_upserts_update_in_place_and_create(po: PowerOfficeSystem, emulator: 
     )
     nora = emulator.record("ContactPersons", results[1].key)
     assert nora is not None and nora["partyId"] == 102 and nora["dateOfBirth"] == "2001-02-03"
-    (location,) = po.write("Location", [WriteOp("update", "l1", {"name": "Oslo sentrum"}, key="1")])
+    (location,) = po.write("Location", [WriteOp(WriteKind.UPDATE, "l1", {"name": "Oslo sentrum"}, key="1")])
     assert location.ok and emulator.record("Locations", 1) == {
         "id": 1,
         "code": "OSL",
@@ -440,9 +445,11 @@ def test_v1_errors_as_http_200_fail_their_row(po: PowerOfficeSystem) -> None:
     results = po.write(
         "Contactperson",
         [
-            WriteOp("create", "c1", {"partyId": "999", "firstName": "A", "lastName": "B"}),
-            WriteOp("create", "c2", {"partyId": "101", "firstName": "A", "lastName": "B", "emailAddress": "a@b"}),
-            WriteOp("create", "c3", {"partyId": "101", "firstName": "C", "lastName": "D"}),
+            WriteOp(WriteKind.CREATE, "c1", {"partyId": "999", "firstName": "A", "lastName": "B"}),
+            WriteOp(
+                WriteKind.CREATE, "c2", {"partyId": "101", "firstName": "A", "lastName": "B", "emailAddress": "a@b"}
+            ),
+            WriteOp(WriteKind.CREATE, "c3", {"partyId": "101", "firstName": "C", "lastName": "D"}),
         ],
     )
     assert [r.ok for r in results] == [False, False, True]

@@ -26,7 +26,7 @@ from reconcile.model.clock import FakeClock
 from reconcile.sandbox.openers import system_for_emulator
 from reconcile.sandbox.poweroffice.emulator import PowerOfficeEmulator
 from reconcile.sandbox.server import serve
-from reconcile.systems.base import WriteOp
+from reconcile.systems.base import WriteKind, WriteOp
 from reconcile.systems.poweroffice.connector import CACHE_MAX_AGE, PowerOfficeSystem
 
 LINES = "SalesOrderLines"
@@ -100,21 +100,23 @@ def apply_edit(writer: PowerOfficeSystem, world: World, kind: str, pick: int) ->
     orders, lines = order_ids(world), line_ids(world)
     op: tuple[str, WriteOp] | None = None
     if kind == "new order" or (not orders and kind != "new line"):
-        children = tuple(WriteOp("create", f"c{j}", {"ProductId": "41", "Quantity": 2.0}) for j in range(pick % 3))
+        children = tuple(
+            WriteOp(WriteKind.CREATE, f"c{j}", {"ProductId": "41", "Quantity": 2.0}) for j in range(pick % 3)
+        )
         values: dict[str, Any] = {"CustomerId": "101", "SalesOrderDate": "2024-06-01"}
-        op = ("SalesOrders", WriteOp("create", "o", values, children=children))
+        op = ("SalesOrders", WriteOp(WriteKind.CREATE, "o", values, children=children))
     elif kind == "drop order":
-        op = ("SalesOrders", WriteOp("delete", "o", {}, key=orders[pick % len(orders)]))
+        op = ("SalesOrders", WriteOp(WriteKind.DELETE, "o", {}, key=orders[pick % len(orders)]))
     elif kind == "touch order":
         values = {"CustomerReference": f"ref {pick}"}
-        op = ("SalesOrders", WriteOp("update", "o", values, key=orders[pick % len(orders)]))
+        op = ("SalesOrders", WriteOp(WriteKind.UPDATE, "o", values, key=orders[pick % len(orders)]))
     elif kind == "new line" and orders:
         values = {"sesam_SalesOrderId": orders[pick % len(orders)], "ProductId": "42", "Quantity": float(pick)}
-        op = (LINES, WriteOp("create", "l", values))
+        op = (LINES, WriteOp(WriteKind.CREATE, "l", values))
     elif kind == "change line" and lines:
-        op = (LINES, WriteOp("update", "l", {"Quantity": float(pick + 1)}, key=lines[pick % len(lines)]))
+        op = (LINES, WriteOp(WriteKind.UPDATE, "l", {"Quantity": float(pick + 1)}, key=lines[pick % len(lines)]))
     elif kind == "drop line" and lines:
-        op = (LINES, WriteOp("delete", "l", {}, key=lines[pick % len(lines)]))
+        op = (LINES, WriteOp(WriteKind.DELETE, "l", {}, key=lines[pick % len(lines)]))
     if op is not None:
         [result] = writer.write(op[0], [op[1]])
         assert result.ok, result
@@ -157,8 +159,8 @@ def test_a_refresh_reads_the_lines_of_changed_orders_only(world: World) -> None:
     orders = order_ids(world)
     writer = world.connect(cached=False)
     line = str(world.emulator.records("SalesOrders")[3]["SalesOrderLines"][0]["Id"])
-    assert writer.write(LINES, [WriteOp("update", "l", {"Quantity": 7.0}, key=line)])[0].ok
-    assert writer.write("SalesOrders", [WriteOp("delete", "o", {}, key=orders[5])])[0].ok
+    assert writer.write(LINES, [WriteOp(WriteKind.UPDATE, "l", {"Quantity": 7.0}, key=line)])[0].ok
+    assert writer.write("SalesOrders", [WriteOp(WriteKind.DELETE, "o", {}, key=orders[5])])[0].ok
     before, calls = _line_calls(world), system.calls
     again = system.read(LINES)
     assert _line_calls(world) - before == 1  # the changed order; the deleted one just drops out
@@ -183,7 +185,7 @@ def test_lines_read_from_the_cache_can_be_updated_in_the_same_session(world: Wor
     world.read_once()
     system = world.connect()
     line = str(system.read(LINES)["Id"][0])
-    [result] = system.write(LINES, [WriteOp("update", "l", {"Description": "edited"}, key=line)])
+    [result] = system.write(LINES, [WriteOp(WriteKind.UPDATE, "l", {"Description": "edited"}, key=line)])
     assert result.ok, result
     assert world.full().filter(pl.col("Id") == line)["Description"].item() == "edited"
     system.close()

@@ -22,7 +22,7 @@ from reconcile.model.clock import FakeClock
 from reconcile.model.systemfile import Limits, SystemFile
 from reconcile.sandbox.rest.emulator import RestEmulator
 from reconcile.sandbox.server import serve
-from reconcile.systems.base import WriteOp
+from reconcile.systems.base import WriteKind, WriteOp
 from reconcile.systems.http.retry import RetryPolicy
 from reconcile.systems.rest.connector import RestSystem
 
@@ -158,8 +158,8 @@ def test_secrets_come_from_the_environment_named_in_the_file(monkeypatch: pytest
 
 def test_bulk_endpoint_creates_in_fewer_calls_than_records() -> None:
     spec = make_spec(customer='bulk = { create = "/customers/batch", update = "/customers/batch", size = 10 }')
-    ops = [WriteOp("create", f"r{i}", {"name": f"Ny {i}", "city": "Tromsø"}) for i in range(25)]
-    ops.insert(3, WriteOp("create", "bad", {"city": "Bodø"}))  # no name: refused before any call
+    ops = [WriteOp(WriteKind.CREATE, f"r{i}", {"name": f"Ny {i}", "city": "Tromsø"}) for i in range(25)]
+    ops.insert(3, WriteOp(WriteKind.CREATE, "bad", {"city": "Bodø"}))  # no name: refused before any call
     with running(spec) as (system, emulator):
         before = system.calls
         results = system.write("Customer", ops)
@@ -177,8 +177,8 @@ def test_bulk_endpoint_creates_in_fewer_calls_than_records() -> None:
 
 def test_bulk_update_and_per_item_errors() -> None:
     spec = make_spec(customer='bulk = { update = "/customers/batch", size = 50 }')
-    ops = [WriteOp("update", f"u{i}", {"city": "Narvik"}, key=str(i)) for i in (1, 2, 3)]
-    ops.append(WriteOp("update", "gone", {"city": "Narvik"}, key="404"))
+    ops = [WriteOp(WriteKind.UPDATE, f"u{i}", {"city": "Narvik"}, key=str(i)) for i in (1, 2, 3)]
+    ops.append(WriteOp(WriteKind.UPDATE, "gone", {"city": "Narvik"}, key="404"))
     with running(spec) as (system, emulator):
         results = system.write("Customer", ops)
         assert emulator.calls["PATCH /customers/batch"] == 1
@@ -195,11 +195,11 @@ def test_refused_before_any_call_what_the_catalogue_says_will_fail() -> None:
         results = system.write(
             "Customer",
             [
-                WriteOp("create", "a", {"name": "X", "tier": "gold"}),
-                WriteOp("create", "b", {"name": "X", "nme": "typo"}),
-                WriteOp("update", "c", {"name": None}, key="1"),
-                WriteOp("update", "d", {"since": "not a date"}, key="1"),
-                WriteOp("update", "e", {"city": "Oslo"}),
+                WriteOp(WriteKind.CREATE, "a", {"name": "X", "tier": "gold"}),
+                WriteOp(WriteKind.CREATE, "b", {"name": "X", "nme": "typo"}),
+                WriteOp(WriteKind.UPDATE, "c", {"name": None}, key="1"),
+                WriteOp(WriteKind.UPDATE, "d", {"since": "not a date"}, key="1"),
+                WriteOp(WriteKind.UPDATE, "e", {"city": "Oslo"}),
             ],
         )
         assert system.calls == before
@@ -217,20 +217,24 @@ def test_refused_before_any_call_what_the_catalogue_says_will_fail() -> None:
 def test_single_writes_create_update_put_and_delete() -> None:
     spec = make_spec(project='update = "PUT"')
     with running(spec) as (system, emulator):
-        created = system.write("Project", [WriteOp("create", "p", {"code": "P9", "customer_id": 3, "budget": 10.5})])
+        created = system.write(
+            "Project", [WriteOp(WriteKind.CREATE, "p", {"code": "P9", "customer_id": 3, "budget": 10.5})]
+        )
         key = created[0].key
         assert created[0].ok and key is not None and len(key) == 36  # a GUID the emulator assigned
-        updated = system.write("Project", [WriteOp("update", "u", {"budget": 99.0}, key=key)])
+        updated = system.write("Project", [WriteOp(WriteKind.UPDATE, "u", {"budget": 99.0}, key=key)])
         # PUT replaces the whole record: the connector read it first and sent every writable field back
         assert emulator.calls["GET /projects/{id}"] == 1 and emulator.calls["PUT /projects/{id}"] == 1
         assert updated[0].ok
         stored = {r["id"]: r for r in emulator.records("Project")}[key]
         assert stored == {"id": key, "code": "P9", "customer_id": 3, "budget": 99.0}
-        deleted = system.write("Project", [WriteOp("delete", "d", key=key), WriteOp("delete", "again", key=key)])
+        deleted = system.write(
+            "Project", [WriteOp(WriteKind.DELETE, "d", key=key), WriteOp(WriteKind.DELETE, "again", key=key)]
+        )
         assert [r.ok for r in deleted] == [True, True]  # gone already is what a delete wants
         assert key not in {r["id"] for r in emulator.records("Project")}
         frame = system.read("Customer")
-        system.write("Customer", [WriteOp("update", "c", {"city": "Alta"}, key="2")])
+        system.write("Customer", [WriteOp(WriteKind.UPDATE, "c", {"city": "Alta"}, key="2")])
         after = system.read("Customer")
     assert after.filter(after["id"] == "2")["updated"][0] > frame.filter(frame["id"] == "2")["updated"][0]
 
@@ -272,7 +276,9 @@ class LosePostAnswers(httpx.HTTPTransport):
 
 def test_a_create_whose_answer_was_lost_is_found_not_sent_twice() -> None:
     with running(make_spec(), transport=LosePostAnswers()) as (system, emulator):
-        results = system.write("Customer", [WriteOp("create", "r", {"name": "Lost Answer AS", "city": "Hamar"})])
+        results = system.write(
+            "Customer", [WriteOp(WriteKind.CREATE, "r", {"name": "Lost Answer AS", "city": "Hamar"})]
+        )
         names = [r["name"] for r in emulator.records("Customer")]
     assert emulator.calls["POST /customers"] == 1  # a POST is not repeated when its answer is lost
     assert results[0].ok and results[0].key == "9"  # found among the records instead
@@ -282,7 +288,9 @@ def test_a_create_whose_answer_was_lost_is_found_not_sent_twice() -> None:
 def test_a_system_that_stops_taking_writes_stops_the_batch() -> None:
     with running(make_spec(), retry=RetryPolicy(attempts=1)) as (system, emulator):
         emulator.secrets = {"token": "rotated"}
-        results = system.write("Customer", [WriteOp("update", f"u{i}", {"city": "Oslo"}, key=str(i)) for i in (1, 2)])
+        results = system.write(
+            "Customer", [WriteOp(WriteKind.UPDATE, f"u{i}", {"city": "Oslo"}, key=str(i)) for i in (1, 2)]
+        )
     assert [r.stopped for r in results] == [True, True]
     assert all(r.retryable and not r.ok for r in results)
     assert "not sent" in (results[1].error or "")

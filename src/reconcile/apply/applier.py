@@ -24,7 +24,7 @@ from reconcile.model.catalogue import Catalogue, Entity, Field
 from reconcile.model.flow import Flow, Mapping
 from reconcile.model.plan import Action
 from reconcile.state.store import StateStore
-from reconcile.systems.base import System, WriteOp, WriteResult
+from reconcile.systems.base import System, WriteKind, WriteOp, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ class Applier:
                     self._outcome(row["row_id"], "failed", error=problem)
                     continue
                 children = self._children(entity, row["row_id"], child_spec, journal, shadows)
-                ops.append(WriteOp("create", row["row_id"], values, children=children))
+                ops.append(WriteOp(WriteKind.CREATE, row["row_id"], values, children=children))
                 journal.append(self._entry(mapping, entity, "create", row, values))
                 shadows[row["row_id"]] = [
                     (mapping.name, row["source_id"], c["property"], c["new"]) for c in row["changes"]
@@ -264,7 +264,7 @@ class Applier:
             if problem:
                 self._outcome(row["row_id"], "failed", error=problem)
                 continue
-            ops.append(WriteOp("create", row["row_id"], values))
+            ops.append(WriteOp(WriteKind.CREATE, row["row_id"], values))
             journal.append(self._entry(mapping, entity, "create", row, values))
             shadows[row["row_id"]] = [(mapping.name, row["source_id"], c["property"], c["new"]) for c in row["changes"]]
         return tuple(ops)
@@ -341,7 +341,7 @@ class Applier:
                     if problem:
                         self._outcome(row["row_id"], "failed", error=problem)
                         continue
-                ops.append(WriteOp("update", row["row_id"], values, key=row[key_column]))
+                ops.append(WriteOp(WriteKind.UPDATE, row["row_id"], values, key=row[key_column]))
                 shadows[row["row_id"]] = [
                     (mapping.name, row["source_id"], c["property"], c["new"]) for c in row["changes"]
                 ]
@@ -384,7 +384,7 @@ class Applier:
                     unlink.append((mapping.name, row["source_id"]))
                     self._outcome(row["row_id"], "applied")
                 continue
-            ops = [WriteOp("delete", row["row_id"], key=row[key_column]) for row in rest.iter_rows(named=True)]
+            ops = [WriteOp(WriteKind.DELETE, row["row_id"], key=row[key_column]) for row in rest.iter_rows(named=True)]
             sources = {row["row_id"]: row["source_id"] for row in rest.iter_rows(named=True)}
             if ops and not entity.deletable:
                 for op in ops:

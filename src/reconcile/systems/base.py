@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
 
 from reconcile.model.catalogue import Catalogue
 
-WriteKind = Literal["create", "update", "delete"]
+
+class WriteKind(StrEnum):
+    """What a :class:`WriteOp` does to its record."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,10 @@ class System(Protocol):
 
     def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Apply a batch; every op gets its own result, in the same order. Never raises for one bad record."""
+        ...
+
+    def calls_left(self) -> int | None:
+        """Calls the system's API still allows today, where it says (Exact's daily limit); None where it does not."""
         ...
 
     def close(self) -> None:

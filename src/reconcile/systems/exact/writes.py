@@ -16,7 +16,7 @@ from typing import Any
 
 from reconcile.errors import SystemFailure
 from reconcile.model.catalogue import Entity
-from reconcile.systems.base import WriteOp, WriteResult
+from reconcile.systems.base import WriteKind, WriteOp, WriteResult
 from reconcile.systems.exact.checks import _GUID, _check_values
 from reconcile.systems.exact.reads import ExactReads
 from reconcile.systems.exact.wire import (
@@ -56,9 +56,9 @@ class ExactWrites(ExactReads):
                 results.append(_failed(op, stopped, retryable=True, stopped=True))
                 continue
             try:
-                if op.kind == "create":
+                if op.kind is WriteKind.CREATE:
                     results.append(self._create(ent, op))
-                elif op.kind == "update":
+                elif op.kind is WriteKind.UPDATE:
                     results.append(self._update(ent, op))
                 else:
                     results.append(self._delete(ent, op))
@@ -77,11 +77,11 @@ class ExactWrites(ExactReads):
             return f"Exact {ent.name} are read-only through the API: they cannot be {op.kind}d"
         if op.key and ent.fields[ent.key].type == "guid" and not _GUID.match(op.key):
             return f"{op.key!r} is not an Exact {ent.name} id (a guid)"
-        if op.kind == "delete":
+        if op.kind is WriteKind.DELETE:
             if not op.key:
                 return "a delete needs the record's key"
             return None if ent.deletable else f"Exact {ent.name} cannot be deleted through the API"
-        if op.kind == "update":
+        if op.kind is WriteKind.UPDATE:
             if not op.key:
                 return "an update needs the record's key"
             if op.children:
@@ -97,7 +97,7 @@ class ExactWrites(ExactReads):
                 return f"missing required {ent.embedded.field}: Exact creates {ent.name} with their lines only"
             child = self._entity(ent.embedded.entity)
             for number, line in enumerate(op.children, start=1):
-                if line.kind != "create":
+                if line.kind is not WriteKind.CREATE:
                     return f"line {number}: embedded lines can only be created"
                 problem = _check_values(child, line.values, creating=True, skip=ent.embedded.parent_field)
                 if problem:
@@ -177,7 +177,7 @@ class ExactWrites(ExactReads):
         pending = [
             i
             for i, (op, result) in enumerate(zip(ops, results, strict=True))
-            if op.kind == "create" and op.children and result.ok and result.key and not result.children
+            if op.kind is WriteKind.CREATE and op.children and result.ok and result.key and not result.children
         ]
         child = self._entity(ent.embedded.entity)
         parent_field = ent.embedded.parent_field

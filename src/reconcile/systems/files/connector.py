@@ -39,7 +39,7 @@ from reconcile.model.values import (
     _unflatten,
     typed_frame,
 )
-from reconcile.systems.base import System, WriteOp, WriteResult
+from reconcile.systems.base import System, WriteKind, WriteOp, WriteResult
 
 SHARED = 0o644
 """The mode of a new entity file: the files are exchanged with other programs, as a folder's files are."""
@@ -155,6 +155,10 @@ class FileSystem(System):
         """The file that holds ``entity``."""
         return self.folder / f"{self.entity(entity).name}.{self.format}"
 
+    def calls_left(self) -> int | None:
+        """A folder of files has no call budget."""
+        return None
+
     def close(self) -> None:
         """Nothing stays open between calls."""
 
@@ -202,9 +206,9 @@ class FileSystem(System):
 
     def _apply(self, entity: Entity, op: WriteOp, tables: dict[str, _Table], now: datetime) -> WriteResult:
         try:
-            if op.kind == "create":
+            if op.kind is WriteKind.CREATE:
                 return self._create(entity, op, tables, now)
-            if op.kind == "update":
+            if op.kind is WriteKind.UPDATE:
                 return self._update(entity, op, tables, now)
             return self._delete(entity, op, tables)
         except _Refused as refused:
@@ -314,7 +318,7 @@ class FileSystem(System):
         child_entity = self.entity(entity.embedded.entity)
         for number, child in enumerate(op.children, start=1):
             try:
-                if child.kind != "create":
+                if child.kind is not WriteKind.CREATE:
                     raise _Refused("embedded records can only be created")
                 values = self._cast_values(child_entity, child.values, create=True)
                 self._check_create(child_entity, values, filled_by_parent=entity.embedded.parent_field)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconcile.model.catalogue import Entity
-from reconcile.systems.base import WriteOp
+from reconcile.systems.base import WriteKind, WriteOp
 
 _ADDRESS_REQUIRED = ("City", "ZipCode")
 
@@ -21,17 +21,17 @@ def refuse(ent: Entity, op: WriteOp, children: Entity | None = None) -> str | No
     """Why ``op`` cannot succeed, in words, or ``None`` when it may be sent."""
     if op.kind in ("create", "update") and ent.read_only:
         return f"PowerOffice Go's {ent.name} are read-only: they cannot be {op.kind}d through the API"
-    if op.kind == "delete":
+    if op.kind is WriteKind.DELETE:
         if not ent.deletable:
             return f"PowerOffice Go's {ent.name} cannot be deleted through the API"
         return None if op.key else f"a delete of {ent.name} needs the record's {ent.key}"
-    if op.kind == "update" and not op.key:
+    if op.kind is WriteKind.UPDATE and not op.key:
         return f"an update of {ent.name} needs the record's {ent.key}"
-    problem = check_values(ent, op.values, create=op.kind == "create")
+    problem = check_values(ent, op.values, create=op.kind is WriteKind.CREATE)
     if problem is not None:
         return problem
     if op.children:
-        if op.kind != "create" or ent.embedded is None or children is None:
+        if op.kind is not WriteKind.CREATE or ent.embedded is None or children is None:
             return f"{ent.name} take no embedded records here"
         for number, child in enumerate(op.children, start=1):
             problem = check_values(children, child.values, create=True, implied=ent.embedded.parent_field)

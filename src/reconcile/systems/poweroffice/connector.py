@@ -191,6 +191,10 @@ class PowerOfficeSystem:
         """HTTP calls made so far (tokens included)."""
         return sum(c.calls for c in self._clients)
 
+    def calls_left(self) -> int | None:
+        """PowerOffice Go has no daily limit, only one per second."""
+        return None
+
     def close(self) -> None:
         for client in self._clients:
             client.close()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconcile.errors import RemoteError, SystemFailure
 from reconcile.model.catalogue import Entity
-from reconcile.systems.base import WriteOp, WriteResult
+from reconcile.systems.base import WriteKind, WriteOp, WriteResult
 from reconcile.systems.http.client import NetworkError
 from reconcile.systems.poweroffice.checks import refuse
 from reconcile.systems.poweroffice.wire import fold, nest, patch_document, problem_text, selects, wire_value
@@ -65,9 +65,9 @@ class Writer:
             return WriteResult(op.row_id, ok=False, error=problem)
         if ent.api.get("version") == 1:
             return self._v1_write(ent, op)
-        if op.kind == "create":
+        if op.kind is WriteKind.CREATE:
             return self._create(ent, op)
-        if op.kind == "update":
+        if op.kind is WriteKind.UPDATE:
             return self._update(ent, op)
         return self._delete(ent, op)
 
@@ -226,12 +226,12 @@ class Writer:
         api = ent.api
         key = str(op.key) if op.key is not None else None
         try:
-            if op.kind == "delete":
+            if op.kind is WriteKind.DELETE:
                 path = f"{api.get('delete_path', api['path'])}/{key}"
                 self.po._v1_body(self.po._v1_call("DELETE", path, ent), ent, "deleting")
                 return WriteResult(op.row_id, ok=True, key=key)
             record = self._flat_payload(ent, op.values)
-            if op.kind == "update":
+            if op.kind is WriteKind.UPDATE:
                 # v1 POST replaces the whole record: start from what is there now.
                 current = self.po._v1_body(self.po._v1_call("GET", f"{api['path']}/{key}", ent), ent, "reading")
                 data = next((v for k, v in current.items() if k.casefold() == "data"), None)

@@ -52,7 +52,7 @@ from reconcile.model.styles import (
 )
 from reconcile.model.systemfile import Endpoint, SystemFile
 from reconcile.model.values import EXPECTED, cast_value, flatten_record, json_value, key_text, nest_record, typed_frame
-from reconcile.systems.base import System, WriteOp, WriteResult
+from reconcile.systems.base import System, WriteKind, WriteOp, WriteResult
 from reconcile.systems.http.breaker import CircuitBreaker
 from reconcile.systems.http.client import HttpClient, NetworkError
 from reconcile.systems.http.limits import RateLimiter, SlidingWindowLimiter
@@ -277,6 +277,10 @@ class RestSystem(System):
         """HTTP calls sent so far (every attempt counts)."""
         return self.http.calls
 
+    def calls_left(self) -> int | None:
+        """A system file declares no daily budget."""
+        return None
+
     def close(self) -> None:
         self.http.close()
 
@@ -361,15 +365,17 @@ class RestSystem(System):
     def _body(self, ent: Entity, op: WriteOp) -> dict[str, Any]:
         """The JSON an op sends; :class:`_Refused` for what the catalogue says would fail."""
         where = f"{self.name} {ent.name}"
-        if op.kind == "delete":
+        if op.kind is WriteKind.DELETE:
             if ent.read_only or not ent.deletable:
                 raise _Refused(f"{where} records cannot be deleted")
             if not op.key:
                 raise _Refused("a delete needs the record's key")
             return {}
         if ent.read_only:
-            raise _Refused(f"{where} is read-only: records cannot be {'created' if op.kind == 'create' else 'changed'}")
-        if op.kind == "update":
+            raise _Refused(
+                f"{where} is read-only: records cannot be {'created' if op.kind is WriteKind.CREATE else 'changed'}"
+            )
+        if op.kind is WriteKind.UPDATE:
             if not op.key:
                 raise _Refused(f"an update needs the record's {ent.key}")
             if op.children:
@@ -388,7 +394,7 @@ class RestSystem(System):
             lines = []
             for number, line in enumerate(op.children, start=1):
                 try:
-                    if line.kind != "create":
+                    if line.kind is not WriteKind.CREATE:
                         raise _Refused("embedded records can only be created")
                     values = {k: v for k, v in line.values.items() if k != ent.embedded.parent_field}
                     lines.append(self._checked_create(child, values, filled_by_parent=ent.embedded.parent_field))
@@ -427,11 +433,11 @@ class RestSystem(System):
         return wire
 
     def _one(self, ent: Entity, ep: Endpoint, op: WriteOp, body: dict[str, Any]) -> WriteResult:
-        if op.kind == "create":
+        if op.kind is WriteKind.CREATE:
             return self._create(ent, ep, op, body)
         assert op.key is not None
-        verb = ep.update if op.kind == "update" else ep.delete
-        if op.kind == "update" and verb.method == "PUT":
+        verb = ep.update if op.kind is WriteKind.UPDATE else ep.delete
+        if op.kind is WriteKind.UPDATE and verb.method == "PUT":
             whole = self._whole(ent, ep, op.key, body)
             if whole is None:
                 return _failed(op, f"no {ent.name} with {ent.key} = {op.key} in {self.name}")
@@ -441,13 +447,15 @@ class RestSystem(System):
                 verb.method,
                 verb.url(op.key),
                 endpoint=verb.path,
-                json=body if op.kind == "update" else None,
+                json=body if op.kind is WriteKind.UPDATE else None,
                 idempotent=verb.method != "POST",
             )
         except NetworkError as exc:
             return _failed(op, str(exc), retryable=True)
         status = response.status_code
-        if status < 300 or (op.kind == "delete" and status in (404, 410)):  # gone already is what a delete wants
+        if status < 300 or (
+            op.kind is WriteKind.DELETE and status in (404, 410)
+        ):  # gone already is what a delete wants
             return WriteResult(op.row_id, ok=True, key=op.key)
         return _failed(op, error_message(response), retryable=status >= 500)
 
