@@ -1,8 +1,10 @@
 """Values and records of catalogue entities: casting to catalogue types, dotted names, typed snapshots.
 
-The one casting of values to catalogue types and one way of nesting dotted fields, shared by the file system
-(:mod:`reconcile.systems.files`), the REST system and the generic emulator. A snapshot
-(:func:`typed_frame`) casts every catalogue field to its type and folds dotted fields into structs.
+The one casting of values to catalogue types (:func:`cast_value`, with the one set of words for true and
+false, :data:`TRUE_WORDS` and :data:`FALSE_WORDS`) and one way of nesting dotted fields, shared by the file
+system (:mod:`reconcile.systems.files`), the REST system, the generic emulator and the applier (a canonical
+plan value is cast to what a connector writes the same way). A snapshot (:func:`typed_frame`) casts every
+catalogue field to its type and folds dotted fields into structs.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import polars as pl
 from reconcile.errors import ConfigError
 from reconcile.model.catalogue import DTYPES, Entity, Field, FieldType
 
-_EXPECTED: dict[FieldType, str] = {
+EXPECTED: dict[FieldType, str] = {
     "string": "text",
     "guid": "an id (text)",
     "int": "a whole number",
@@ -27,19 +29,26 @@ _EXPECTED: dict[FieldType, str] = {
     "datetime": "a date and time (ISO 8601, such as 2024-05-01T09:30:00Z)",
 }
 
-_TRUE = frozenset({"true", "1", "yes"})
-_FALSE = frozenset({"false", "0", "no"})
+TRUE_WORDS: tuple[str, ...] = ("true", "1", "yes", "ja")
+"""The words (folded to lower case) that mean true, wherever text is read as a boolean."""
+FALSE_WORDS: tuple[str, ...] = ("false", "0", "no", "nei")
+"""The words (folded to lower case) that mean false, wherever text is read as a boolean."""
 
 
 # -- values --------------------------------------------------------------------------------------------------
 
 
-def _as_utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime; a naive one is taken to be UTC already."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _cast_value(value: Any, ftype: FieldType) -> Any:
+def cast_value(value: Any, ftype: FieldType) -> Any:
     """``value`` as the Python value of a catalogue type; ``None`` and blanks of non-text types are null.
+
+    Takes what a file or an API holds (numbers, booleans, dates, text) as well as a canonical plan value
+    (:mod:`reconcile.engine.normalize`): ``"true"`` is ``True``, ``"2024-05-01"`` a ``date``, an ISO 8601
+    datetime an aware UTC ``datetime``, ``"80"`` an ``int`` and ``"1.5"`` a ``float``.
 
     Raises ``ValueError`` when the value cannot be one (the caller names the file, record and field).
     """
@@ -77,8 +86,8 @@ def _cast_value(value: Any, ftype: FieldType) -> Any:
         if isinstance(value, bool):
             return value
         text = str(value).casefold()
-        if isinstance(value, int | str) and text in _TRUE | _FALSE:
-            return text in _TRUE
+        if isinstance(value, int | str) and text in (*TRUE_WORDS, *FALSE_WORDS):
+            return text in TRUE_WORDS
         raise ValueError(value)
     if ftype == "date":
         if isinstance(value, datetime):
@@ -89,19 +98,20 @@ def _cast_value(value: Any, ftype: FieldType) -> Any:
             return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value).date()
         raise ValueError(value)
     if isinstance(value, datetime):
-        return _as_utc(value)
+        return as_utc(value)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, str):
-        return _as_utc(datetime.fromisoformat(value))
+        return as_utc(datetime.fromisoformat(value))
     raise ValueError(value)
 
 
 def _iso(value: datetime) -> str:
-    return _as_utc(value).isoformat().replace("+00:00", "Z")
+    """A datetime as ISO 8601 UTC text ending in ``Z``."""
+    return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
-def _key_text(value: Any) -> str | None:
+def key_text(value: Any) -> str | None:
     """A key as the text a snapshot and a write result carry."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -110,11 +120,13 @@ def _key_text(value: Any) -> str | None:
     return str(value)
 
 
-def _blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
+    """Whether ``value`` is missing: ``None``, or text with nothing but spaces."""
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A Python value as JSON holds it: dates and datetimes as ISO 8601 text, the rest as it is."""
     if isinstance(value, datetime):
         return _iso(value)
     if isinstance(value, date):
@@ -122,7 +134,8 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _text_value(value: Any) -> str | None:
+def text_value(value: Any) -> str | None:
+    """A Python value as one text cell (a CSV file's): ISO dates, ``true``/``false``, objects as JSON."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -139,18 +152,19 @@ def _text_value(value: Any) -> str | None:
 # -- records -------------------------------------------------------------------------------------------------
 
 
-def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten_record(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """A nested JSON object as one level of dotted names; empty objects and lists stay values."""
     flat: dict[str, Any] = {}
     for name, value in obj.items():
         if isinstance(value, dict) and value:
-            flat.update(_flatten(value, f"{prefix}{name}."))
+            flat.update(flatten_record(value, f"{prefix}{name}."))
         else:
             flat[f"{prefix}{name}"] = value
     return flat
 
 
-def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+def nest_record(flat: dict[str, Any]) -> dict[str, Any]:
+    """Dotted names as nested JSON objects (the inverse of :func:`flatten_record`)."""
     nested: dict[str, Any] = {}
     for name, value in flat.items():
         *parents, leaf = name.split(".")
@@ -166,7 +180,7 @@ def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
-def _set(record: dict[str, Any], name: str, value: Any) -> None:
+def set_field(record: dict[str, Any], name: str, value: Any) -> None:
     """Set a (dotted) field, replacing a null or empty object on its path."""
     parts = name.split(".")
     for i in range(1, len(parts)):
@@ -174,6 +188,25 @@ def _set(record: dict[str, Any], name: str, value: Any) -> None:
         if prefix in record and record[prefix] in (None, {}):
             del record[prefix]
     record[name] = value
+
+
+def value_at(body: Any, path: str) -> Any:
+    """The value at a dotted ``path`` in a JSON body ("" is the body itself); None where there is none."""
+    node = body
+    for part in path.split(".") if path else []:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def put_at(body: dict[str, Any], path: str, value: Any) -> None:
+    """Put ``value`` at a dotted ``path`` in a JSON body, making the objects on its way."""
+    *parents, leaf = path.split(".")
+    node = body
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
 
 
 def _fold_structs(frame: pl.DataFrame) -> pl.DataFrame:
@@ -217,7 +250,7 @@ def typed_frame(entity: Entity, records: Sequence[dict[str, Any]], where: str) -
     This is the one casting of records to catalogue types: the file system, the REST system and the
     generic emulator all read through it.
     """
-    keys = [_key_text(r.get(entity.key)) for r in records]
+    keys = [key_text(r.get(entity.key)) for r in records]
     for position, key in enumerate(keys):
         if key is None:
             raise ConfigError(f"{where}: record {position + 1} has no {entity.key} (the key)")
@@ -228,7 +261,7 @@ def typed_frame(entity: Entity, records: Sequence[dict[str, Any]], where: str) -
         nested = f.name in objects
         values = [_cell(where, r, k, f, nested) for r, k in zip(records, keys, strict=True)]
         if f.name == entity.key:
-            series.append(pl.Series(f.name, [_key_text(v) for v in values], dtype=pl.String))
+            series.append(pl.Series(f.name, [key_text(v) for v in values], dtype=pl.String))
         else:
             series.append(pl.Series(f.name, values, dtype=DTYPES[f.type]))
     frame = pl.DataFrame(series)
@@ -245,26 +278,10 @@ def _cell(where: str, record: dict[str, Any], key: str | None, f: Field, nested:
     value = record.get(f.name)
     if value is None and nested:
         inner = {k[len(f.name) + 1 :]: v for k, v in record.items() if k.startswith(f"{f.name}.")}
-        value = _unflatten(inner) if inner else None
+        value = nest_record(inner) if inner else None
     try:
-        return _cast_value(value, f.type)
+        return cast_value(value, f.type)
     except ValueError:
         raise ConfigError(
-            f"{where}: record {key}: {f.name} = {json.dumps(value, default=str)} is not {_EXPECTED[f.type]}"
+            f"{where}: record {key}: {f.name} = {json.dumps(value, default=str)} is not {EXPECTED[f.type]}"
         ) from None
-
-
-# Shared with the file system, the REST system and the generic emulator, so that there is one casting of values
-# to catalogue types and one way of nesting dotted fields.
-cast_value = _cast_value
-"""``value`` as the Python value of a catalogue type; ``ValueError`` when it cannot be one."""
-flatten_record = _flatten
-"""A nested JSON object as one level of dotted names."""
-nest_record = _unflatten
-"""Dotted names as nested JSON objects."""
-key_text = _key_text
-"""A key as the text a snapshot and a write result carry (``None`` for a blank)."""
-json_value = _json_value
-"""A Python value as JSON (dates and datetimes as ISO 8601 text)."""
-EXPECTED = _EXPECTED
-"""Each catalogue type in words, for messages."""

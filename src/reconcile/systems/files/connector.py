@@ -26,17 +26,18 @@ import polars as pl
 from reconcile.atomic import write_atomically
 from reconcile.errors import ConfigError, SystemFailure
 from reconcile.model.catalogue import DTYPES, Catalogue, Entity
+from reconcile.model.systemfile import FILE_FORMATS
 from reconcile.model.values import (
-    _EXPECTED,
-    _as_utc,
-    _blank,
-    _cast_value,
-    _flatten,
-    _json_value,
-    _key_text,
-    _set,
-    _text_value,
-    _unflatten,
+    EXPECTED,
+    as_utc,
+    cast_value,
+    flatten_record,
+    is_blank,
+    json_value,
+    key_text,
+    nest_record,
+    set_field,
+    text_value,
     typed_frame,
 )
 from reconcile.systems.base import System, WriteKind, WriteOp, WriteResult
@@ -45,7 +46,6 @@ SHARED = 0o644
 """The mode of a new entity file: the files are exchanged with other programs, as a folder's files are."""
 
 FileFormat = Literal["json", "csv", "parquet"]
-FILE_FORMATS: tuple[str, ...] = ("json", "csv", "parquet")
 
 
 @dataclass
@@ -76,7 +76,7 @@ def _load(path: Path, file_format: FileFormat) -> _Table:
             data = json.loads(path.read_text(encoding="utf-8") or "[]")
             if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
                 raise ConfigError(f"{path}: must hold a JSON array of objects, one per record")
-            records = [_flatten(r) for r in data]
+            records = [flatten_record(r) for r in data]
             columns = list(dict.fromkeys(name for r in records for name in r))
             return _Table(path, records, columns)
         if path.stat().st_size == 0:
@@ -99,18 +99,18 @@ def _dump(table: _Table, entity: Entity, file_format: FileFormat, target: Path) 
     records = table.live()
     columns = list(dict.fromkeys([*(table.columns or entity.fields), *(n for r in records for n in r)]))
     if file_format == "json":
-        data = [_unflatten({k: _json_value(v) for k, v in r.items()}) for r in records]
+        data = [nest_record({k: json_value(v) for k, v in r.items()}) for r in records]
         target.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         return
     if file_format == "csv":
-        series = [pl.Series(c, [_text_value(r.get(c)) for r in records], dtype=pl.String) for c in columns]
+        series = [pl.Series(c, [text_value(r.get(c)) for r in records], dtype=pl.String) for c in columns]
         pl.DataFrame(series).write_csv(target)
         return
     out: list[pl.Series] = []
     for c in columns:
         known = entity.fields.get(c)
         if known is not None:
-            values = [_cast_value(r.get(c), known.type) for r in records]
+            values = [cast_value(r.get(c), known.type) for r in records]
             out.append(pl.Series(c, values, dtype=DTYPES[known.type]))
         else:
             out.append(pl.Series(c, [r.get(c) for r in records], dtype=table.dtypes.get(c), strict=False))
@@ -190,7 +190,7 @@ class FileSystem(System):
         if entity.name not in tables:
             table = _load(self.path(entity.name), self.format)
             self._frame(entity, table)  # refuse to write over a file whose records do not read
-            table.index = {k: i for i, r in enumerate(table.records) if (k := _key_text(r.get(entity.key)))}
+            table.index = {k: i for i, r in enumerate(table.records) if (k := key_text(r.get(entity.key)))}
             tables[entity.name] = table
         return tables[entity.name]
 
@@ -232,9 +232,9 @@ class FileSystem(System):
             if f.create_only and not create:
                 raise _Refused(f"{name} can only be set when the record is created")
             try:
-                cast[name] = _cast_value(value, f.type)
+                cast[name] = cast_value(value, f.type)
             except ValueError:
-                raise _Refused(f"{name} = {value!r} is not {_EXPECTED[f.type]}") from None
+                raise _Refused(f"{name} = {value!r} is not {EXPECTED[f.type]}") from None
         return cast
 
     def _check_create(self, entity: Entity, values: dict[str, Any], filled_by_parent: str | None = None) -> None:
@@ -243,7 +243,7 @@ class FileSystem(System):
         missing = [
             f.name
             for f in entity.fields.values()
-            if f.required and not f.read_only and f.name != filled_by_parent and _blank(values.get(f.name))
+            if f.required and not f.read_only and f.name != filled_by_parent and is_blank(values.get(f.name))
         ]
         if missing:
             raise _Refused(f"required on create and missing: {', '.join(missing)}")
@@ -260,7 +260,7 @@ class FileSystem(System):
 
     def _stamp(self, entity: Entity, record: dict[str, Any], now: datetime) -> None:
         if entity.modified is not None:
-            _set(record, entity.modified, _cast_value(_as_utc(now), entity.fields[entity.modified].type))
+            set_field(record, entity.modified, cast_value(as_utc(now), entity.fields[entity.modified].type))
 
     def _create(
         self,
@@ -277,29 +277,29 @@ class FileSystem(System):
         child_entity = self._check_children(entity, op)
         table = self._table(entity, tables)
         key = values.get(entity.key)
-        if _blank(key):
+        if is_blank(key):
             key = self._new_key(entity, table)
-        key_text = _key_text(key)
-        assert key_text is not None
-        if key_text in table.index and table.index[key_text] not in table.deleted:
-            raise _Refused(f"{self._where(entity)} {entity.key} = {key_text} already exists")
+        text = key_text(key)
+        assert text is not None
+        if text in table.index and table.index[text] not in table.deleted:
+            raise _Refused(f"{self._where(entity)} {entity.key} = {text} already exists")
         if entity.fields[entity.key].type == "int" and table.next_int is not None and isinstance(key, int):
             table.next_int = max(table.next_int, key + 1)
         record: dict[str, Any] = {}
-        _set(record, entity.key, key)
+        set_field(record, entity.key, key)
         for name, value in values.items():
             if name != entity.key:
-                _set(record, name, value)
+                set_field(record, name, value)
         self._stamp(entity, record, now)
         table.records.append(record)
-        table.index[key_text] = len(table.records) - 1
+        table.index[text] = len(table.records) - 1
         table.changed = True
         children: tuple[WriteResult, ...] = ()
         if child_entity is not None and entity.embedded is not None:
             parent_field = entity.embedded.parent_field
-            link = (parent_field, _cast_value(key, child_entity.fields[parent_field].type))
+            link = (parent_field, cast_value(key, child_entity.fields[parent_field].type))
             children = tuple(self._create_child(child_entity, c, tables, now, link) for c in op.children)
-        return WriteResult(op.row_id, ok=True, key=key_text, children=children)
+        return WriteResult(op.row_id, ok=True, key=text, children=children)
 
     def _create_child(
         self, entity: Entity, op: WriteOp, tables: dict[str, _Table], now: datetime, parent: tuple[str, Any]
@@ -327,7 +327,7 @@ class FileSystem(System):
         return child_entity
 
     def _existing(self, entity: Entity, op: WriteOp, tables: dict[str, _Table]) -> tuple[_Table, int]:
-        if _blank(op.key):
+        if is_blank(op.key):
             raise _Refused(f"an {op.kind} needs the record's {entity.key}")
         table = self._table(entity, tables)
         position = table.index.get(str(op.key))
@@ -339,14 +339,14 @@ class FileSystem(System):
         if entity.read_only:
             raise _Refused(f"{self._where(entity)} is read-only: records cannot be changed")
         table, position = self._existing(entity, op, tables)
-        values = {k: v for k, v in op.values.items() if not (k == entity.key and _key_text(v) == op.key)}
+        values = {k: v for k, v in op.values.items() if not (k == entity.key and key_text(v) == op.key)}
         values = self._cast_values(entity, values, create=False)
-        emptied = [n for n, v in values.items() if entity.fields[n].required and _blank(v)]
+        emptied = [n for n, v in values.items() if entity.fields[n].required and is_blank(v)]
         if emptied:
             raise _Refused(f"required and cannot be emptied: {', '.join(emptied)}")
         record = table.records[position]
         for name, value in values.items():
-            _set(record, name, value)
+            set_field(record, name, value)
         self._stamp(entity, record, now)
         table.changed = True
         return WriteResult(op.row_id, ok=True, key=op.key)
