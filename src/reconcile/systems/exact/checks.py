@@ -14,10 +14,10 @@ from typing import Any
 
 from reconcile.model.catalogue import Entity, Field
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
-def _check_values(ent: Entity, values: Mapping[str, Any], *, creating: bool, skip: str | None = None) -> str | None:
+def check_values(ent: Entity, values: Mapping[str, Any], *, creating: bool, skip: str | None = None) -> str | None:
     """What the catalogue says is wrong with ``values`` for ``ent``, in words, or None."""
     problems: list[str] = []
     for name, value in values.items():
@@ -47,7 +47,7 @@ def _check_values(ent: Entity, values: Mapping[str, Any], *, creating: bool, ski
 
 
 def _check_value(fdef: Field, value: Any) -> str | None:
-    if fdef.type == "guid" and not (isinstance(value, str) and _GUID.match(value)):
+    if fdef.type == "guid" and not (isinstance(value, str) and GUID.match(value)):
         return f"must be a guid, not {value!r}"
     if fdef.type in ("string", "guid") and not isinstance(value, str):
         return f"must be text, not {type(value).__name__}"

@@ -20,7 +20,7 @@ Exact's limits by following the ``X-RateLimit-*`` headers (:class:`ExactRateLimi
 
 **Cached snapshots.** Given a ``cache_dir``, an entity with a sync endpoint (Accounts, Contacts, Addresses,
 Items, Employees, sales orders and quotations with their lines) is read through it, and its snapshot is kept
-(:mod:`reconcile.systems.snapshot_cache`) with the highest ``Timestamp`` seen. The next read asks only for
+(:mod:`reconcile.systems.cache`) with the highest ``Timestamp`` seen. The next read asks only for
 ``Timestamp gt <that>``, lays those rows over the snapshot, drops the keys ``sync/Deleted`` lists for the
 entity's type since the last read, and returns what a full read would: a few calls instead of one per
 thousand records. A first read pages the sync endpoint from ``Timestamp gt 1`` (and the deletion log from 1,
@@ -38,15 +38,18 @@ Not seen: a division moved to another Exact database restarts its timestamps (Ex
 and the sandbox do not have, so it is not checked: after a move, ``cache_max_age`` bounds how long changes
 can go unseen; clear the cache folder (or lower the age) when Exact announces a move.
 
-The connector is put together from one module per concern: :mod:`~reconcile.systems.exact_reads` (paging and
-typing), :mod:`~reconcile.systems.exact_sync` (the cached snapshots), :mod:`~reconcile.systems.exact_writes`
-with :mod:`~reconcile.systems.exact_checks`, :mod:`~reconcile.systems.exact_ratelimit`,
-:mod:`~reconcile.systems.exact_auth` (tokens) and :mod:`~reconcile.systems.exact_wire` (the wire format).
+The connector owns its parts and wires them together: an API client
+(:class:`~reconcile.systems.exact.api.ExactApi`: the HTTP client, the division, the catalogue, paging) shared
+by a reader (:class:`~reconcile.systems.exact.reader.ExactReader`: full snapshots and their typing), the
+cached snapshots (:class:`~reconcile.systems.exact.sync.ExactSync`) and a writer
+(:class:`~reconcile.systems.exact.writer.ExactWriter`, with :mod:`~reconcile.systems.exact.checks`). Tokens
+are :mod:`~reconcile.systems.exact.auth`'s, the limits :mod:`~reconcile.systems.exact.ratelimit`'s and the
+wire format :mod:`~reconcile.systems.exact.wire`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,22 +59,22 @@ import polars as pl
 from reconcile.config.connections import resolve_secret
 from reconcile.model.catalogue import Catalogue
 from reconcile.model.clock import Clock, SystemClock
+from reconcile.systems.base import WriteOp, WriteResult
 from reconcile.systems.cache import SnapshotCache
 from reconcile.systems.catalogues import builtin_catalogue
+from reconcile.systems.exact.api import SYSTEM, ExactApi
 from reconcile.systems.exact.auth import TokenManager
 from reconcile.systems.exact.ratelimit import ExactRateLimiter
-from reconcile.systems.exact.reads import SYSTEM
-from reconcile.systems.exact.sync import CACHE_MAX_AGE, ExactSync
-from reconcile.systems.exact.writes import ExactWrites
+from reconcile.systems.exact.reader import ExactReader
+from reconcile.systems.exact.sync import CACHE_MAX_AGE, ExactSync, has_sync
+from reconcile.systems.exact.writer import ExactWriter
 from reconcile.systems.http.breaker import CircuitBreaker
 from reconcile.systems.http.client import HttpClient
 from reconcile.systems.http.retry import RetryPolicy
 
-__all__ = ["ExactRateLimiter", "ExactSystem"]
 
-
-class ExactSystem(ExactSync, ExactWrites):
-    """Exact Online as one side of a flow (see the module docs)."""
+class ExactSystem:
+    """Exact Online as one side of a flow (see the module docs): reads and writes handed to its parts."""
 
     name = "exact"
 
@@ -117,7 +120,10 @@ class ExactSystem(ExactSync, ExactWrites):
             headers={"Accept": "application/json"},
             transport=transport,
         )
-        self._origin = httpx.URL(base_url)
+        self.api = ExactApi(self.http, base_url=base_url, division=self.division, catalogue=self.catalogue)
+        self.reader = ExactReader(self.api)
+        self.sync = None if self.cache is None else ExactSync(self.api, self.reader, self.cache, self.clock)
+        self.writer = ExactWriter(self.api, self.clock)
 
     @classmethod
     def from_connection(
@@ -172,18 +178,17 @@ class ExactSystem(ExactSync, ExactWrites):
         self.http.close()
         self.tokens.close()
 
-    # ------------------------------------------------------------------------------------------ reads
-
     def read(self, entity: str) -> pl.DataFrame:
         """A full snapshot of ``entity``: one row per record, one column per catalogue field.
 
         With a cache, an entity that has a sync endpoint is refreshed from its cached snapshot instead
         (see the module docs); the frame is the same either way, ordered by key.
         """
-        ent = self._entity(entity)
-        if self.cache is not None and ent.api.get("sync") and ent.api.get("deleted") is not None:
-            return self._synced(ent, self.cache)
-        path = str(ent.api.get("bulk") or ent.api["service"])
-        params = {"$select": ",".join(ent.fields)}
-        rows = self._get_all(path, params, what=f"reading {ent.name}")
-        return self._frame(ent, rows)
+        ent = self.api.entity(entity)
+        if self.sync is not None and has_sync(ent):
+            return self.sync.read(ent)
+        return self.reader.read(ent)
+
+    def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Apply a batch: one call per op, each with its own result (see :meth:`ExactWriter.write`)."""
+        return self.writer.write(entity, ops)

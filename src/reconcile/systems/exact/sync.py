@@ -3,7 +3,7 @@
 An entity with a sync endpoint is read through its cached snapshot: the rows whose ``Timestamp`` moved since
 the last read are laid over it, and the keys the deletion log lists for the entity's type since then are
 dropped; an entity whose values Exact computes from another entity is read in full when that one changed.
-The rules, and what is not seen, are in :mod:`reconcile.systems.exact`.
+The rules, and what is not seen, are in :mod:`reconcile.systems.exact.connector`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from typing import Any
 import polars as pl
 
 from reconcile.model.catalogue import Entity
+from reconcile.model.clock import Clock
 from reconcile.systems.cache import Snapshot, SnapshotCache
-from reconcile.systems.exact.reads import ExactReads
+from reconcile.systems.exact.api import ExactApi
+from reconcile.systems.exact.reader import ExactReader
 
 CACHE_MAX_AGE = 30 * 86400.0
 """How long ago a cached snapshot may have been read in full: well inside the two months ``sync/Deleted``
@@ -25,14 +27,26 @@ DERIVED_FROM = {"Contacts": "Accounts", "SalesOrders": "SalesOrderLines", "Quota
 ``Timestamp`` (a contact's city comes from its account, an order's amount from its lines)."""
 
 
-class ExactSync(ExactReads):
+def has_sync(ent: Entity) -> bool:
+    """Whether ``ent`` can be read through the cache: it has a sync endpoint and a deletion log type."""
+    return bool(ent.api.get("sync")) and ent.api.get("deleted") is not None
+
+
+class ExactSync:
     """Reads of entities with a sync endpoint, through the snapshot cache."""
 
-    def _synced(self, ent: Entity, cache: SnapshotCache) -> pl.DataFrame:
+    def __init__(self, api: ExactApi, reader: ExactReader, cache: SnapshotCache, clock: Clock) -> None:
+        self.api = api
+        self.reader = reader
+        self.cache = cache
+        self.clock = clock
+
+    def read(self, ent: Entity) -> pl.DataFrame:
         """``ent`` through its sync endpoint: the cached snapshot refreshed, or else read in full."""
-        source = self._entity(DERIVED_FROM[ent.name]) if ent.name in DERIVED_FROM else None
+        cache = self.cache
+        source = self.api.entity(DERIVED_FROM[ent.name]) if ent.name in DERIVED_FROM else None
         needs = {"timestamp": int, "deleted": int, **({"source": int} if source is not None else {})}
-        snapshot = cache.load(ent.name, self._frame(ent, []).schema, needs)
+        snapshot = cache.load(ent.name, self.reader.frame(ent, []).schema, needs)
         cursor: dict[str, int] = {}
         if snapshot is not None:
             cursor = {name: int(value) for name, value in snapshot.cursor.items()}
@@ -49,7 +63,7 @@ class ExactSync(ExactReads):
             cursor["source"] = _highest(self._sync_rows(source, 1, select="Timestamp"), 1)
         rows = self._sync_rows(ent, 1)
         cursor["timestamp"] = _highest(rows, 1)
-        frame = _merge(self._frame(ent, []), self._frame(ent, rows), ent.key, set())
+        frame = _merge(self.reader.frame(ent, []), self.reader.frame(ent, rows), ent.key, set())
         cache.save(ent.name, Snapshot(frame, cursor, full_at))
         return frame
 
@@ -73,17 +87,17 @@ class ExactSync(ExactReads):
             del cursor["timestamp"]
             return None
         cursor["timestamp"] = _highest(rows, cursor["timestamp"])
-        return _merge(cached, self._frame(ent, rows), ent.key, _keys_of_type(deleted, ent))
+        return _merge(cached, self.reader.frame(ent, rows), ent.key, _keys_of_type(deleted, ent))
 
     def _sync_rows(self, ent: Entity, since: int, *, select: str | None = None) -> list[dict[str, Any]]:
         """The records of ``ent`` changed or created after ``since`` (a ``Timestamp``), oldest first."""
         params = {"$select": select or ",".join(["Timestamp", *ent.fields]), "$filter": f"Timestamp gt {since}L"}
-        return self._get_all(str(ent.api["sync"]), params, what=f"reading {ent.name} changed since {since}")
+        return self.api.get_all(str(ent.api["sync"]), params, what=f"reading {ent.name} changed since {since}")
 
     def _deleted_rows(self, since: int) -> list[dict[str, Any]]:
         """The deletion log after ``since``: every entity type, oldest first."""
         params = {"$select": "Timestamp,EntityKey,EntityType", "$filter": f"Timestamp gt {since}L"}
-        return self._get_all("sync/Deleted", params, what=f"reading the deletion log since {since}")
+        return self.api.get_all("sync/Deleted", params, what=f"reading the deletion log since {since}")
 
 
 def _highest(rows: Sequence[Mapping[str, Any]], floor: int) -> int:

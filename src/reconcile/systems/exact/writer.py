@@ -1,8 +1,8 @@
-"""The writes of the Exact Online connector: one call per record, lines embedded, lost creates recovered.
+"""The writer of the Exact Online connector: one call per record, lines embedded, lost creates recovered.
 
 Exact has no working ``$batch``, so each operation is one call; orders and quotations carry their lines
 embedded in the header's POST, and the new lines' ids are read back when the answer leaves them out. An
-operation the catalogue knows would fail is refused without a call (:mod:`reconcile.systems.exact_checks`).
+operation the catalogue knows would fail is refused without a call (:mod:`reconcile.systems.exact.checks`).
 A create whose answer was lost is not sent again blindly: the record is looked for by its natural key among
 those created since, and adopted when there is exactly one.
 """
@@ -16,9 +16,10 @@ from typing import Any
 
 from reconcile.errors import SystemFailure
 from reconcile.model.catalogue import Entity
+from reconcile.model.clock import Clock
 from reconcile.systems.base import WriteKind, WriteOp, WriteResult
-from reconcile.systems.exact.checks import _GUID, _check_values
-from reconcile.systems.exact.reads import ExactReads
+from reconcile.systems.exact.api import ExactApi
+from reconcile.systems.exact.checks import GUID, check_values
 from reconcile.systems.exact.wire import (
     date_literal,
     error_message,
@@ -34,8 +35,12 @@ _LINES_PER_READ = 50
 _NATURAL_KEYS = ("Code", "YourRef", "Email", "Name", "Description", "LastName", "FirstName")
 
 
-class ExactWrites(ExactReads):
+class ExactWriter:
     """Creates, updates and deletes, each with its own result."""
+
+    def __init__(self, api: ExactApi, clock: Clock) -> None:
+        self.api = api
+        self.clock = clock
 
     def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Apply a batch: one call per op (an order with its lines is one op), each with its own result.
@@ -44,7 +49,7 @@ class ExactWrites(ExactReads):
         breaker open) fails the remaining ops as retryable, without sending them, instead of raising: the
         results of the ops already applied are kept.
         """
-        ent = self._entity(entity)
+        ent = self.api.entity(entity)
         results: list[WriteResult] = []
         stopped: str | None = None
         for op in ops:
@@ -75,7 +80,7 @@ class ExactWrites(ExactReads):
         """Why the catalogue knows ``op`` would fail, or None."""
         if ent.read_only:
             return f"Exact {ent.name} are read-only through the API: they cannot be {op.kind}d"
-        if op.key and ent.fields[ent.key].type == "guid" and not _GUID.match(op.key):
+        if op.key and ent.fields[ent.key].type == "guid" and not GUID.match(op.key):
             return f"{op.key!r} is not an Exact {ent.name} id (a guid)"
         if op.kind is WriteKind.DELETE:
             if not op.key:
@@ -86,8 +91,8 @@ class ExactWrites(ExactReads):
                 return "an update needs the record's key"
             if op.children:
                 return f"lines are only sent with a new {ent.name} record; update them as records of their own"
-            return _check_values(ent, op.values, creating=False)
-        problem = _check_values(ent, op.values, creating=True)
+            return check_values(ent, op.values, creating=False)
+        problem = check_values(ent, op.values, creating=True)
         if problem:
             return problem
         if op.children and ent.embedded is None:
@@ -95,37 +100,26 @@ class ExactWrites(ExactReads):
         if ent.embedded is not None:
             if ent.api.get("lines_required") and not op.children:
                 return f"missing required {ent.embedded.field}: Exact creates {ent.name} with their lines only"
-            child = self._entity(ent.embedded.entity)
+            child = self.api.entity(ent.embedded.entity)
             for number, line in enumerate(op.children, start=1):
                 if line.kind is not WriteKind.CREATE:
                     return f"line {number}: embedded lines can only be created"
-                problem = _check_values(child, line.values, creating=True, skip=ent.embedded.parent_field)
+                problem = check_values(child, line.values, creating=True, skip=ent.embedded.parent_field)
                 if problem:
                     return f"line {number}: {problem}"
         return None
 
-    def _url(self, ent: Entity, key: str | None = None) -> str:
-        url = f"/api/v1/{self.division}/{ent.api['service']}"
-        if key is None:
-            return url
-        kind = ent.fields[ent.key].type
-        if kind == "guid":
-            return f"{url}({guid_literal(key)})"
-        if kind == "int":
-            return f"{url}({int(key)})"
-        return f"{url}({string_literal(key)})"
-
     def _create(self, ent: Entity, op: WriteOp) -> WriteResult:
         body = _body(ent, op.values)
         if ent.embedded is not None and op.children:
-            child = self._entity(ent.embedded.entity)
+            child = self.api.entity(ent.embedded.entity)
             body[ent.embedded.field] = [_body(child, line.values) for line in op.children]
         endpoint = str(ent.api["service"])
         sent_at = self.clock.now()
         try:
-            response = self.http.request(
+            response = self.api.http.request(
                 "POST",
-                self._url(ent),
+                self.api.url(ent),
                 endpoint=endpoint,
                 json=body,
                 headers={"Prefer": "return=representation"},
@@ -159,7 +153,7 @@ class ExactWrites(ExactReads):
 
     def _match_lines(self, ent: Entity, op: WriteOp, lines: list[dict[str, Any]]) -> tuple[WriteResult, ...]:
         assert ent.embedded is not None
-        child = self._entity(ent.embedded.entity)
+        child = self.api.entity(ent.embedded.entity)
         lines = sorted(lines, key=lambda r: int(r.get("LineNumber") or 0))
         results = []
         for index, line in enumerate(op.children):
@@ -179,14 +173,14 @@ class ExactWrites(ExactReads):
             for i, (op, result) in enumerate(zip(ops, results, strict=True))
             if op.kind is WriteKind.CREATE and op.children and result.ok and result.key and not result.children
         ]
-        child = self._entity(ent.embedded.entity)
+        child = self.api.entity(ent.embedded.entity)
         parent_field = ent.embedded.parent_field
         # Exact refuses URLs over 6000 characters: a guid clause costs about 60.
         for start in range(0, len(pending), _LINES_PER_READ):
             chunk = pending[start : start + _LINES_PER_READ]
             keys = [str(results[i].key) for i in chunk]
             try:
-                rows = self._get_all(
+                rows = self.api.get_all(
                     str(child.api["service"]),
                     {
                         "$select": f"{child.key},{parent_field},LineNumber",
@@ -227,7 +221,7 @@ class ExactWrites(ExactReads):
         since = dt.datetime.fromtimestamp(sent_at - 60, dt.UTC)
         clauses.append(f"Created ge {date_literal(since)}")
         try:
-            found = self._get_all(
+            found = self.api.get_all(
                 str(ent.api["service"]),
                 {"$select": ent.key, "$filter": " and ".join(clauses)},
                 what=f"looking for a {ent.name} record whose create was interrupted",
@@ -246,9 +240,9 @@ class ExactWrites(ExactReads):
         assert op.key is not None
         if not op.values:
             return WriteResult(op.row_id, True, key=op.key)
-        response = self.http.request(
+        response = self.api.http.request(
             "PUT",
-            self._url(ent, op.key),
+            self.api.url(ent, op.key),
             endpoint=str(ent.api["service"]),
             json=_body(ent, op.values),
             transient=is_transient,
@@ -259,8 +253,8 @@ class ExactWrites(ExactReads):
 
     def _delete(self, ent: Entity, op: WriteOp) -> WriteResult:
         assert op.key is not None
-        response = self.http.request(
-            "DELETE", self._url(ent, op.key), endpoint=str(ent.api["service"]), transient=is_transient
+        response = self.api.http.request(
+            "DELETE", self.api.url(ent, op.key), endpoint=str(ent.api["service"]), transient=is_transient
         )
         # A 404 means it is gone already: a delete repeated after a lost answer has done its job.
         if response.status_code in (200, 204, 404):
@@ -278,7 +272,7 @@ def _failed(op: WriteOp, error: str, *, retryable: bool = False, stopped: bool =
 def _key_text(value: Any) -> str | None:
     if value is None or value == "":
         return None
-    return str(value).lower() if isinstance(value, str) and _GUID.match(value) else str(value)
+    return str(value).lower() if isinstance(value, str) and GUID.match(value) else str(value)
 
 
 def _body(ent: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
