@@ -23,72 +23,47 @@ The state (records, tokens, sequences, the deletion log) is plain JSON: :meth:`E
 :meth:`ExactEmulator.load` keep it between runs. Tests drive the clock, issue tokens, inject failures and read
 or change records directly.
 
-The emulator is put together from one module per concern: :mod:`~reconcile.sandbox.exact_store` (records,
-ids, timestamps, load and dump), :mod:`~reconcile.sandbox.exact_oauth` (apps and tokens),
-:mod:`~reconcile.sandbox.exact_ratelimit`, :mod:`~reconcile.sandbox.exact_faults` (failures tests inject),
-:mod:`~reconcile.sandbox.exact_reads` (queries, paging, sync, rendering), :mod:`~reconcile.sandbox.exact_writes`
-(validation and computed fields) and :mod:`~reconcile.sandbox.exact_odata` (``$filter``). This one holds the
-routes and the dispatch.
+The emulator owns one part per concern and wires them together: the store
+(:class:`~reconcile.sandbox.exact.store.ExactStore`: records, ids, timestamps, load and dump), the OAuth part
+(:class:`~reconcile.sandbox.exact.oauth.ExactOAuth`: apps and tokens), the rate limits
+(:class:`~reconcile.sandbox.exact.ratelimit.ExactRateLimits`), the failures tests inject
+(:class:`~reconcile.sandbox.exact.faults.ExactFaults`), the read handlers
+(:class:`~reconcile.sandbox.exact.reads.ReadHandlers`: queries, paging, sync, rendering, with
+:mod:`~reconcile.sandbox.exact.odata` for ``$filter``), the write handlers
+(:class:`~reconcile.sandbox.exact.writes.WriteHandlers`: validation and computed fields) and the routes
+(:class:`~reconcile.sandbox.exact.routes.ExactRoutes`: the app, the dispatch, the request log). Tests change
+a part's settings on the part (``emulator.limits.minute_limit``, ``emulator.reads.bulk_page_size``,
+``emulator.store.current_division``); the methods below hand the rest to the part that does it.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import re
-import threading
-import urllib.parse
-import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
 
 from reconcile.model.catalogue import Catalogue
 from reconcile.model.clock import Clock, SystemClock
-from reconcile.sandbox.exact.faults import ExactFaults, _Failure, _failure_response
-from reconcile.sandbox.exact.oauth import (
-    MIN_REFRESH_INTERVAL,
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    SANDBOX_REDIRECT_URI,
-    ExactOAuth,
-)
-from reconcile.sandbox.exact.protocol import _error, _Reply
-from reconcile.sandbox.exact.ratelimit import ExactRateLimits, _Rate
-from reconcile.sandbox.exact.reads import _Route
-from reconcile.sandbox.exact.writes import ExactWrites
+from reconcile.sandbox.exact.faults import ExactFaults
+from reconcile.sandbox.exact.oauth import ExactOAuth
+from reconcile.sandbox.exact.ratelimit import ExactRateLimits
+from reconcile.sandbox.exact.reads import ReadHandlers
+from reconcile.sandbox.exact.routes import ExactRoutes, RequestLog
+from reconcile.sandbox.exact.store import ExactStore
+from reconcile.sandbox.exact.writes import WriteHandlers
 from reconcile.systems.catalogues import builtin_catalogue
 
-__all__ = [
-    "DEFAULT_DIVISION",
-    "SANDBOX_CLIENT_ID",
-    "SANDBOX_CLIENT_SECRET",
-    "SANDBOX_REDIRECT_URI",
-    "ExactEmulator",
-    "RequestLog",
-]
-
 DEFAULT_DIVISION = 123456
-
-_KEYED = re.compile(r"^(?P<path>.+?)\((?P<key>[^)]*)\)(?P<nav>/[A-Za-z]+)?$")
-
-
-@dataclass
-class RequestLog:
-    """One request the emulator answered."""
-
-    method: str
-    path: str
-    status: int
-    query: str = ""
+SANDBOX_CLIENT_ID = "reconcile-sandbox"
+SANDBOX_CLIENT_SECRET = "sandbox-secret"
+SANDBOX_REDIRECT_URI = "http://localhost/callback"
+"""The app every emulator knows from the start; its secret is public, as the sandbox's is."""
 
 
-class ExactEmulator(ExactWrites, ExactOAuth, ExactRateLimits, ExactFaults):
+class ExactEmulator:
     """The state and the ASGI app of one emulated Exact Online environment."""
 
     def __init__(
@@ -105,47 +80,14 @@ class ExactEmulator(ExactWrites, ExactOAuth, ExactRateLimits, ExactFaults):
     ) -> None:
         self.catalogue = catalogue or builtin_catalogue("exact")
         self.clock: Clock = clock or SystemClock()
-        self.minute_limit = minute_limit
-        self.day_limit = day_limit
-        self.page_size = page_size
-        self.bulk_page_size = bulk_page_size
-        self.token_ttl = token_ttl
-        self.division = division
-        self.current_division = division
-        self.min_refresh_interval = MIN_REFRESH_INTERVAL
-        self.require_select = True
-        self.requests: list[RequestLog] = []
-        self._lock = threading.RLock()
-        self._failures: list[_Failure] = []
-        self._rates: dict[tuple[str, int], _Rate] = {}
-        self._state: dict[str, Any] = {}
-        self._routes: dict[str, _Route] = {}
-        for entity in self.catalogue.entities.values():
-            api = entity.api
-            for kind in ("regular", "bulk", "sync"):
-                path = api.get("service" if kind == "regular" else kind)
-                if isinstance(path, str):
-                    self._routes[path.casefold()] = _Route(entity, kind, path)
+        self.store = ExactStore(self.catalogue, self.clock, division)
+        self.oauth = ExactOAuth(self.store, token_ttl=token_ttl)
+        self.limits = ExactRateLimits(self.clock, minute_limit=minute_limit, day_limit=day_limit)
+        self.faults = ExactFaults(self.store.lock)
+        self.reads = ReadHandlers(self.store, page_size=page_size, bulk_page_size=bulk_page_size)
+        self.writes = WriteHandlers(self.store, self.reads)
+        self.routes = ExactRoutes(self.store, self.oauth, self.limits, self.faults, self.reads, self.writes)
         self.reset()
-        self._app: Starlette | None = None
-
-    # ------------------------------------------------------------------------------------------ state
-
-    def reset(self) -> None:
-        """Empty every table, forget every token; keep the sandbox client."""
-        with self._lock:
-            self._state = {
-                "division": self.division,
-                "timestamp": 1000,
-                "tables": {str(self.division): {name: {} for name in self.catalogue.entities}},
-                "deleted": [],
-                "clients": {SANDBOX_CLIENT_ID: {"secret": SANDBOX_CLIENT_SECRET, "redirect_uri": SANDBOX_REDIRECT_URI}},
-                "codes": {},
-                "refresh_tokens": {},
-                "access_tokens": {},
-                "user_id": str(uuid.UUID(int=0x51A4DB0C5E5E4E4E9A1B2C3D4E5F6071)),
-            }
-            self._rates.clear()
 
     @classmethod
     def from_seed(
@@ -185,168 +127,101 @@ class ExactEmulator(ExactWrites, ExactOAuth, ExactRateLimits, ExactFaults):
                 emulator.insert(name, row)
         return emulator
 
-    # ------------------------------------------------------------------------------- tests' helpers
-
-    def api_calls(self, method: str | None = None, contains: str = "") -> int:
-        """How many division-scoped API calls were answered (optionally one method, one path part)."""
-        return sum(
-            1
-            for r in self.requests
-            if r.path.startswith("/api/v1/")
-            and (method is None or r.method == method.upper())
-            and contains.casefold() in r.path.casefold()
-        )
-
-    # -------------------------------------------------------------------------------------- the app
-
     @property
     def app(self) -> Starlette:
         """The ASGI app."""
-        if self._app is None:
-            methods = ["GET", "POST", "PUT", "DELETE"]
-            self._app = Starlette(
-                routes=[
-                    Route("/api/oauth2/auth", self._auth, methods=["GET"]),
-                    Route("/api/oauth2/token", self._token, methods=["POST"]),
-                    Route("/api/v1/{rest:path}", self._api, methods=methods),
-                ]
-            )
-        return self._app
+        return self.routes.app
 
-    async def _auth(self, request: Request) -> Response:
-        q = request.query_params
-        client = self._state["clients"].get(q.get("client_id", ""))
-        redirect = q.get("redirect_uri", "")
-        if client is None or redirect != client["redirect_uri"] or q.get("response_type") != "code":
-            response: Response = PlainTextResponse("Bad Request", status_code=400)
-        else:
-            code = self.issue_code(q["client_id"])
-            query = {"code": code}
-            if q.get("state"):
-                query["state"] = q["state"]
-            response = RedirectResponse(f"{redirect}?{urllib.parse.urlencode(query)}", status_code=302)
-        self._log(request, response)
-        return response
+    @property
+    def requests(self) -> list[RequestLog]:
+        """Every request answered so far, in order."""
+        return self.routes.requests
 
-    async def _token(self, request: Request) -> Response:
-        body = (await request.body()).decode("utf-8", "replace")
-        form = {k: v[0] for k, v in urllib.parse.parse_qs(body, keep_blank_values=True).items()}
-        try:
-            with self._lock:
-                response = self._token_grant(form)
-        except _Reply as reply:
-            response = reply.response
-        self._log(request, response)
-        return response
+    def api_calls(self, method: str | None = None, contains: str = "") -> int:
+        """How many division-scoped API calls were answered (optionally one method, one path part)."""
+        return self.routes.api_calls(method, contains)
 
-    async def _api(self, request: Request) -> Response:
-        body = await request.body()
-        try:
-            with self._lock:
-                response = self._handle(request, body)
-        except _Reply as reply:
-            response = reply.response
-        self._log(request, response)
-        return response
+    # ------------------------------------------------------------------------------------------ state
 
-    def _log(self, request: Request, response: Response) -> None:
-        with self._lock:
-            self.requests.append(RequestLog(request.method, request.url.path, response.status_code, request.url.query))
+    def reset(self) -> None:
+        """Empty every table, forget every token; keep the sandbox client."""
+        with self.store.lock:
+            self.store.reset()
+            self.oauth.add_client(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_REDIRECT_URI)
+            self.limits.clear()
 
-    # ---------------------------------------------------------------------------------- api dispatch
+    def dump(self, path: Path) -> None:
+        """Write the whole state to one JSON file."""
+        self.store.dump(path)
 
-    def _handle(self, request: Request, body: bytes) -> Response:
-        client_id = self._authenticate(request)
-        rest = request.path_params["rest"]
-        first, _, path = rest.partition("/")
-        if first == "current":
-            if path.casefold() != "me" or request.method != "GET":
-                raise _error(404, "Not found")
-            return self._me(request)
-        if not first.isdigit():
-            raise _error(404, "Not found")
-        division = int(first)
-        headers = self._count_call(client_id, division)
-        try:
-            response = self._dispatch(request, division, path, body)
-        except _Reply as reply:
-            response = reply.response
-        response.headers.update(headers)
-        return response
+    def load(self, path: Path) -> None:
+        """Replace the state with one written by :meth:`dump`."""
+        self.store.load(path)
 
-    def _me(self, request: Request) -> Response:
-        base = str(request.base_url).rstrip("/")
-        user = self._state["user_id"]
-        row = {
-            "__metadata": {
-                "uri": f"{base}/api/v1/current/Me(guid'{user}')",
-                "type": "Exact.Web.Api.System.Me",
-            },
-            "UserID": user,
-            "CurrentDivision": self.current_division,
-            "FullName": "Sandbox User",
-            "UserName": "sandbox",
-            "LanguageCode": "en-GB",
-        }
-        select = request.query_params.get("$select")
-        if select:
-            wanted = {s.strip() for s in select.split(",")}
-            row = {k: v for k, v in row.items() if k == "__metadata" or k in wanted}
-        return JSONResponse({"d": {"results": [row]}})
+    def add_division(self, code: int, description: str = "") -> None:
+        """Give the user access to another (empty) division."""
+        self.store.add_division(code, description)
 
-    def _dispatch(self, request: Request, division: int, path: str, body: bytes) -> Response:
-        if str(division) not in self._state["tables"]:
-            raise _error(403, "Forbidden")
-        method = request.method
-        if path.casefold() == "sync/deleted":
-            if method != "GET":
-                raise _error(405, "The HTTP method is not allowed on this resource.")
-            return self._sync_deleted(request, division)
-        count = path.endswith("/$count")
-        if count:
-            path = path[: -len("/$count")]
-        keyed = _KEYED.match(path)
-        key_text = None
-        if keyed:
-            path, key_text = keyed.group("path"), keyed.group("key")
-            if keyed.group("nav"):
-                raise _error(404, "Not found")
-        route = self._routes.get(path.casefold())
-        if route is None:
-            raise _error(404, f"Resource not found for the segment '{path.rsplit('/', 1)[-1]}'.")
-        entity = route.entity
-        injected = self._injected(method, entity.name)
-        if injected is not None and not injected.apply:
-            return _failure_response(injected)
-        if route.kind != "regular":
-            if method != "GET" or key_text is not None:
-                raise _error(405, "The HTTP method is not allowed on this resource.")
-            response = self._list(request, division, route)
-        elif method == "GET":
-            if count:
-                return PlainTextResponse(str(len(self._matching(request, division, route))))
-            if key_text is not None:
-                response = self._get_one(request, division, route, key_text)
-            else:
-                response = self._list(request, division, route)
-        elif entity.read_only:
-            raise _error(405, f"The HTTP method '{method}' is not allowed: {entity.name} can only be read.")
-        elif method == "POST":
-            if key_text is not None:
-                raise _error(405, "The HTTP method is not allowed on this resource.")
-            response = self._create(request, division, route, body)
-        elif key_text is None:
-            raise _error(405, "The HTTP method is not allowed on this resource.")
-        elif method == "PUT":
-            response = self._update(division, entity, key_text, body)
-        else:
-            response = self._remove(division, entity, key_text)
-        if injected is not None:
-            return _failure_response(injected)
-        return response
+    def records(self, entity: str, division: int | None = None) -> list[dict[str, Any]]:
+        """Every record of ``entity`` as stored (dates as ISO strings)."""
+        return self.store.records(entity, division)
 
+    def record(self, entity: str, key: Any, division: int | None = None) -> dict[str, Any] | None:
+        """One record by key, or None."""
+        return self.store.record(entity, key, division)
 
-def copy_state(emulator: ExactEmulator) -> dict[str, Any]:
-    """A deep copy of the emulator's state, for tests that compare before and after."""
-    with emulator._lock:
-        return copy.deepcopy(emulator._state)
+    def insert(self, entity: str, values: Mapping[str, Any], division: int | None = None) -> str:
+        """Store a record directly, without validation (a seed, a change made in Exact's own screens)."""
+        return self.store.insert(entity, values, division)
+
+    def modify(self, entity: str, key: Any, values: Mapping[str, Any], division: int | None = None) -> None:
+        """Change a record directly (as a person in Exact would), bumping Modified and Timestamp."""
+        self.store.modify(entity, key, values, division)
+
+    def remove(self, entity: str, key: Any, division: int | None = None) -> None:
+        """Delete a record directly, logging it for ``sync/Deleted``."""
+        self.store.remove(entity, key, division)
+
+    # ------------------------------------------------------------------------------------ tokens, faults
+
+    def add_client(self, client_id: str, secret: str, redirect_uri: str) -> None:
+        """Register an app (client id, secret, redirect URI) as the Exact App Center would."""
+        self.oauth.add_client(client_id, secret, redirect_uri)
+
+    def issue_code(self, client_id: str = SANDBOX_CLIENT_ID) -> str:
+        """An authorisation code, as if a person had consented."""
+        return self.oauth.issue_code(client_id)
+
+    def issue_refresh_token(self, client_id: str = SANDBOX_CLIENT_ID) -> str:
+        """A fresh refresh token for ``client_id`` (the start of a token chain)."""
+        return self.oauth.issue_refresh_token(client_id)
+
+    def expire_refresh_token(self, token: str) -> None:
+        """Make a refresh token unused for longer than 30 days."""
+        self.oauth.expire_refresh_token(token)
+
+    def end_access_tokens(self) -> None:
+        """End every access token now, as Exact may before the time it announced."""
+        self.oauth.end_access_tokens()
+
+    def live_refresh_tokens(self) -> list[str]:
+        """The refresh tokens that would still be accepted."""
+        return self.oauth.live_refresh_tokens()
+
+    def fail(
+        self,
+        method: str,
+        entity: str | None = None,
+        *,
+        status: int = 500,
+        nth: int = 1,
+        times: int = 1,
+        body: str | None = None,
+        apply: bool = False,
+    ) -> None:
+        """Make the ``nth`` matching call (and ``times - 1`` after it) answer ``status``.
+
+        ``body`` is sent as is (default: an HTML error page, as a gateway would); ``apply=True`` carries
+        the call out first and only then fails, as when an answer is lost after the write.
+        """
+        self.faults.fail(method, entity, status=status, nth=nth, times=times, body=body, apply=apply)

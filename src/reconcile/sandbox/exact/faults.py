@@ -15,7 +15,9 @@ from reconcile.sandbox.exact.protocol import error_body
 
 
 @dataclass
-class _Failure:
+class Failure:
+    """One injected failure: which calls it matches, how many it skips and hits, and how it answers."""
+
     method: str
     entity: str | None
     status: int
@@ -24,12 +26,22 @@ class _Failure:
     body: str | None
     apply: bool
 
+    def response(self) -> Response:
+        """The answer in place of the real one."""
+        if self.body is not None:
+            return Response(self.body, status_code=self.status, media_type="application/json")
+        if self.status >= 500:
+            page = "<html><body><h1>Service Unavailable</h1></body></html>"
+            return Response(page, status_code=self.status, media_type="text/html")
+        return JSONResponse(error_body("Bad Request"), status_code=self.status)
+
 
 class ExactFaults:
     """The failures waiting for their calls."""
 
-    _lock: threading.RLock
-    _failures: list[_Failure]
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self._failures: list[Failure] = []
 
     def fail(
         self,
@@ -48,9 +60,10 @@ class ExactFaults:
         the call out first and only then fails, as when an answer is lost after the write.
         """
         with self._lock:
-            self._failures.append(_Failure(method.upper(), entity, status, nth - 1, times, body, apply))
+            self._failures.append(Failure(method.upper(), entity, status, nth - 1, times, body, apply))
 
-    def _injected(self, method: str, entity: str) -> _Failure | None:
+    def injected(self, method: str, entity: str) -> Failure | None:
+        """The failure this call of ``method`` on ``entity`` meets, if any (it counts the call)."""
         for failure in self._failures:
             if failure.method != method or (failure.entity and failure.entity.casefold() != entity.casefold()):
                 continue
@@ -62,12 +75,3 @@ class ExactFaults:
             failure.times -= 1
             return failure
         return None
-
-
-def _failure_response(failure: _Failure) -> Response:
-    if failure.body is not None:
-        return Response(failure.body, status_code=failure.status, media_type="application/json")
-    if failure.status >= 500:
-        page = "<html><body><h1>Service Unavailable</h1></body></html>"
-        return Response(page, status_code=failure.status, media_type="text/html")
-    return JSONResponse(error_body("Bad Request"), status_code=failure.status)

@@ -1,7 +1,7 @@
 """What the parts of the Exact Online emulator share about the wire: Exact's error envelope and key literals.
 
-A handler that meets a problem deep inside a call raises :class:`_Reply` with the finished response (most
-often an error in Exact's envelope, from :func:`_error`); the emulator's routes catch it and send it. Keys
+A handler that meets a problem deep inside a call raises :class:`Reply` with the finished response (most
+often an error in Exact's envelope, from :func:`error`); the emulator's routes catch it and send it. Keys
 appear in URLs as ``guid'…'``, ``123`` or ``'EUR'`` (quotes doubled), depending on the key field's type.
 """
 
@@ -14,12 +14,12 @@ from starlette.responses import JSONResponse, Response
 
 from reconcile.model.catalogue import Entity
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_STREAM = "Error processing request stream. The request should be a valid top-level resource object."
-_SYNTAX = "Bad Request - Error in query syntax."
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+STREAM = "Error processing request stream. The request should be a valid top-level resource object."
+SYNTAX = "Bad Request - Error in query syntax."
 
 
-class _Reply(Exception):
+class Reply(Exception):
     """A finished response, raised from deep inside a handler."""
 
     def __init__(self, response: Response) -> None:
@@ -31,29 +31,32 @@ def error_body(message: str) -> dict[str, Any]:
     return {"error": {"code": "", "message": {"lang": "", "value": message}}}
 
 
-def _error(status: int, message: str) -> _Reply:
-    return _Reply(JSONResponse(error_body(message), status_code=status))
+def error(status: int, message: str) -> Reply:
+    """A :class:`Reply` of ``status`` with ``message`` in Exact's error envelope, to raise."""
+    return Reply(JSONResponse(error_body(message), status_code=status))
 
 
-def _parse_key(entity: Entity, text: str) -> str:
+def parse_key(entity: Entity, text: str) -> str:
+    """The key a URL's key literal names, as the store keeps it; a 400 when it is not one."""
     text = text.strip()
     kind = entity.fields[entity.key].type
     if kind == "guid":
         match = re.fullmatch(r"guid'([^']*)'", text)
-        if not match or not _GUID.match(match.group(1)):
-            raise _error(400, _SYNTAX)
+        if not match or not GUID.match(match.group(1)):
+            raise error(400, SYNTAX)
         return match.group(1).lower()
     if kind == "int":
         if not re.fullmatch(r"-?\d+", text):
-            raise _error(400, _SYNTAX)
+            raise error(400, SYNTAX)
         return str(int(text))
     match = re.fullmatch(r"'((?:[^']|'')*)'", text)
     if not match:
-        raise _error(400, _SYNTAX)
+        raise error(400, SYNTAX)
     return match.group(1).replace("''", "'")
 
 
-def _key_literal(entity: Entity, key: Any) -> str:
+def key_literal(entity: Entity, key: Any) -> str:
+    """A stored key as a URL's key literal."""
     kind = entity.fields[entity.key].type
     if kind == "guid":
         return f"guid'{key}'"

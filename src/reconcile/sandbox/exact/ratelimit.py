@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from starlette.responses import Response
 
 from reconcile.model.clock import Clock
-from reconcile.sandbox.exact.protocol import _Reply
+from reconcile.sandbox.exact.protocol import Reply
 
 
 @dataclass
@@ -25,14 +25,20 @@ class _Rate:
 
 
 class ExactRateLimits:
-    """The call counters of the emulated environment."""
+    """The call counters of the emulated environment; tests may change the limits between calls."""
 
-    clock: Clock
-    minute_limit: int
-    day_limit: int
-    _rates: dict[tuple[str, int], _Rate]
+    def __init__(self, clock: Clock, *, minute_limit: int, day_limit: int) -> None:
+        self.clock = clock
+        self.minute_limit = minute_limit
+        self.day_limit = day_limit
+        self._rates: dict[tuple[str, int], _Rate] = {}
 
-    def _count_call(self, client_id: str, division: int) -> dict[str, str]:
+    def clear(self) -> None:
+        """Forget every call counted so far."""
+        self._rates.clear()
+
+    def count_call(self, client_id: str, division: int) -> dict[str, str]:
+        """Count a call of ``client_id`` in ``division``: the rate limit headers, or a 429 raised as a Reply."""
         now = self.clock.now()
         minute, day = math.floor(now / 60), math.floor(now / 86400)
         rate = self._rates.setdefault((client_id, division), _Rate())
@@ -46,9 +52,9 @@ class ExactRateLimits:
         }
         daily = {"X-RateLimit-Limit": str(self.day_limit), "X-RateLimit-Reset": str((day + 1) * 86_400_000)}
         if rate.day_count >= self.day_limit:
-            raise _Reply(Response(status_code=429, headers={**daily, "X-RateLimit-Remaining": "0"}))
+            raise Reply(Response(status_code=429, headers={**daily, "X-RateLimit-Remaining": "0"}))
         if rate.minute_count >= self.minute_limit:
-            raise _Reply(Response(status_code=429, headers={**minutely, "X-RateLimit-Minutely-Remaining": "0"}))
+            raise Reply(Response(status_code=429, headers={**minutely, "X-RateLimit-Minutely-Remaining": "0"}))
         rate.minute_count += 1
         rate.day_count += 1
         return {

@@ -16,19 +16,33 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from reconcile.model.catalogue import Entity
+from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.sandbox.exact.odata import FilterError, compile_filter
-from reconcile.sandbox.exact.protocol import _SYNTAX, _error, _key_literal, _parse_key
+from reconcile.sandbox.exact.protocol import SYNTAX, error, key_literal, parse_key
 from reconcile.sandbox.exact.store import ExactStore
 
 
 @dataclass
-class _Route:
+class Endpoint:
+    """One endpoint of an entity: its regular, bulk or sync path."""
+
     entity: Entity
     kind: str  # "regular", "bulk", "sync"
     path: str
+
+
+def endpoint_table(catalogue: Catalogue) -> dict[str, Endpoint]:
+    """Every endpoint of the catalogue's entities, by its path case-folded."""
+    endpoints: dict[str, Endpoint] = {}
+    for entity in catalogue.entities.values():
+        api = entity.api
+        for kind in ("regular", "bulk", "sync"):
+            path = api.get("service" if kind == "regular" else kind)
+            if isinstance(path, str):
+                endpoints[path.casefold()] = Endpoint(entity, kind, path)
+    return endpoints
 
 
 @dataclass
@@ -42,63 +56,68 @@ class _Query:
     expand: bool = False
 
 
-class ExactReads(ExactStore):
-    """GET on the entity endpoints, ``sync/Deleted``, and the rendering of records."""
+class ReadHandlers:
+    """GET on the entity endpoints, ``sync/Deleted``, and the rendering of records.
 
-    page_size: int
-    bulk_page_size: int
-    require_select: bool
+    Tests may change the page sizes between calls.
+    """
 
-    def _fields_of(self, route: _Route) -> dict[str, str]:
-        fields: dict[str, str] = {name: f.type for name, f in route.entity.fields.items()}
-        if route.kind == "sync":
+    def __init__(self, store: ExactStore, *, page_size: int, bulk_page_size: int, require_select: bool = True) -> None:
+        self.store = store
+        self.page_size = page_size
+        self.bulk_page_size = bulk_page_size
+        self.require_select = require_select
+
+    def _fields_of(self, endpoint: Endpoint) -> dict[str, str]:
+        fields: dict[str, str] = {name: f.type for name, f in endpoint.entity.fields.items()}
+        if endpoint.kind == "sync":
             fields["Timestamp"] = "int"
         return fields
 
-    def _parse_query(self, request: Request, route: _Route, *, counting: bool = False) -> _Query:
+    def _parse_query(self, request: Request, endpoint: Endpoint, *, counting: bool = False) -> _Query:
         q = request.query_params
-        entity = route.entity
-        fields = self._fields_of(route)
+        entity = endpoint.entity
+        fields = self._fields_of(endpoint)
         type_name = str(entity.api.get("type", f"Exact.Web.Api.Models.{entity.name}"))
         if "$skip" in q:
-            raise _error(400, "The query parameter '$skip' is not supported on this endpoint. Use $skiptoken.")
+            raise error(400, "The query parameter '$skip' is not supported on this endpoint. Use $skiptoken.")
         select: list[str] | None = None
         if q.get("$select"):
             select = [s.strip() for s in q["$select"].split(",") if s.strip()]
             lines = entity.embedded.field if entity.embedded else None
             for name in select:
                 if name not in fields and name != lines and name != "*":
-                    raise _error(400, f"No property '{name}' exists in type '{type_name}'.")
+                    raise error(400, f"No property '{name}' exists in type '{type_name}'.")
             if "*" in select:
                 select = None
-        elif route.kind != "regular":
-            raise _error(400, "It is mandatory to provide the $select query option.")
+        elif endpoint.kind != "regular":
+            raise error(400, "It is mandatory to provide the $select query option.")
         top = None
         if q.get("$top"):
             if not q["$top"].isdigit():
-                raise _error(400, _SYNTAX)
+                raise error(400, SYNTAX)
             top = int(q["$top"])
-        if route.kind == "regular" and self.require_select and not counting and select is None and top != 1:
-            raise _error(400, "Please add a $select or a $top=1 statement to the query string.")
+        if endpoint.kind == "regular" and self.require_select and not counting and select is None and top != 1:
+            raise error(400, "Please add a $select or a $top=1 statement to the query string.")
         predicate = None
         if q.get("$filter"):
             text = q["$filter"]
-            if route.kind == "sync" and not re.fullmatch(r"\s*Timestamp\s+gt\s+\d+L?\s*", text):
-                raise _error(400, "Only the Timestamp field is allowed as a filter on this endpoint.")
+            if endpoint.kind == "sync" and not re.fullmatch(r"\s*Timestamp\s+gt\s+\d+L?\s*", text):
+                raise error(400, "Only the Timestamp field is allowed as a filter on this endpoint.")
             try:
                 predicate = compile_filter(text, fields, type_name)
             except FilterError as exc:
-                raise _error(400, str(exc)) from exc
+                raise error(400, str(exc)) from exc
         orderby: list[tuple[str, bool]] = []
         if q.get("$orderby"):
             for part in q["$orderby"].split(","):
                 words = part.split()
                 if not words or words[0] not in fields or len(words) > 2 or words[1:] not in ([], ["asc"], ["desc"]):
-                    raise _error(400, _SYNTAX)
+                    raise error(400, SYNTAX)
                 orderby.append((words[0], words[1:] == ["desc"]))
         expand = q.get("$expand", "")
         if expand and (entity.embedded is None or expand != entity.embedded.field):
-            raise _error(400, f"Unknown navigation property '{expand}'.")
+            raise error(400, f"Unknown navigation property '{expand}'.")
         return _Query(
             select=select,
             predicate=predicate,
@@ -109,20 +128,23 @@ class ExactReads(ExactStore):
             expand=bool(expand),
         )
 
-    def _rows(self, division: int, route: _Route) -> list[dict[str, Any]]:
-        return [self._derive(route.entity, row, division) for row in self._table(route.entity.name, division).values()]
+    def _rows(self, division: int, endpoint: Endpoint) -> list[dict[str, Any]]:
+        table = self.store.table(endpoint.entity.name, division)
+        return [self.store.derived(endpoint.entity, row, division) for row in table.values()]
 
-    def _matching(self, request: Request, division: int, route: _Route) -> list[dict[str, Any]]:
-        query = self._parse_query(request, route, counting=True)
-        rows = self._rows(division, route)
-        return [r for r in rows if query.predicate is None or query.predicate(r)]
+    def count(self, request: Request, division: int, endpoint: Endpoint) -> Response:
+        """``…/$count``: how many records match the ``$filter``, as plain text."""
+        query = self._parse_query(request, endpoint, counting=True)
+        rows = self._rows(division, endpoint)
+        return PlainTextResponse(str(len([r for r in rows if query.predicate is None or query.predicate(r)])))
 
-    def _list(self, request: Request, division: int, route: _Route) -> Response:
-        query = self._parse_query(request, route)
-        entity = route.entity
-        rows = [r for r in self._rows(division, route) if query.predicate is None or query.predicate(r)]
+    def get_list(self, request: Request, division: int, endpoint: Endpoint) -> Response:
+        """A GET on a collection: one page of the matching records, with a ``__next`` link to the next."""
+        query = self._parse_query(request, endpoint)
+        entity = endpoint.entity
+        rows = [r for r in self._rows(division, endpoint) if query.predicate is None or query.predicate(r)]
         total = len(rows)
-        if route.kind == "sync":
+        if endpoint.kind == "sync":
             rows.sort(key=lambda r: int(r["Timestamp"]))
             position = _sync_position(rows, query.skiptoken)
         else:
@@ -131,17 +153,17 @@ class ExactReads(ExactStore):
                 rows.sort(key=_sorter(name), reverse=desc)
             position = _key_position(rows, entity, query.skiptoken)
         rows = rows[position:]
-        size = self.page_size if route.kind == "regular" else self.bulk_page_size
+        size = self.page_size if endpoint.kind == "regular" else self.bulk_page_size
         limit = size if query.top is None else min(size, query.top)
         page, more = rows[:limit], len(rows) > limit
         base = str(request.base_url).rstrip("/")
-        results = [self._serialise(base, division, entity, row, query.select, query.expand) for row in page]
+        results = [self.serialise(base, division, entity, row, query.select, query.expand) for row in page]
         d: dict[str, Any] = {"results": results}
         if query.inlinecount:
             d["__count"] = str(total)
         if more and page and (query.top is None or query.top > limit):
             last = page[-1]
-            token = f"{last['Timestamp']}L" if route.kind == "sync" else _key_literal(entity, last[entity.key])
+            token = f"{last['Timestamp']}L" if endpoint.kind == "sync" else key_literal(entity, last[entity.key])
             params = [(k, v) for k, v in request.query_params.multi_items() if k != "$skiptoken"]
             if query.top is not None:
                 params = [(k, v) for k, v in params if k != "$top"] + [("$top", str(query.top - limit))]
@@ -151,47 +173,49 @@ class ExactReads(ExactStore):
             )
         return JSONResponse({"d": d})
 
-    def _get_one(self, request: Request, division: int, route: _Route, key_text: str) -> Response:
-        entity = route.entity
-        key = _parse_key(entity, key_text)
-        row = self._table(entity.name, division).get(key)
+    def get_one(self, request: Request, division: int, endpoint: Endpoint, key_text: str) -> Response:
+        """A GET of one record by its key literal; a 404 when there is no such record."""
+        entity = endpoint.entity
+        key = parse_key(entity, key_text)
+        row = self.store.table(entity.name, division).get(key)
         if row is None:
-            raise _error(404, f"{entity.name}: the record does not exist.")
-        query = self._parse_query_lenient(request, route)
+            raise error(404, f"{entity.name}: the record does not exist.")
+        query = self._parse_query_lenient(request, endpoint)
         base = str(request.base_url).rstrip("/")
         return JSONResponse(
-            {"d": self._serialise(base, division, entity, self._derive(entity, row, division), query, False)}
+            {"d": self.serialise(base, division, entity, self.store.derived(entity, row, division), query, False)}
         )
 
-    def _parse_query_lenient(self, request: Request, route: _Route) -> list[str] | None:
+    def _parse_query_lenient(self, request: Request, endpoint: Endpoint) -> list[str] | None:
         select = request.query_params.get("$select")
         if not select:
             return None
         names = [s.strip() for s in select.split(",") if s.strip()]
-        fields = self._fields_of(route)
-        lines = route.entity.embedded.field if route.entity.embedded else None
+        fields = self._fields_of(endpoint)
+        lines = endpoint.entity.embedded.field if endpoint.entity.embedded else None
         for name in names:
             if name not in fields and name != lines:
-                raise _error(400, f"No property '{name}' exists in this type.")
+                raise error(400, f"No property '{name}' exists in this type.")
         return names
 
-    def _sync_deleted(self, request: Request, division: int) -> Response:
+    def sync_deleted(self, request: Request, division: int) -> Response:
+        """A GET on ``sync/Deleted``: the deletion log after a ``Timestamp``, a page of ``bulk_page_size``."""
         q = request.query_params
         if not q.get("$select"):
-            raise _error(400, "It is mandatory to provide the $select query option.")
+            raise error(400, "It is mandatory to provide the $select query option.")
         fields = {"Timestamp", "ID", "EntityKey", "EntityType", "DeletedBy", "DeletedDate", "Division"}
         select = [s.strip() for s in q["$select"].split(",")]
         if any(s not in fields for s in select):
-            raise _error(400, "No property exists with that name in type 'Exact.Web.Api.Models.Sync.Deleted'.")
+            raise error(400, "No property exists with that name in type 'Exact.Web.Api.Models.Sync.Deleted'.")
         since = 0
         if q.get("$filter"):
             match = re.fullmatch(r"\s*Timestamp\s+gt\s+(\d+)L?\s*", q["$filter"])
             if not match:
-                raise _error(400, "Only the Timestamp field is allowed as a filter on this endpoint.")
+                raise error(400, "Only the Timestamp field is allowed as a filter on this endpoint.")
             since = int(match.group(1))
         if q.get("$skiptoken"):
             since = max(since, int(q["$skiptoken"].rstrip("L")))
-        rows = [r for r in self._state["deleted"] if r["Division"] == division and r["Timestamp"] > since]
+        rows = self.store.deletions(division, since)
         rows.sort(key=lambda r: int(r["Timestamp"]))
         page = rows[: self.bulk_page_size]
         base = str(request.base_url).rstrip("/")
@@ -214,21 +238,7 @@ class ExactReads(ExactStore):
             d["__next"] = f"{base}{request.url.path}?{urllib.parse.urlencode(params, quote_via=urllib.parse.quote)}"
         return JSONResponse({"d": d})
 
-    def _derive(self, entity: Entity, row: dict[str, Any], division: int) -> dict[str, Any]:
-        """A row with the fields Exact computes on read (a contact's code and city come from its account)."""
-        if entity.name != "Contacts":
-            return row
-        derived = dict(row)
-        account = self._table("Accounts", division).get(str(row.get("Account")))
-        if account is not None:
-            for name in ("City", "Country", "Postcode", "Code"):
-                derived[name] = account.get(name)
-            derived["IsMainContact"] = account.get("MainContact") == row.get("ID")
-        parts = [row.get("FirstName"), row.get("MiddleName"), row.get("LastName")]
-        derived["FullName"] = " ".join(str(p) for p in parts if p)
-        return derived
-
-    def _serialise(
+    def serialise(
         self,
         base: str,
         division: int,
@@ -237,8 +247,9 @@ class ExactReads(ExactStore):
         select: list[str] | None,
         expand: bool,
     ) -> dict[str, Any]:
+        """A record in the OData v2 verbose shape: its ``__metadata``, ``select``'s fields, lines if ``expand``."""
         service = str(entity.api["service"])
-        uri = f"{base}/api/v1/{division}/{service}({_key_literal(entity, row[entity.key])})"
+        uri = f"{base}/api/v1/{division}/{service}({key_literal(entity, row[entity.key])})"
         out: dict[str, Any] = {
             "__metadata": {
                 "uri": uri,
@@ -252,11 +263,11 @@ class ExactReads(ExactStore):
         for name in names:
             if name == lines_field and entity.embedded is not None:
                 if expand:
-                    child = self._entity(entity.embedded.entity)
+                    child = self.store.entity(entity.embedded.entity)
                     lines = [
-                        self._serialise(base, division, child, r, None, False)
+                        self.serialise(base, division, child, r, None, False)
                         for r in sorted(
-                            self._table(child.name, division).values(),
+                            self.store.table(child.name, division).values(),
                             key=lambda r: int(r.get("LineNumber") or 0),
                         )
                         if r.get(entity.embedded.parent_field) == row[entity.key]
@@ -276,7 +287,7 @@ class ExactReads(ExactStore):
 def _key_position(rows: list[dict[str, Any]], entity: Entity, token: str | None) -> int:
     if not token:
         return 0
-    key = _parse_key(entity, token)
+    key = parse_key(entity, token)
     for index, row in enumerate(rows):
         if str(row.get(entity.key)) == key:
             return index + 1
@@ -290,7 +301,7 @@ def _sync_position(rows: list[dict[str, Any]], token: str | None) -> int:
     try:
         after = int(token.rstrip("Ll"))
     except ValueError as exc:
-        raise _error(400, _SYNTAX) from exc
+        raise error(400, SYNTAX) from exc
     return sum(1 for row in rows if int(row["Timestamp"]) <= after)
 
 

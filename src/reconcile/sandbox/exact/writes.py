@@ -17,21 +17,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from reconcile.model.catalogue import Entity
-from reconcile.sandbox.exact.protocol import _GUID, _STREAM, _error, _parse_key
-from reconcile.sandbox.exact.reads import ExactReads, _Route
-from reconcile.sandbox.exact.store import _pad_code, _wall_ms_from_input
+from reconcile.sandbox.exact.protocol import GUID, STREAM, error, parse_key
+from reconcile.sandbox.exact.reads import Endpoint, ReadHandlers
+from reconcile.sandbox.exact.store import ExactStore, pad_code, wall_ms_from_input
 
 
-class ExactWrites(ExactReads):
-    """POST, PUT and DELETE on the entity endpoints."""
+class WriteHandlers:
+    """POST, PUT and DELETE on the entity endpoints; a new record is answered as the reads render it."""
+
+    def __init__(self, store: ExactStore, reads: ReadHandlers) -> None:
+        self.store = store
+        self.reads = reads
 
     def _json_body(self, body: bytes) -> dict[str, Any]:
         try:
             data = json.loads(body or b"null")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise _error(400, _STREAM) from exc
+            raise error(400, STREAM) from exc
         if not isinstance(data, dict):
-            raise _error(400, _STREAM)
+            raise error(400, STREAM)
         return data
 
     def _convert_body(
@@ -44,7 +48,7 @@ class ExactWrites(ExactReads):
                 continue
             fdef = entity.fields.get(name)
             if fdef is None:
-                raise _error(
+                raise error(
                     400,
                     f"Error processing request stream. The property name '{name}' specified for type "
                     f"'{type_name}' is not valid.",
@@ -59,16 +63,16 @@ class ExactWrites(ExactReads):
         if value is None:
             return None
         kind = fdef.type
-        bad = _error(500, f"Error in converting value for property '{name}' to type '{_edm(kind)}'")
+        bad = error(500, f"Error in converting value for property '{name}' to type '{_edm(kind)}'")
         if kind == "guid":
-            if not isinstance(value, str) or not _GUID.match(value):
+            if not isinstance(value, str) or not GUID.match(value):
                 raise bad
             return value.lower()
         if kind in ("date", "datetime"):
             if not isinstance(value, str):
                 raise bad
             try:
-                return _wall_ms_from_input(value)
+                return wall_ms_from_input(value)
             except ValueError as exc:
                 raise bad from exc
         if kind == "int":
@@ -100,35 +104,36 @@ class ExactWrites(ExactReads):
             fdef = entity.fields.get(name)
             if fdef is None or fdef.ref is None or value is None or name == skip:
                 continue
-            if value not in self._table(fdef.ref, division):
+            if value not in self.store.table(fdef.ref, division):
                 bad.append(f"Invalid reference: {name}")
         if bad:
-            raise _error(500, "\r\n".join(bad))
+            raise error(500, "\r\n".join(bad))
 
-    def _create(self, request: Request, division: int, route: _Route, body: bytes) -> Response:
-        entity = route.entity
+    def create(self, request: Request, division: int, endpoint: Endpoint, body: bytes) -> Response:
+        """A POST: the record (and its embedded lines) checked, stored, and answered with a 201."""
+        entity = endpoint.entity
         data = self._json_body(body)
         embedded = entity.embedded
         lines_raw: list[Any] = []
         if embedded is not None:
             raw = data.get(embedded.field)
             if raw is not None and not isinstance(raw, list):
-                raise _error(400, _STREAM)
+                raise error(400, STREAM)
             lines_raw = list(raw or [])
         values = self._convert_body(entity, data, allow={embedded.field} if embedded else None)
         problems = self._check_required(entity, values)
-        child = self._entity(embedded.entity) if embedded else None
+        child = self.store.entity(embedded.entity) if embedded else None
         if embedded is not None and entity.api.get("lines_required") and not lines_raw:
             problems.append(f"Mandatory: {embedded.field}")
         lines: list[dict[str, Any]] = []
         for raw_line in lines_raw:
             if not isinstance(raw_line, dict) or child is None or embedded is None:
-                raise _error(400, _STREAM)
+                raise error(400, STREAM)
             line = self._convert_body(child, raw_line)
             problems += self._check_required(child, line, skip=embedded.parent_field)
             lines.append(line)
         if problems:
-            raise _error(400, "\r\n".join(dict.fromkeys(problems)))
+            raise error(400, "\r\n".join(dict.fromkeys(problems)))
         self._check_refs(entity, values, division)
         for line in lines:
             assert child is not None and embedded is not None
@@ -136,21 +141,23 @@ class ExactWrites(ExactReads):
         if entity.name == "Addresses":
             existing = self._same_address(values, division)
             if existing is not None:
-                row = self._derive(entity, existing, division)
+                row = self.store.derived(entity, existing, division)
                 base = str(request.base_url).rstrip("/")
-                return JSONResponse({"d": self._serialise(base, division, entity, row, None, False)}, status_code=201)
+                return JSONResponse(
+                    {"d": self.reads.serialise(base, division, entity, row, None, False)}, status_code=201
+                )
         row = self._new_row(entity, values, division)
-        table = self._table(entity.name, division)
+        table = self.store.table(entity.name, division)
         table[str(row[entity.key])] = row
         if embedded is not None and child is not None:
             for number, line in enumerate(lines, start=1):
                 line[embedded.parent_field] = row[entity.key]
                 line_row = self._new_row(child, line, division, parent=row, line_number=number)
-                self._table(child.name, division)[str(line_row[child.key])] = line_row
-            self._recompute_amounts(entity, row, division)
+                self.store.table(child.name, division)[str(line_row[child.key])] = line_row
+            self.store.recompute_amounts(entity, row, division)
         base = str(request.base_url).rstrip("/")
         return JSONResponse(
-            {"d": self._serialise(base, division, entity, self._derive(entity, row, division), None, False)},
+            {"d": self.reads.serialise(base, division, entity, self.store.derived(entity, row, division), None, False)},
             status_code=201,
         )
 
@@ -166,27 +173,27 @@ class ExactWrites(ExactReads):
         row: dict[str, Any] = dict.fromkeys(entity.fields)
         row.update(values)
         row[entity.key] = str(uuid.uuid4())
-        now = self._wall_now()
+        now = self.store.wall_now()
         for stamp in ("Created", "Modified"):
             if stamp in entity.fields:
                 row[stamp] = now
         if "Division" in entity.fields:
             row["Division"] = division
-        row["Timestamp"] = self._tick()
-        table = self._table(entity.name, division)
+        row["Timestamp"] = self.store.tick()
+        table = self.store.table(entity.name, division)
         if entity.name == "Accounts":
             if row.get("Code") in (None, ""):
                 codes = [
                     int(str(r["Code"]).strip()) for r in table.values() if str(r.get("Code") or "").strip().isdigit()
                 ]
-                row["Code"] = _pad_code(str(max(codes, default=0) + 1))
+                row["Code"] = pad_code(str(max(codes, default=0) + 1))
             else:
                 code = str(row["Code"]).strip()
                 if len(code) > 18:
-                    raise _error(400, "Code: the value is longer than 18 characters.")
+                    raise error(400, "Code: the value is longer than 18 characters.")
                 if any(str(r.get("Code") or "").strip() == code for r in table.values()):
-                    raise _error(400, f"Code {code} already exists.")
-                row["Code"] = _pad_code(code)
+                    raise error(400, f"Code {code} already exists.")
+                row["Code"] = pad_code(code)
             row["Type"] = "A"
             row["IsSales"] = row.get("Status") == "C"
         elif entity.name == "SalesOrders":
@@ -202,12 +209,12 @@ class ExactWrites(ExactReads):
             parent_field = "OrderID" if entity.name == "SalesOrderLines" else "QuotationID"
             parent_entity = "SalesOrders" if entity.name == "SalesOrderLines" else "Quotations"
             if parent is None:
-                parent = self._table(parent_entity, division).get(str(row[parent_field]))
+                parent = self.store.table(parent_entity, division).get(str(row[parent_field]))
             if line_number is None:
                 siblings = [r for r in table.values() if r.get(parent_field) == row[parent_field]]
                 line_number = 1 + max((int(r.get("LineNumber") or 0) for r in siblings), default=0)
             row["LineNumber"] = line_number
-            item = self._table("Items", division).get(str(row.get("Item")))
+            item = self.store.table("Items", division).get(str(row.get("Item")))
             if entity.name == "SalesOrderLines":
                 row["OrderNumber"] = parent.get("OrderNumber") if parent else None
                 row["ItemCode"] = item.get("Code") if item else None
@@ -231,16 +238,17 @@ class ExactWrites(ExactReads):
             "City",
             "Country",
         )
-        for row in self._table("Addresses", division).values():
+        for row in self.store.table("Addresses", division).values():
             if all(_fold(row.get(k)) == _fold(values.get(k)) for k in keys):
                 return row
         return None
 
-    def _update(self, division: int, entity: Entity, key_text: str, body: bytes) -> Response:
-        key = _parse_key(entity, key_text)
-        row = self._table(entity.name, division).get(key)
+    def update(self, division: int, entity: Entity, key_text: str, body: bytes) -> Response:
+        """A PUT: the fields in the body changed (read-only ones ignored), answered with a 204."""
+        key = parse_key(entity, key_text)
+        row = self.store.table(entity.name, division).get(key)
         if row is None:
-            raise _error(404, f"{entity.name}: the record does not exist.")
+            raise error(404, f"{entity.name}: the record does not exist.")
         data = self._json_body(body)
         if entity.embedded is not None:
             data.pop(entity.embedded.field, None)
@@ -256,16 +264,16 @@ class ExactWrites(ExactReads):
             if entity.fields[name].create_only and value != row.get(name)
         ]
         if problems:
-            raise _error(400, "\r\n".join(problems))
+            raise error(400, "\r\n".join(problems))
         self._check_refs(entity, values, division)
         if entity.name == "Accounts" and "Code" in values:
             code = str(values["Code"] or "").strip()
             if any(
                 k != key and str(r.get("Code") or "").strip() == code
-                for k, r in self._table(entity.name, division).items()
+                for k, r in self.store.table(entity.name, division).items()
             ):
-                raise _error(400, f"Code {code} already exists.")
-            values["Code"] = _pad_code(code)
+                raise error(400, f"Code {code} already exists.")
+            values["Code"] = pad_code(code)
         row.update(values)
         if entity.name == "Accounts" and "Status" in values:
             row["IsSales"] = row.get("Status") == "C"
@@ -277,30 +285,31 @@ class ExactWrites(ExactReads):
             if "UnitPrice" in values and "NetPrice" not in values:
                 row["NetPrice"] = row.get("UnitPrice")
             row["AmountFC"] = round(float(row.get("Quantity") or 0) * float(row.get("NetPrice") or 0), 2)
-        self._touch(entity, row)
+        self.store.touch(entity, row)
         return Response(status_code=204)
 
-    def _remove(self, division: int, entity: Entity, key_text: str) -> Response:
-        key = _parse_key(entity, key_text)
-        if key not in self._table(entity.name, division):
-            raise _error(404, f"{entity.name}: the record does not exist.")
+    def remove(self, division: int, entity: Entity, key_text: str) -> Response:
+        """A DELETE: refused with a 500 while another record refers to it; an order's lines go with it."""
+        key = parse_key(entity, key_text)
+        if key not in self.store.table(entity.name, division):
+            raise error(404, f"{entity.name}: the record does not exist.")
         child = entity.embedded.entity if entity.embedded else None
         used: list[str] = []
-        for other in self.catalogue.entities.values():
+        for other in self.store.catalogue.entities.values():
             if other.name == child:
                 continue  # an order's own lines go with it
             for f in other.fields.values():
-                rows = self._table(other.name, division).values()
+                rows = self.store.table(other.name, division).values()
                 if f.ref == entity.name and any(r.get(f.name) == key for r in rows):
                     used.append(other.name)
         if used:
-            row = self._table(entity.name, division)[key]
+            row = self.store.table(entity.name, division)[key]
             label = str(row.get("Code") or key).strip()
-            raise _error(
+            raise error(
                 500,
                 f"Can't delete: {entity.name.rstrip('s')} {label} - Used in: " + ", ".join(dict.fromkeys(used)),
             )
-        self._delete(entity, key, division)
+        self.store.delete(entity, key, division)
         return Response(status_code=204)
 
 

@@ -92,7 +92,7 @@ def write_token_file(path: Path, tokens: Tokens) -> None:
 class TokenManager:
     """Hands out a valid access token for Exact, refreshing it under a cross-process lock when it must.
 
-    Use :meth:`headers` as an :class:`~reconcile.systems.http.HttpClient` ``auth`` provider and
+    Use :meth:`headers` as an :class:`~reconcile.systems.http.client.HttpClient` ``auth`` provider and
     :meth:`invalidate` as its ``on_unauthorized``.
     """
 

@@ -28,7 +28,7 @@ from reconcile.systems.base import WriteKind, WriteOp
 from reconcile.systems.exact.auth import TokenManager, read_token_file, store_refresh_token
 from reconcile.systems.exact.connector import ExactSystem
 
-SRC = Path(__file__).resolve().parents[2] / "src"
+SRC = Path(__file__).resolve().parents[3] / "src"
 
 
 @dataclass
@@ -114,7 +114,7 @@ def test_values_come_back_typed_as_the_catalogue_says(env: Env) -> None:
 
 def test_the_division_is_the_connections_not_the_one_open_in_exact(env: Env) -> None:
     env.emulator.add_division(999999, "Other")
-    env.emulator.current_division = 999999
+    env.emulator.store.current_division = 999999
     seed_accounts(env.emulator, 2)
     with _closing(env.connect()) as system:
         assert system.read("Accounts").height == 2
@@ -126,8 +126,8 @@ def test_an_access_token_that_expires_in_the_middle_of_a_read_is_refreshed_and_t
     env: Env,
 ) -> None:
     # Two calls a minute and 1 row a page: 22 pages take about 11 minutes, longer than a token lives.
-    env.emulator.minute_limit = 2
-    env.emulator.bulk_page_size = 1
+    env.emulator.limits.minute_limit = 2
+    env.emulator.reads.bulk_page_size = 1
     seed_accounts(env.emulator, 22)
     with _closing(env.connect()) as system:
         frame = system.read("Accounts")
@@ -161,8 +161,8 @@ def test_a_token_the_server_ends_early_gets_one_refresh_and_one_retry(env: Env) 
 
 
 def test_a_minute_limit_is_waited_out_without_a_429(env: Env) -> None:
-    env.emulator.minute_limit = 3
-    env.emulator.bulk_page_size = 2
+    env.emulator.limits.minute_limit = 3
+    env.emulator.reads.bulk_page_size = 2
     seed_accounts(env.emulator, 20)
     with _closing(env.connect()) as system:
         frame = system.read("Accounts")
@@ -176,8 +176,8 @@ def test_a_minute_limit_is_waited_out_without_a_429(env: Env) -> None:
 def test_a_daily_limit_is_not_waited_for_but_reported(env: Env) -> None:
     from reconcile.errors import RateLimited
 
-    env.emulator.day_limit = 2
-    env.emulator.bulk_page_size = 1
+    env.emulator.limits.day_limit = 2
+    env.emulator.reads.bulk_page_size = 1
     seed_accounts(env.emulator, 5)
     with _closing(env.connect()) as system, pytest.raises(RateLimited, match="daily limit"):
         system.read("Accounts")
