@@ -30,6 +30,10 @@ POWEROFFICE_STATE_FILE = "emulator-state.json"
 SANDBOX_MINUTE_LIMIT = 100_000
 """Exact allows 60 calls a minute; the sandbox allows more, so the demo does not wait out real minutes.
 Tests set the real limits and a fake clock to show the waiting."""
+SANDBOX_RATE_PER_SECOND = 10_000
+"""PowerOffice Go allows 10 calls a second (50 on API v1); the sandbox's emulator and its connector allow more,
+for the same reason: a first run reads each order's lines in a call of its own, and at the real rate the demo
+would wait half a minute for them. Tests set the real rates and a fake clock to show the waiting."""
 
 
 def open_exact_sandbox(folder: Path, *, cache_dir: Path | None = None) -> tuple[System, Closer]:
@@ -72,14 +76,23 @@ def open_poweroffice_sandbox(
     With ``cache_dir`` the connector keeps order lines between runs, under the sandbox's own identity.
     """
     state = sandbox_dir / POWEROFFICE_STATE_FILE
+    rate = SANDBOX_RATE_PER_SECOND
     if state.exists():
-        emulator = PowerOfficeEmulator()
+        emulator = PowerOfficeEmulator(rate_per_second=rate, v1_rate_per_second=rate)
         emulator.load(state)
     else:
-        emulator = PowerOfficeEmulator.from_seed(sandbox_dir)
+        emulator = PowerOfficeEmulator.from_seed(sandbox_dir, rate_per_second=rate, v1_rate_per_second=rate)
     server = BackgroundServer(emulator.app).start()
     identity = claim_sandbox_identity(sandbox_dir) if cache_dir is not None else None
-    sandbox = system_for_emulator(emulator, server.url, catalogue=catalogue, cache_dir=cache_dir, cache_id=identity)
+    sandbox = system_for_emulator(
+        emulator,
+        server.url,
+        catalogue=catalogue,
+        cache_dir=cache_dir,
+        cache_id=identity,
+        rate_per_second=rate,
+        v1_rate_per_second=rate,
+    )
 
     def close() -> None:
         sandbox.close()
