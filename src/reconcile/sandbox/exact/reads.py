@@ -13,6 +13,7 @@ import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from starlette.requests import Request
@@ -24,12 +25,20 @@ from reconcile.sandbox.exact.protocol import SYNTAX, error, key_literal, parse_k
 from reconcile.sandbox.exact.store import ExactStore
 
 
+class EndpointKind(StrEnum):
+    """The three endpoints an entity may have: each pages and filters in its own way."""
+
+    REGULAR = "regular"
+    BULK = "bulk"
+    SYNC = "sync"
+
+
 @dataclass
 class Endpoint:
     """One endpoint of an entity: its regular, bulk or sync path."""
 
     entity: Entity
-    kind: str  # "regular", "bulk", "sync"
+    kind: EndpointKind
     path: str
 
 
@@ -38,8 +47,8 @@ def endpoint_table(catalogue: Catalogue) -> dict[str, Endpoint]:
     endpoints: dict[str, Endpoint] = {}
     for entity in catalogue.entities.values():
         api = entity.api
-        for kind in ("regular", "bulk", "sync"):
-            path = api.get("service" if kind == "regular" else kind)
+        for kind in EndpointKind:
+            path = api.get("service" if kind is EndpointKind.REGULAR else kind.value)
             if isinstance(path, str):
                 endpoints[path.casefold()] = Endpoint(entity, kind, path)
     return endpoints
@@ -70,7 +79,7 @@ class ReadHandlers:
 
     def _fields_of(self, endpoint: Endpoint) -> dict[str, str]:
         fields: dict[str, str] = {name: f.type for name, f in endpoint.entity.fields.items()}
-        if endpoint.kind == "sync":
+        if endpoint.kind is EndpointKind.SYNC:
             fields["Timestamp"] = "int"
         return fields
 
@@ -90,19 +99,25 @@ class ReadHandlers:
                     raise error(400, f"No property '{name}' exists in type '{type_name}'.")
             if "*" in select:
                 select = None
-        elif endpoint.kind != "regular":
+        elif endpoint.kind is not EndpointKind.REGULAR:
             raise error(400, "It is mandatory to provide the $select query option.")
         top = None
         if q.get("$top"):
             if not q["$top"].isdigit():
                 raise error(400, SYNTAX)
             top = int(q["$top"])
-        if endpoint.kind == "regular" and self.require_select and not counting and select is None and top != 1:
+        if (
+            endpoint.kind is EndpointKind.REGULAR
+            and self.require_select
+            and not counting
+            and select is None
+            and top != 1
+        ):
             raise error(400, "Please add a $select or a $top=1 statement to the query string.")
         predicate = None
         if q.get("$filter"):
             text = q["$filter"]
-            if endpoint.kind == "sync" and not re.fullmatch(r"\s*Timestamp\s+gt\s+\d+L?\s*", text):
+            if endpoint.kind is EndpointKind.SYNC and not re.fullmatch(r"\s*Timestamp\s+gt\s+\d+L?\s*", text):
                 raise error(400, "Only the Timestamp field is allowed as a filter on this endpoint.")
             try:
                 predicate = compile_filter(text, fields, type_name)
@@ -144,7 +159,7 @@ class ReadHandlers:
         entity = endpoint.entity
         rows = [r for r in self._rows(division, endpoint) if query.predicate is None or query.predicate(r)]
         total = len(rows)
-        if endpoint.kind == "sync":
+        if endpoint.kind is EndpointKind.SYNC:
             rows.sort(key=lambda r: int(r["Timestamp"]))
             position = _sync_position(rows, query.skiptoken)
         else:
@@ -153,7 +168,7 @@ class ReadHandlers:
                 rows.sort(key=_sorter(name), reverse=desc)
             position = _key_position(rows, entity, query.skiptoken)
         rows = rows[position:]
-        size = self.page_size if endpoint.kind == "regular" else self.bulk_page_size
+        size = self.page_size if endpoint.kind is EndpointKind.REGULAR else self.bulk_page_size
         limit = size if query.top is None else min(size, query.top)
         page, more = rows[:limit], len(rows) > limit
         base = str(request.base_url).rstrip("/")
@@ -163,7 +178,9 @@ class ReadHandlers:
             d["__count"] = str(total)
         if more and page and (query.top is None or query.top > limit):
             last = page[-1]
-            token = f"{last['Timestamp']}L" if endpoint.kind == "sync" else key_literal(entity, last[entity.key])
+            token = (
+                f"{last['Timestamp']}L" if endpoint.kind is EndpointKind.SYNC else key_literal(entity, last[entity.key])
+            )
             params = [(k, v) for k, v in request.query_params.multi_items() if k != "$skiptoken"]
             if query.top is not None:
                 params = [(k, v) for k, v in params if k != "$top"] + [("$top", str(query.top - limit))]

@@ -22,7 +22,7 @@ from reconcile.sandbox.exact.faults import ExactFaults
 from reconcile.sandbox.exact.oauth import ExactOAuth
 from reconcile.sandbox.exact.protocol import Reply, error
 from reconcile.sandbox.exact.ratelimit import ExactRateLimits
-from reconcile.sandbox.exact.reads import ReadHandlers, endpoint_table
+from reconcile.sandbox.exact.reads import EndpointKind, ReadHandlers, endpoint_table
 from reconcile.sandbox.exact.store import ExactStore
 from reconcile.sandbox.exact.writes import WriteHandlers
 
@@ -178,7 +178,7 @@ class ExactRoutes:
         injected = self.faults.injected(method, entity.name)
         if injected is not None and not injected.apply:
             return injected.response()
-        if endpoint.kind != "regular":
+        if endpoint.kind is not EndpointKind.REGULAR:
             if method != "GET" or key_text is not None:
                 raise error(405, "The HTTP method is not allowed on this resource.")
             response = self.reads.get_list(request, division, endpoint)

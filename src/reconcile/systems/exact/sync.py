@@ -43,16 +43,15 @@ class ExactSync:
 
     def read(self, ent: Entity) -> pl.DataFrame:
         """``ent`` through its sync endpoint: the cached snapshot refreshed, or else read in full."""
-        cache = self.cache
         source = self.api.entity(DERIVED_FROM[ent.name]) if ent.name in DERIVED_FROM else None
         needs = {"timestamp": int, "deleted": int, **({"source": int} if source is not None else {})}
-        snapshot = cache.load(ent.name, self.reader.frame(ent, []).schema, needs)
+        snapshot = self.cache.load(ent.name, self.reader.frame(ent, []).schema, needs)
         cursor: dict[str, int] = {}
         if snapshot is not None:
             cursor = {name: int(value) for name, value in snapshot.cursor.items()}
             frame = self._refresh(ent, source, snapshot.frame, cursor)
             if frame is not None:
-                cache.save(ent.name, Snapshot(frame, cursor, snapshot.full_at))
+                self.cache.save(ent.name, Snapshot(frame, cursor, snapshot.full_at))
                 return frame
         full_at = self.clock.now()
         # Where the next refresh starts must be known before the records are read, not after: what
@@ -64,7 +63,7 @@ class ExactSync:
         rows = self._sync_rows(ent, 1)
         cursor["timestamp"] = _highest(rows, 1)
         frame = _merge(self.reader.frame(ent, []), self.reader.frame(ent, rows), ent.key, set())
-        cache.save(ent.name, Snapshot(frame, cursor, full_at))
+        self.cache.save(ent.name, Snapshot(frame, cursor, full_at))
         return frame
 
     def _refresh(
