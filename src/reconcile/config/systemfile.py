@@ -30,9 +30,10 @@ An entity may override ``records`` and ``paging``. A company that exchanges file
 with ``folder`` and ``format`` (json, csv, parquet) instead.
 
 Every ``type``-tagged table (auth, paging) is resolved through a registry (:data:`AUTH_STYLES`,
-:data:`PAGING_STYLES`, in :mod:`reconcile.systems.systemfile_styles`) whose classes declare their keys; the
-file is checked once, here, and every problem names the file, the key path and what is valid (with a
-did-you-mean for a typo). A secret written into the file is refused without echoing it.
+:data:`PAGING_STYLES`, in :mod:`reconcile.model.styles`) whose classes declare their keys, each table
+checked by :mod:`reconcile.config.styles`; the file is checked once, here, and every problem names the
+file, the key path and what is valid (with a did-you-mean for a typo). A secret written into the file is
+refused without echoing it.
 
 **Precedence.** The connection part may be given or overridden per deployment in the connections file,
 since a company's real URL and secrets do not belong in git. For each key: the connections file's
@@ -53,20 +54,12 @@ from pathlib import Path
 from typing import Any
 
 from reconcile.config.catalogue import parse_catalogue
+from reconcile.config.styles import build_style, check_value
 from reconcile.config.toml import read_toml
 from reconcile.errors import ConfigError
 from reconcile.model.catalogue import Catalogue
 from reconcile.model.names import did_you_mean
-from reconcile.model.styles import (
-    AUTH_STYLES,
-    PAGING_STYLES,
-    SECRET_KEYS,
-    Auth,
-    CursorPaging,
-    Paging,
-    _build,
-    _check_value,
-)
+from reconcile.model.styles import AUTH_STYLES, PAGING_STYLES, SECRET_KEYS, Auth, CursorPaging, Paging
 from reconcile.model.systemfile import FILE_FORMATS, KINDS, Bulk, Connection, Endpoint, Limits, SystemFile, Verb
 
 __all__ = ["connect", "is_system_file", "load_catalogue_file", "load_system_file", "parse_system_file"]
@@ -173,19 +166,19 @@ def _connection(data: Mapping[str, Any], kind: str, err: Callable[[str, str], No
         base_url = _url(base_url, "base_url", err)
     auth = conn.auth
     if "auth" in data:
-        built = _build(AUTH_STYLES, "auth", data["auth"], "auth", err)
+        built = build_style(AUTH_STYLES, "auth", data["auth"], "auth", err)
         auth = built if isinstance(built, Auth) else auth
     paging = conn.paging
     if "paging" in data:
-        built = _build(PAGING_STYLES, "paging", data["paging"], "paging", err)
+        built = build_style(PAGING_STYLES, "paging", data["paging"], "paging", err)
         paging = built if isinstance(built, Paging) else paging
     records = data.get("records", "")
-    problem = _check_value("records", records)
+    problem = check_value("records", records)
     if problem:
         err("records", problem)
         records = ""
     timeout = data.get("timeout", conn.timeout)
-    if _check_value("number", timeout):
+    if check_value("number", timeout):
         err("timeout", "must be a number of seconds above 0")
         timeout = conn.timeout
     limits = _limits(data["limits"], "limits", err) if "limits" in data else conn.limits
@@ -240,7 +233,7 @@ def _limits(raw: Any, path: str, err: Callable[[str, str], None]) -> Limits:
                 f"unknown key{did_you_mean(key, list(valid))}; valid keys are calls, window, max_errors",
             )
             continue
-        problem = _check_value("int" if valid[key] == "int" else "number", value)
+        problem = check_value("int" if valid[key] == "int" else "number", value)
         if problem:
             err(f"{path}.{key}", problem)
             continue
@@ -301,12 +294,12 @@ def _endpoint(raw: Mapping[str, Any], path: str, conn: Connection, err: Callable
         return None
     base = _path(raw["path"], f"{path}.path", err, with_id=False)
     records = raw.get("records", conn.records)
-    problem = _check_value("records", records)
+    problem = check_value("records", records)
     if problem:
         err(f"{path}.records", problem)
     paging = conn.paging
     if "paging" in raw:
-        built = _build(PAGING_STYLES, "paging", raw["paging"], f"{path}.paging", err)
+        built = build_style(PAGING_STYLES, "paging", raw["paging"], f"{path}.paging", err)
         paging = built if isinstance(built, Paging) else paging
     if isinstance(paging, CursorPaging) and paging.cursor_field and not records:
         where = f"{path}.paging" if "paging" in raw else "paging"
@@ -335,7 +328,7 @@ def _bulk(raw: Any, path: str, err: Callable[[str, str], None]) -> Bulk | None:
         if key not in valid:
             err(f"{path}.{key}", f"unknown key{did_you_mean(key, valid)}; valid keys are create, update, size")
         elif key == "size":
-            if _check_value("int", value):
+            if check_value("int", value):
                 err(f"{path}.size", "must be a whole number above 0: the most records one call takes")
             else:
                 out["size"] = value
@@ -381,7 +374,7 @@ def _override(conn: Connection, table: Mapping[str, Any], where: str, folder: Pa
     if "base_url" in table:
         changes["base_url"] = _url(table["base_url"], "base_url", err)
     if "timeout" in table:
-        if _check_value("number", table["timeout"]):
+        if check_value("number", table["timeout"]):
             err("timeout", "must be a number of seconds above 0")
         else:
             changes["timeout"] = float(table["timeout"])
@@ -389,15 +382,15 @@ def _override(conn: Connection, table: Mapping[str, Any], where: str, folder: Pa
         changes["limits"] = _limits(table["limits"], "limits", err)
     auth = conn.auth
     if "auth" in table:
-        built = _build(AUTH_STYLES, "auth", table["auth"], "auth", err)
+        built = build_style(AUTH_STYLES, "auth", table["auth"], "auth", err)
         auth = built if isinstance(built, Auth) else auth
     for key in SECRET_KEYS:
         if key not in table:
             continue
         if key not in {f.name for f in dataclasses.fields(auth)}:  # type: ignore[arg-type]
             err(key, f'the system\'s auth is "{auth.type}", which takes {_secret_keys(auth)}')
-        elif _check_value("env", table[key]):
-            err(key, _check_value("env", table[key]))
+        elif check_value("env", table[key]):
+            err(key, check_value("env", table[key]))
         else:
             auth = dataclasses.replace(auth, **{key: table[key]})  # type: ignore[type-var]
     changes["auth"] = auth

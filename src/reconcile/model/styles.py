@@ -1,46 +1,35 @@
-"""Auth and paging styles: the ``type``-tagged tables of a system file, their registries and their checking.
+"""Auth and paging styles: the ``type``-tagged tables of a system file, and what each style does on the wire.
 
-A system file's ``[auth]`` and ``[paging]`` tables (:mod:`reconcile.systems.systemfile`) name a style by its
+A system file's ``[auth]`` and ``[paging]`` tables (:mod:`reconcile.config.systemfile`) name a style by its
 ``type`` tag; each style is a frozen dataclass whose fields are its keys, registered in :data:`AUTH_STYLES` or
-:data:`PAGING_STYLES`. :func:`_build` checks a table against its style once, naming the key path and what is
-valid (with a did-you-mean for a typo); a secret written into the table is refused without echoing it.
+:data:`PAGING_STYLES` (:mod:`reconcile.config.styles` checks a table against its style). A style also knows
+both sides of its wire, so that a new style is one class here and nothing else:
+
+- an auth style says which headers a client sends (:meth:`Auth.headers`) and whether a request's headers
+  carry the right credential (:meth:`Auth.accepts`);
+- a paging style says which page a client asks for first (:meth:`Paging.first_request`), which next given the
+  answer (:meth:`Paging.next_request`), and how a server cuts a page from the records (:meth:`Paging.serve_page`).
+
+The behaviour is written over small neutral values (:class:`PageRequest`, :class:`PageAnswer`,
+:class:`ServedPage`, headers and queries as mappings of text), so that the REST connector and the generic
+emulator only adapt them to httpx and Starlette.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from reconcile.model.names import did_you_mean
-
-__all__ = [
-    "AUTH_STYLES",
-    "PAGING_STYLES",
-    "SECRET_KEYS",
-    "ApiKeyAuth",
-    "Auth",
-    "BasicAuth",
-    "BearerAuth",
-    "CursorPaging",
-    "LinkHeaderPaging",
-    "NoAuth",
-    "NoPaging",
-    "OffsetPaging",
-    "PageNumberPaging",
-    "Paging",
-]
-
-
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_HEADER = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
-_RECORDS = re.compile(r"^[A-Za-z0-9_$@-]+(\.[A-Za-z0-9_$@-]+)*$")
-
-# -------------------------------------------------------------------------------------------- typed tables
+from reconcile.model.values import value_at
 
 KeyKind = Literal["text", "int", "first", "number", "env", "header", "param", "records"]
+"""How the value of a style's key is checked (:func:`reconcile.config.styles.check_value`)."""
+
+Row = dict[str, Any]
 
 
 def _key(default: Any = dataclasses.MISSING, kind: KeyKind = "text", doc: str = "") -> Any:
@@ -48,34 +37,7 @@ def _key(default: Any = dataclasses.MISSING, kind: KeyKind = "text", doc: str = 
     return field(default=default, metadata={"kind": kind, "doc": doc})
 
 
-def _check_value(kind: KeyKind, value: Any) -> str:
-    """What is wrong with ``value`` for a key of ``kind``, or ""."""
-    if kind == "int":
-        return (
-            ""
-            if isinstance(value, int) and not isinstance(value, bool) and value > 0
-            else "must be a whole number above 0"
-        )
-    if kind == "first":
-        ok = isinstance(value, int) and not isinstance(value, bool) and value in (0, 1)
-        return "" if ok else "must be 0 or 1: the number of the first page"
-    if kind == "number":
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-        return "" if ok else "must be a number above 0"
-    if not isinstance(value, str) or (not value.strip() and kind != "records"):
-        return "must be a non-empty string"
-    if kind == "env" and not _ENV_NAME.match(value):
-        return f'must be the name of an environment variable (letters, digits, "_"), not "{value}"'
-    if kind == "header" and not _HEADER.match(value):
-        return f'must be an HTTP header name such as "X-API-Key", not "{value}"'
-    if kind == "records" and value and not _RECORDS.match(value):
-        return f'must be a dotted path such as "data" or "result.items" ("" for a bare array), not "{value}"'
-    if kind == "param" and not _HEADER.match(value):
-        return f'must be a query parameter name such as "page", not "{value}"'
-    return ""
-
-
-class _Tagged:
+class Style:
     """A table of a ``type``-tagged config: its dataclass fields are its keys."""
 
     type: ClassVar[str]
@@ -85,69 +47,10 @@ class _Tagged:
         return []
 
 
-def _build(
-    registry: Mapping[str, type[_Tagged]],
-    what: str,
-    raw: Any,
-    path: str,
-    err: Callable[[str, str], None],
-    default: str | None = None,
-) -> _Tagged | None:
-    """The config a ``type``-tagged table describes, or None after reporting what is wrong with it."""
-    styles = ", ".join(registry)
-    if not isinstance(raw, dict):
-        err(path, f'must be a table such as {{ type = "{next(iter(registry))}", ... }}; valid types are {styles}')
-        return None
-    tag = raw.get("type", default)
-    if tag is None:
-        err(f"{path}.type", f"missing; valid {what} types are {styles}")
-        return None
-    if tag not in registry:
-        err(
-            f"{path}.type",
-            f'{what} type "{tag}" is unknown{did_you_mean(str(tag), list(registry))}; valid types are {styles}',
-        )
-        return None
-    cls = registry[tag]
-    keys = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    kwargs: dict[str, Any] = {}
-    ok = True
-    for name, value in raw.items():
-        if name == "type":
-            continue
-        spec = keys.get(name)
-        if spec is None:
-            valid = ", ".join(["type", *keys]) if keys else "type"
-            hint = did_you_mean(name, list(keys))
-            if f"{name}_env" in keys:
-                hint = f'; secrets are never written in a file: name the variable that holds it in "{name}_env"'
-            err(f"{path}.{name}", f'unknown key for {what} type "{tag}"{hint}; valid keys are {valid}')
-            ok = False
-            continue
-        problem = _check_value(spec.metadata["kind"], value)
-        if problem:
-            err(f"{path}.{name}", problem)
-            ok = False
-            continue
-        kwargs[name] = value
-    for name, spec in keys.items():
-        if spec.default is dataclasses.MISSING and name not in raw:
-            doc = f" ({spec.metadata['doc']})" if spec.metadata.get("doc") else ""
-            err(f"{path}.{name}", f'missing; {what} type "{tag}" requires it{doc}')
-            ok = False
-    if not ok:
-        return None
-    built = cls(**kwargs)
-    for name, message in built.problems():
-        err(f"{path}.{name}" if name else path, message)
-        ok = False
-    return built if ok else None
-
-
 # ---------------------------------------------------------------------------------------------------- auth
 
 
-class Auth(_Tagged):
+class Auth(Style):
     """How every call logs in. ``secrets`` maps each secret's role to the key naming its variable."""
 
     secrets: ClassVar[dict[str, str]] = {}
@@ -156,12 +59,23 @@ class Auth(_Tagged):
         """Each secret's role (``token``, ``key``, ``username``, ``password``) -> its environment variable."""
         return {role: getattr(self, key) for role, key in self.secrets.items()}
 
+    def headers(self, secrets: Mapping[str, str]) -> dict[str, str]:
+        """The headers a client sends on every call, from the secrets by role."""
+        raise NotImplementedError
+
+    def accepts(self, headers: Mapping[str, str], secrets: Mapping[str, str]) -> bool:
+        """Whether a request's ``headers`` carry the credential these ``secrets`` make (a server's check)."""
+        return all(headers.get(name) == value for name, value in self.headers(secrets).items())
+
 
 @dataclass(frozen=True)
 class NoAuth(Auth):
     """No credentials: an open API, or one behind a network boundary."""
 
     type: ClassVar[str] = "none"
+
+    def headers(self, secrets: Mapping[str, str]) -> dict[str, str]:
+        return {}
 
 
 @dataclass(frozen=True)
@@ -171,6 +85,9 @@ class BearerAuth(Auth):
     type: ClassVar[str] = "bearer"
     secrets: ClassVar[dict[str, str]] = {"token": "token_env"}
     token_env: str | None = _key(None, "env", "the environment variable that holds the token")
+
+    def headers(self, secrets: Mapping[str, str]) -> dict[str, str]:
+        return {"Authorization": f"Bearer {secrets['token']}"}
 
 
 @dataclass(frozen=True)
@@ -182,6 +99,9 @@ class ApiKeyAuth(Auth):
     header: str = _key("X-API-Key", "header")
     key_env: str | None = _key(None, "env", "the environment variable that holds the key")
 
+    def headers(self, secrets: Mapping[str, str]) -> dict[str, str]:
+        return {self.header: secrets["key"]}
+
 
 @dataclass(frozen=True)
 class BasicAuth(Auth):
@@ -192,16 +112,100 @@ class BasicAuth(Auth):
     username_env: str | None = _key(None, "env")
     password_env: str | None = _key(None, "env")
 
+    def headers(self, secrets: Mapping[str, str]) -> dict[str, str]:
+        pair = f"{secrets['username']}:{secrets['password']}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+
 
 AUTH_STYLES: dict[str, type[Auth]] = {c.type: c for c in (BearerAuth, ApiKeyAuth, BasicAuth, NoAuth)}
-"""Auth styles by their ``type`` tag; a new style is a class here and a header builder in rest.py."""
+"""Auth styles by their ``type`` tag; a new style is a class here."""
 SECRET_KEYS = ("token_env", "key_env", "username_env", "password_env")
+
+# -------------------------------------------------------------------------------------------- pages on the wire
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A page a client asks for: a URL (``None`` for the entity's path) and the query to send with it.
+
+    An empty query sends none at all, so that a next-page link keeps the query it carries.
+    """
+
+    url: str | None = None
+    query: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self.query)
+
+    def asking(self, params: Mapping[str, Any]) -> PageRequest:
+        """This request with ``params`` set in its query (as text, as they go on the wire)."""
+        return PageRequest(self.url, tuple({**self.params, **{k: str(v) for k, v in params.items()}}.items()))
+
+
+@dataclass(frozen=True)
+class PageAnswer:
+    """What a client was answered for one page: its records, headers, JSON body and ``rel="next"`` link."""
+
+    records: Sequence[Row]
+    headers: Mapping[str, str]
+    body: Any = None
+    next_link: str | None = None
+
+
+@dataclass(frozen=True)
+class ServedPage:
+    """What a server answers for one page: its records, headers to add, body fields to add at dotted paths."""
+
+    records: list[Row]
+    headers: dict[str, str] = field(default_factory=dict)
+    body_fields: dict[str, Any] = field(default_factory=dict)
+
+
+class BadQuery(ValueError):
+    """A page request a server refuses (a 400): its message says what is wrong with the query."""
+
+
+def _number(query: Mapping[str, str], name: str | None, default: int, low: int = 0) -> int:
+    raw = query.get(name) if name else None
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadQuery(f'query parameter {name} must be a whole number, not "{raw}"') from None
+    if value < low:
+        raise BadQuery(f"query parameter {name} must be at least {low}")
+    return value
+
+
+def _size(query: Mapping[str, str], name: str | None, default: int, most: int) -> int:
+    return min(_number(query, name, default, low=1), most)
+
 
 # -------------------------------------------------------------------------------------------------- paging
 
 
-class Paging(_Tagged):
-    """How a full list is read page by page."""
+class Paging(Style):
+    """How a full list is read page by page, by a client and by a server."""
+
+    repeated: ClassVar[str] = "asked for the same page twice"
+    """How a client says the pages came round again (``GET /x <repeated>; the pages do not end``)."""
+
+    def first_request(self) -> PageRequest:
+        """The page a client asks for first."""
+        return PageRequest()
+
+    def next_request(self, asked: PageRequest, answer: PageAnswer) -> PageRequest | None:
+        """The page a client asks for after ``asked`` was answered so; None when that was the last."""
+        raise NotImplementedError
+
+    def serve_page(self, rows: list[Row], query: Mapping[str, str], url: str, *, most: int) -> ServedPage:
+        """The page of ``rows`` a server answers a request for ``url`` with ``query``, ``most`` records at most.
+
+        :class:`BadQuery` for a query the style cannot read.
+        """
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,12 @@ class NoPaging(Paging):
     """One call answers every record."""
 
     type: ClassVar[str] = "none"
+
+    def next_request(self, asked: PageRequest, answer: PageAnswer) -> PageRequest | None:
+        return None
+
+    def serve_page(self, rows: list[Row], query: Mapping[str, str], url: str, *, most: int) -> ServedPage:
+        return ServedPage(rows)
 
 
 @dataclass(frozen=True)
@@ -224,6 +234,20 @@ class PageNumberPaging(Paging):
     size: int = _key(100, "int")
     first_page: int = _key(1, "first")
 
+    def first_request(self) -> PageRequest:
+        return PageRequest().asking({self.page_param: self.first_page, self.size_param: self.size})
+
+    def next_request(self, asked: PageRequest, answer: PageAnswer) -> PageRequest | None:
+        if len(answer.records) < self.size:
+            return None
+        return asked.asking({self.page_param: int(asked.params[self.page_param]) + 1})
+
+    def serve_page(self, rows: list[Row], query: Mapping[str, str], url: str, *, most: int) -> ServedPage:
+        page = _number(query, self.page_param, self.first_page, low=self.first_page)
+        size = _size(query, self.size_param, self.size, most)
+        start = (page - self.first_page) * size
+        return ServedPage(rows[start : start + size])
+
 
 @dataclass(frozen=True)
 class OffsetPaging(Paging):
@@ -234,12 +258,26 @@ class OffsetPaging(Paging):
     limit_param: str = _key("limit", "param")
     limit: int = _key(100, "int")
 
+    def first_request(self) -> PageRequest:
+        return PageRequest().asking({self.offset_param: 0, self.limit_param: self.limit})
+
+    def next_request(self, asked: PageRequest, answer: PageAnswer) -> PageRequest | None:
+        if len(answer.records) < self.limit:
+            return None
+        return asked.asking({self.offset_param: int(asked.params[self.offset_param]) + len(answer.records)})
+
+    def serve_page(self, rows: list[Row], query: Mapping[str, str], url: str, *, most: int) -> ServedPage:
+        offset = _number(query, self.offset_param, 0)
+        limit = _size(query, self.limit_param, self.limit, most)
+        return ServedPage(rows[offset : offset + limit])
+
 
 @dataclass(frozen=True)
 class CursorPaging(Paging):
     """Each answer names the next page's cursor, in a body field or a header; no cursor, no more pages."""
 
     type: ClassVar[str] = "cursor"
+    repeated: ClassVar[str] = "named the same cursor twice"
     cursor_param: str = _key("cursor", "param")
     cursor_field: str | None = _key(None, "records", 'the cursor\'s place in the body, such as "meta.next_cursor"')
     cursor_header: str | None = _key(None, "header", 'the header that holds the cursor, such as "X-Next-Cursor"')
@@ -251,17 +289,79 @@ class CursorPaging(Paging):
             return [("", "needs exactly one of cursor_field (a place in the body) and cursor_header (a header)")]
         return []
 
+    def first_request(self) -> PageRequest:
+        return PageRequest().asking({self.size_param: self.size} if self.size_param else {})
+
+    def next_request(self, asked: PageRequest, answer: PageAnswer) -> PageRequest | None:
+        if self.cursor_header:
+            cursor = answer.headers.get(self.cursor_header)
+        else:
+            assert self.cursor_field is not None
+            cursor = value_at(answer.body, self.cursor_field)
+        if cursor in (None, "") or not answer.records:
+            return None
+        return asked.asking({self.cursor_param: cursor})
+
+    def serve_page(self, rows: list[Row], query: Mapping[str, str], url: str, *, most: int) -> ServedPage:
+        cursor = query.get(self.cursor_param)
+        start = _cursor_offset(cursor) if cursor else 0
+        size = _size(query, self.size_param, self.size, most)
+        page = rows[start : start + size]
+        following = _cursor_text(start + size) if start + size < len(rows) else None
+        if self.cursor_header:
+            return ServedPage(page, headers={self.cursor_header: following} if following else {})
+        assert self.cursor_field is not None
+        return ServedPage(page, body_fields={self.cursor_field: following})
+
+
+def _cursor_text(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"after:{offset}".encode()).decode("ascii").rstrip("=")
+
+
+def _cursor_offset(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        return int(text.removeprefix("after:"))
+    except ValueError:
+        raise BadQuery("the cursor is not one this API gave out") from None
+
 
 @dataclass(frozen=True)
 class LinkHeaderPaging(Paging):
     """The next page's URL in the ``Link`` header (RFC 8288, ``rel="next"``); no such link, no more pages."""
 
     type: ClassVar[str] = "link_header"
+    repeated: ClassVar[str] = "linked to the same next page twice"
     size_param: str | None = _key(None, "param")
     size: int = _key(100, "int")
+
+    def first_request(self) -> PageRequest:
+        return PageRequest().asking({self.size_param: self.size} if self.size_param else {})
+
+    def next_request(self, asked: PageRequest, answer: PageAnswer) -> PageRequest | None:
+        if not answer.records or answer.next_link is None:
+            return None
+        return PageRequest(answer.next_link)  # the next link carries the whole query
+
+    def serve_page(self, rows: list[Row], query: Mapping[str, str], url: str, *, most: int) -> ServedPage:
+        start = _number(query, "after", 0)
+        size = _size(query, self.size_param, self.size, most)
+        page = rows[start : start + size]
+        if start + size >= len(rows):
+            return ServedPage(page)
+        following = _with_query(url, {"after": start + size, **({self.size_param: size} if self.size_param else {})})
+        return ServedPage(page, headers={"Link": f'<{following}>; rel="next"'})
+
+
+def _with_query(url: str, params: Mapping[str, Any]) -> str:
+    """``url`` with ``params`` set in its query, the rest of its query kept in its order."""
+    parts = urlsplit(url)
+    new = {str(k): str(v) for k, v in params.items()}
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in new]
+    return parts._replace(query=urlencode([*kept, *new.items()])).geturl()
 
 
 PAGING_STYLES: dict[str, type[Paging]] = {
     c.type: c for c in (PageNumberPaging, OffsetPaging, CursorPaging, LinkHeaderPaging, NoPaging)
 }
-"""Paging styles by their ``type`` tag; the connector and the emulator each resolve a style by its tag."""
+"""Paging styles by their ``type`` tag; a new style is a class here."""
