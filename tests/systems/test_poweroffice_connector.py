@@ -239,7 +239,7 @@ def test_a_token_that_expires_during_a_run_is_renewed_before_it_runs_out(tmp_pat
         finally:
             system.close()
     assert [f.height for f in frames] == [3, 3, 3]
-    assert system.v2_tokens.fetched >= 3  # the run outlived several 2-second tokens
+    assert system.api.v2_tokens.fetched >= 3  # the run outlived several 2-second tokens
     assert not _calls(emulator, 401) and not _calls(emulator, 429)
 
 
@@ -249,7 +249,7 @@ def test_a_token_revoked_mid_run_is_replaced_after_one_401(
     po.read("Departments")
     emulator.expire_tokens()
     assert po.read("Departments").height == 3
-    assert len(_calls(emulator, 401)) == 1 and po.v2_tokens.fetched == 2
+    assert len(_calls(emulator, 401)) == 1 and po.api.v2_tokens.fetched == 2
 
 
 def test_429s_are_absorbed_and_the_limiter_keeps_under_ten_a_second(

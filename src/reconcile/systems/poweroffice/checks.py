@@ -19,7 +19,7 @@ _ADDRESS_REQUIRED = ("City", "ZipCode")
 
 def refuse(ent: Entity, op: WriteOp, children: Entity | None = None) -> str | None:
     """Why ``op`` cannot succeed, in words, or ``None`` when it may be sent."""
-    if op.kind in ("create", "update") and ent.read_only:
+    if op.kind in (WriteKind.CREATE, WriteKind.UPDATE) and ent.read_only:
         return f"PowerOffice Go's {ent.name} are read-only: they cannot be {op.kind}d through the API"
     if op.kind is WriteKind.DELETE:
         if not ent.deletable:

@@ -1,8 +1,13 @@
 """Writes to PowerOffice Go: creates, JSON Patch updates and deletes on v2, upserts on v1.
 
-Used by :class:`reconcile.systems.poweroffice.PowerOfficeSystem`; see that module for the protocol.
+v2 POST creates (sales orders with their lines through ``/SalesOrders/Complete``), JSON Patch updates hold
+only the fields the op changes, DELETE (409 "in use" is that row's failure); v1 POST upserts, sending the
+whole record since v1 replaces it. Creates carry ``ExternalImportReference`` (the op's own, else
+:func:`identity_stamp` of its row): when the create's answer is lost, or the record turns out to exist, the
+record is found by it instead of being made twice.
+
 Every op gets its own result; an op the catalogue says must fail is refused without a call
-(:mod:`reconcile.systems.poweroffice_checks`).
+(:mod:`reconcile.systems.poweroffice.checks`).
 """
 
 from __future__ import annotations
@@ -10,17 +15,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reconcile.errors import RemoteError, SystemFailure
 from reconcile.model.catalogue import Entity
 from reconcile.systems.base import WriteKind, WriteOp, WriteResult
 from reconcile.systems.http.client import NetworkError
+from reconcile.systems.poweroffice.api import PowerOfficeApi
 from reconcile.systems.poweroffice.checks import refuse
+from reconcile.systems.poweroffice.reads import PowerOfficeReader
 from reconcile.systems.poweroffice.wire import fold, nest, patch_document, problem_text, selects, wire_value
-
-if TYPE_CHECKING:
-    from reconcile.systems.poweroffice.connector import PowerOfficeSystem
 
 JSON_PATCH = "application/json-patch+json"
 
@@ -32,11 +36,12 @@ def identity_stamp(row_id: str) -> str:
     return "reconcile-" + hashlib.sha256(row_id.encode()).hexdigest()[:40]
 
 
-class Writer:
-    """The write side of one :class:`~reconcile.systems.poweroffice.PowerOfficeSystem`."""
+class PowerOfficeWriter:
+    """Writes batches through one :class:`PowerOfficeApi`; the reader knows which order holds each line."""
 
-    def __init__(self, system: PowerOfficeSystem) -> None:
-        self.po = system
+    def __init__(self, api: PowerOfficeApi, reader: PowerOfficeReader) -> None:
+        self.api = api
+        self.reader = reader
 
     def write(self, ent: Entity, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """One result per op, in order; a refused or failed op never stops the others.
@@ -59,7 +64,7 @@ class Writer:
         return results
 
     def _write_one(self, ent: Entity, op: WriteOp) -> WriteResult:
-        children = self.po.entity(ent.embedded.entity) if ent.embedded is not None else None
+        children = self.api.entity(ent.embedded.entity) if ent.embedded is not None else None
         problem = refuse(ent, op, children)
         if problem is not None:
             return WriteResult(op.row_id, ok=False, error=problem)
@@ -85,7 +90,7 @@ class Writer:
         """Fields that hold an int64 id on the wire (text in a snapshot): keys and references to such."""
         names = {ent.key} if ent.api.get("id_type") == "int" else set()
         for field in ent.fields.values():
-            target = self.po.catalogue.entity(field.ref) if field.ref else None
+            target = self.api.catalogue.entity(field.ref) if field.ref else None
             if target is not None and target.api.get("id_type") == "int":
                 names.add(field.name)
         return frozenset(names)
@@ -103,13 +108,13 @@ class Writer:
             path = str(ent.api.get("create_path", ent.api["path"]))
         payload = self._payload(ent, values, create=True)
         if ent.embedded is not None and op.children:
-            child = self.po.entity(ent.embedded.entity)
+            child = self.api.entity(ent.embedded.entity)
             payload[ent.embedded.field] = [
                 self._payload(child, {k: v for k, v in c.values.items() if k != ent.embedded.parent_field}, create=True)
                 for c in op.children
             ]
         try:
-            response = self.po._v2_call("POST", path, ent, json=payload)
+            response = self.api.v2_call("POST", path, ent, json=payload)
         except NetworkError as exc:
             found = self._found(ent, op, reference) if reference and exc.maybe_applied else None
             if found is not None:
@@ -128,7 +133,7 @@ class Writer:
         record = fold(body) if isinstance(body, Mapping) else {}
         key = record.get(ent.key.casefold())
         if ent.api.get("split"):
-            self.po._line_orders[str(key).lower()] = str(op.values.get("sesam_SalesOrderId"))
+            self.reader.note_line(str(key), str(op.values.get("sesam_SalesOrderId")))
         children: tuple[WriteResult, ...] = ()
         if ent.embedded is not None and op.children:
             lines = record.get(ent.embedded.field.casefold()) or []
@@ -139,7 +144,7 @@ class Writer:
                 for i, (c, line) in enumerate(zip(op.children, [*lines, *([{}] * len(op.children))], strict=False))
             )
             for line in lines:
-                self.po._line_orders[str(fold(line).get("id")).lower()] = str(key)
+                self.reader.note_line(str(fold(line).get("id")), str(key))
         if key is None:
             return WriteResult(op.row_id, ok=False, error="PowerOffice Go answered the create without an id")
         return WriteResult(op.row_id, ok=True, key=str(key), children=children)
@@ -151,7 +156,7 @@ class Writer:
             return None
         if ent.embedded is None or not op.children:
             return WriteResult(op.row_id, ok=True, key=key)
-        response = self.po._v2_call("GET", f"{ent.api['path']}/{key}/Complete", ent)
+        response = self.api.v2_call("GET", f"{ent.api['path']}/{key}/Complete", ent)
         return self._created(ent, op, response.json() if response.status_code == 200 else {"id": key})
 
     def find_by_reference(self, ent: Entity, reference: str) -> str | None:
@@ -162,7 +167,7 @@ class Writer:
         spec = ent.api.get("external_reference", {})
         params = {spec["filter"]: reference} if isinstance(spec, Mapping) and spec.get("filter") else None
         wanted = {k.casefold(): v for k, v in dict(ent.api.get("filter", {})).items()}
-        for record in self.po._v2_list(ent, str(ent.api["path"]), params):
+        for record in self.api.v2_list(ent, str(ent.api["path"]), params):
             folded = fold(record)
             if folded.get(field.casefold()) == reference and selects(folded, wanted):
                 return str(folded.get(ent.key.casefold()))
@@ -170,10 +175,7 @@ class Writer:
 
     def _record_path(self, ent: Entity, key: str) -> str:
         if ent.api.get("split"):
-            order_id = self.po._line_orders.get(key.lower())
-            if order_id is None:
-                self.po._read_lines(ent)
-                order_id = self.po._line_orders.get(key.lower())
+            order_id = self.reader.order_of(ent, key)
             if order_id is None:
                 raise LookupError(f"no sales order holds the line {key}")
             return str(ent.api["path"]).replace("{parent}", order_id) + f"/{key}"
@@ -188,7 +190,7 @@ class Writer:
         except LookupError as exc:
             return WriteResult(op.row_id, ok=False, error=str(exc))
         document = patch_document(self._flat_payload(ent, op.values))
-        response = self.po._v2_call(
+        response = self.api.v2_call(
             "PATCH",
             path,
             ent,
@@ -212,9 +214,9 @@ class Writer:
             path = self._record_path(ent, key)
         except LookupError:
             return WriteResult(op.row_id, ok=True, key=key)  # the order and its line are gone
-        response = self.po._v2_call("DELETE", path, ent)
+        response = self.api.v2_call("DELETE", path, ent)
         if response.status_code in (200, 204, 404):  # 404: already gone, as a retried delete finds it
-            self.po._line_orders.pop(key.lower(), None)
+            self.reader.forget_line(key)
             return WriteResult(op.row_id, ok=True, key=key)
         return WriteResult(
             op.row_id, ok=False, key=key, error=problem_text(response), retryable=response.status_code >= 500
@@ -228,12 +230,12 @@ class Writer:
         try:
             if op.kind is WriteKind.DELETE:
                 path = f"{api.get('delete_path', api['path'])}/{key}"
-                self.po._v1_body(self.po._v1_call("DELETE", path, ent), ent, "deleting")
+                self.api.v1_body(self.api.v1_call("DELETE", path, ent), ent, "deleting")
                 return WriteResult(op.row_id, ok=True, key=key)
             record = self._flat_payload(ent, op.values)
             if op.kind is WriteKind.UPDATE:
                 # v1 POST replaces the whole record: start from what is there now.
-                current = self.po._v1_body(self.po._v1_call("GET", f"{api['path']}/{key}", ent), ent, "reading")
+                current = self.api.v1_body(self.api.v1_call("GET", f"{api['path']}/{key}", ent), ent, "reading")
                 data = next((v for k, v in current.items() if k.casefold() == "data"), None)
                 if not isinstance(data, Mapping):
                     return WriteResult(op.row_id, ok=False, key=key, error=f"{ent.name} {key} was not found")
@@ -243,7 +245,7 @@ class Writer:
                 for name, value in dict(api.get("create_defaults", {})).items():
                     record.setdefault(name, value)
             path = str(api["upsert_path"]).format(**{k: v for k, v in record.items() if v is not None})
-            body = self.po._v1_body(self.po._v1_call("POST", path, ent, json=record), ent, "writing")
+            body = self.api.v1_body(self.api.v1_call("POST", path, ent, json=record), ent, "writing")
         except RemoteError as exc:
             return WriteResult(op.row_id, ok=False, key=key, error=str(exc), retryable=(exc.status or 0) >= 500)
         except KeyError as exc:
@@ -256,6 +258,7 @@ class Writer:
 
 
 def _reference_field(ent: Entity) -> str | None:
+    """The field of ``ent`` that holds the ``ExternalImportReference`` a create is found by, if any."""
     spec = ent.api.get("external_reference")
     if isinstance(spec, Mapping) and spec.get("field") in ent.fields:
         return str(spec["field"])
