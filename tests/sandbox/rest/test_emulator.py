@@ -14,9 +14,9 @@ from reconcile.model.clock import FakeClock
 from reconcile.sandbox.openers import open_rest_sandbox
 from reconcile.sandbox.rest.emulator import RestEmulator
 from reconcile.sandbox.server import serve
-from tests.systems.test_rest import make_spec, seed
+from tests.systems.rest.test_connector import make_spec, seed
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TOKEN = {"Authorization": "Bearer sandbox-books-token"}
 
 
