@@ -53,7 +53,11 @@ class GuardTripped(ReconcileError):
 
 
 class SnapshotShrank(GuardTripped):
-    """A snapshot shrank suspiciously (empty, or far below the last run)."""
+    """A snapshot shrank suspiciously (empty, or far below the last run); ``system`` is the flow's target."""
+
+    def __init__(self, system: str, message: str) -> None:
+        self.system = system
+        super().__init__(message)
 
 
 class SystemFailure(ReconcileError):

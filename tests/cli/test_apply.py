@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 from typer.testing import CliRunner
 
-from reconcile.cli import app
+from reconcile.cli.main import app
 from tests.cli.world import make_world, read
 
 runner = CliRunner()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reconcile.cli import app
+from reconcile.cli.main import app
 from reconcile.sandbox.serve import serve_sandboxes
 
 runner = CliRunner()

@@ -32,7 +32,7 @@ def write(self, entity, ops):
     return results
 
 files.FileSystem.write = write
-from reconcile.cli import app
+from reconcile.cli.main import app
 sys.argv = ["reconcile", *sys.argv[1:]]
 app()
 """

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from typer.testing import CliRunner
 
-from reconcile.cli import app
+from reconcile.cli.main import app
 
 runner = CliRunner()
 FLOWS = sorted(str(p) for p in Path("flows").glob("*.toml"))

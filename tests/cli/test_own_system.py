@@ -14,7 +14,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from reconcile.cli import app
+from reconcile.cli.main import app
 
 HELPDESK = """
 system = "helpdesk"

@@ -12,8 +12,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from reconcile.app.nightly import RunSettings, execute, state_store
+from reconcile.app.nightly import RunSettings, execute
+from reconcile.app.sandbox import LocalSandbox
 from reconcile.sandbox.openers import open_sandbox
+from reconcile.state.store import open_state
 from reconcile.systems.base import WriteKind, WriteOp
 from reconcile.systems.registry import Systems
 
@@ -24,9 +26,9 @@ WRITES = ("create", "update_target", "update_source")
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("flow1")
-    settings = RunSettings(state_dir=root / "state", report_root=root / "reports")
+    settings = RunSettings(state_dir=root / "state", report_root=root / "reports", sandbox=LocalSandbox())
     first = execute(FLOW, settings)
-    with state_store(settings.state_dir) as store:
+    with open_state(settings.state_dir) as store:
         links = store.links("powerofficego-to-exact")
     accounts = links.filter(pl.col("mapping") == "customers-accounts")
     changed = set(first.plan.filter(pl.col("action") != "in_sync")["source_id"].to_list())

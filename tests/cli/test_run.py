@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 from typer.testing import CliRunner
 
-from reconcile.cli import app
+from reconcile.cli.main import app
 from tests.cli.world import make_world, read
 
 runner = CliRunner()
@@ -152,14 +152,14 @@ def test_a_system_answering_an_id_twice_stops_the_run() -> None:
     import polars as pl
     import pytest
 
-    from reconcile.app.nightly import _refuse_duplicate_ids
+    from reconcile.app.snapshots import refuse_duplicate_ids
     from reconcile.config.catalogue import parse_catalogue
     from reconcile.errors import SystemFailure
 
     entity = parse_catalogue({"system": "api", "entities": {"Thing": {"key": "id", "fields": {"id": {}}}}}, "api")
-    _refuse_duplicate_ids("api", entity.entity("Thing"), pl.DataFrame({"id": ["1", "2"]}))
+    refuse_duplicate_ids("api", entity.entity("Thing"), pl.DataFrame({"id": ["1", "2"]}))
     with pytest.raises(SystemFailure, match=r"Thing: 1 ids occur more than once in the snapshot \(id = 2\)"):
-        _refuse_duplicate_ids("api", entity.entity("Thing"), pl.DataFrame({"id": ["1", "2", "2"]}))
+        refuse_duplicate_ids("api", entity.entity("Thing"), pl.DataFrame({"id": ["1", "2", "2"]}))
 
 
 def test_a_guard_stops_the_run_and_force_applies(tmp_path: Path) -> None:

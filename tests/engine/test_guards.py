@@ -98,3 +98,9 @@ def test_a_plan_beyond_the_days_api_budget_trips_the_budget_guard() -> None:
     assert check_budget(the_flow, result.rows, {"books": 10, "crm": None}) == []
     [message] = check_budget(the_flow, result.rows, {"books": 3, "crm": None})
     assert message.startswith("books: the plan needs at least 5 calls and the API allows 3 more today")
+
+
+def test_a_shrunk_snapshot_reads_as_one_message() -> None:
+    error = SnapshotShrank("crm", "a snapshot shrank suspiciously:\n  crm Client is empty")
+    assert str(error) == "a snapshot shrank suspiciously:\n  crm Client is empty"
+    assert error.system == "crm" and error.exit_code == 3

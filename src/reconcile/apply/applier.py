@@ -12,24 +12,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from collections.abc import Mapping as MappingType
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
 
+from reconcile.apply.links import LinkIndex
 from reconcile.engine.build import FlowPlan
 from reconcile.engine.order import mapping_order
 from reconcile.model.catalogue import Catalogue, Entity, Field
 from reconcile.model.flow import Flow, Mapping
-from reconcile.model.plan import Action
-from reconcile.state.store import StateStore
+from reconcile.model.plan import Action, Reason, Status
+from reconcile.state.store import JournalState, StateStore
 from reconcile.systems.base import System, WriteKind, WriteOp, WriteResult
 
 log = logging.getLogger(__name__)
 
 OUTCOME_SCHEMA = {"row_id": pl.Utf8, "status": pl.Utf8, "key": pl.Utf8, "error": pl.Utf8}
-"""status: applied, failed, skipped (not approved, or parent failed), reported (nothing to write)."""
+"""One row per plan row applied; ``status`` is a :class:`~reconcile.model.plan.Status`."""
 
 Progress = Callable[[int], None]
 
@@ -51,26 +51,6 @@ def to_python(value: str | None, field: Field | None) -> Any:
         parsed = datetime.fromisoformat(value)
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return value
-
-
-@dataclass
-class _Links:
-    """source id -> target id per mapping, kept current as creates succeed."""
-
-    forward: dict[str, dict[str, str]]
-
-    @classmethod
-    def load(cls, frame: pl.DataFrame) -> _Links:
-        forward: dict[str, dict[str, str]] = {}
-        for mapping, source_id, target_id in frame.iter_rows():
-            forward.setdefault(mapping, {})[source_id] = target_id
-        return cls(forward)
-
-    def target(self, mapping: str, source_id: str) -> str | None:
-        return self.forward.get(mapping, {}).get(source_id)
-
-    def add(self, mapping: str, source_id: str, target_id: str) -> None:
-        self.forward.setdefault(mapping, {})[source_id] = target_id
 
 
 class Applier:
@@ -95,7 +75,7 @@ class Applier:
         self.run_id = run_id
         self.batch_size = batch_size
         self.progress = progress or (lambda n: None)
-        self.links = _Links.load(store.links(flow.name))
+        self.links = LinkIndex.load(store.links(flow.name))
         self.outcomes: list[dict[str, Any]] = []
         self.failed_rows: set[str] = set()
         self.stopped: str | None = None
@@ -152,11 +132,11 @@ class Applier:
 
     def _skip_all(self, rows: pl.DataFrame) -> None:
         for row_id in rows["row_id"]:
-            self._outcome(row_id, "skipped", error=f"not sent: {self.stopped}")
+            self._outcome(row_id, Status.SKIPPED, error=f"not sent: {self.stopped}")
 
-    def _outcome(self, row_id: str, status: str, key: str | None = None, error: str | None = None) -> None:
+    def _outcome(self, row_id: str, status: Status, key: str | None = None, error: str | None = None) -> None:
         self.outcomes.append({"row_id": row_id, "status": status, "key": key, "error": error})
-        if status == "failed":
+        if status == Status.FAILED:
             self.failed_rows.add(row_id)
 
     # -- creates -----------------------------------------------------------------------------------------
@@ -209,11 +189,11 @@ class Applier:
             shadows: dict[str, list[tuple[str, str, str, str | None]]] = {}
             for row in batch.iter_rows(named=True):
                 if any(p in self.failed_rows for p in row["parents"]):
-                    self._outcome(row["row_id"], "skipped", error="the record it belongs to was not created")
+                    self._outcome(row["row_id"], Status.SKIPPED, error="the record it belongs to was not created")
                     continue
                 values, problem = self._values(mapping, entity, row["changes"])
                 if problem:
-                    self._outcome(row["row_id"], "failed", error=problem)
+                    self._outcome(row["row_id"], Status.FAILED, error=problem)
                     continue
                 children = self._children(entity, row["row_id"], child_spec, journal, shadows)
                 ops.append(WriteOp(WriteKind.CREATE, row["row_id"], values, children=children))
@@ -262,7 +242,7 @@ class Applier:
             changes = [c for c in row["changes"] if c["property"] != parent.embedded.parent_field]
             values, problem = self._values(mapping, entity, changes)
             if problem:
-                self._outcome(row["row_id"], "failed", error=problem)
+                self._outcome(row["row_id"], Status.FAILED, error=problem)
                 continue
             ops.append(WriteOp(WriteKind.CREATE, row["row_id"], values))
             journal.append(self._entry(mapping, entity, "create", row, values))
@@ -304,17 +284,17 @@ class Applier:
             for op, result in flat:
                 entry = by_row[op.row_id]
                 if result.ok and result.key is not None:
-                    self.store.journal_finish(db, journal_ids[op.row_id], "done", target_id=result.key)
+                    self.store.journal_finish(db, journal_ids[op.row_id], JournalState.DONE, target_id=result.key)
                     self.store.add_links(db, self.flow.name, [(entry["mapping"], entry["source_id"], result.key)])
                     self.store.set_shadows(db, self.flow.name, shadows[op.row_id])
                     self.links.add(entry["mapping"], entry["source_id"], result.key)
                 else:
-                    self.store.journal_finish(db, journal_ids[op.row_id], "failed", error=result.error)
+                    self.store.journal_finish(db, journal_ids[op.row_id], JournalState.FAILED, error=result.error)
         for op, result in flat:
             if result.ok and result.key is not None:
-                self._outcome(op.row_id, "applied", key=result.key)
+                self._outcome(op.row_id, Status.APPLIED, key=result.key)
             else:
-                self._outcome(op.row_id, "failed", error=result.error or "no id returned")
+                self._outcome(op.row_id, Status.FAILED, error=result.error or "no id returned")
 
     # -- updates -----------------------------------------------------------------------------------------
 
@@ -332,14 +312,14 @@ class Applier:
             shadows: dict[str, list[tuple[str, str, str, str | None]]] = {}
             for row in batch.iter_rows(named=True):
                 if any(p in self.failed_rows for p in row["parents"]):
-                    self._outcome(row["row_id"], "skipped", error="a record it refers to was not created")
+                    self._outcome(row["row_id"], Status.SKIPPED, error="a record it refers to was not created")
                     continue
                 if refs_back:
                     values = {c["field"]: to_python(c["new"], entity.field_named(c["field"])) for c in row["changes"]}
                 else:
                     values, problem = self._values(mapping, entity, row["changes"])
                     if problem:
-                        self._outcome(row["row_id"], "failed", error=problem)
+                        self._outcome(row["row_id"], Status.FAILED, error=problem)
                         continue
                 ops.append(WriteOp(WriteKind.UPDATE, row["row_id"], values, key=row[key_column]))
                 shadows[row["row_id"]] = [
@@ -354,7 +334,7 @@ class Applier:
                     if result.ok:
                         self.store.set_shadows(db, self.flow.name, shadows[op.row_id])
             for op, result in zip(ops, results, strict=True):
-                self._outcome(op.row_id, "applied" if result.ok else "failed", key=op.key, error=result.error)
+                self._outcome(op.row_id, Status.APPLIED if result.ok else Status.FAILED, key=op.key, error=result.error)
             self.progress(len(ops))
 
     # -- deletes -----------------------------------------------------------------------------------------
@@ -364,31 +344,33 @@ class Applier:
             return
         unlink: list[tuple[str, str]] = []
         for side, system, entity, key_column in (
-            ("source_deleted", self.target, target_entity, "target_id"),
-            ("target_deleted", self.source, source_entity, "source_id"),
+            (Reason.SOURCE_DELETED, self.target, target_entity, "target_id"),
+            (Reason.TARGET_DELETED, self.source, source_entity, "source_id"),
         ):
             chosen = deletes.filter(pl.col("reason") == side)
             if chosen.is_empty():
                 continue
-            both_gone = chosen.filter(pl.col("detail").str.starts_with("gone on both sides"))
+            both_gone = chosen.filter(pl.col("both_gone"))
             for row in both_gone.iter_rows(named=True):
                 unlink.append((mapping.name, row["source_id"]))
-                self._outcome(row["row_id"], "applied")
+                self._outcome(row["row_id"], Status.APPLIED)
             rest = chosen.join(both_gone.select("row_id"), on="row_id", how="anti")
             if mapping.delete == "report":
                 for row in rest.iter_rows(named=True):
-                    self._outcome(row["row_id"], "reported")
+                    self._outcome(row["row_id"], Status.REPORTED)
                 continue
             if mapping.delete == "unlink":
                 for row in rest.iter_rows(named=True):
                     unlink.append((mapping.name, row["source_id"]))
-                    self._outcome(row["row_id"], "applied")
+                    self._outcome(row["row_id"], Status.APPLIED)
                 continue
             ops = [WriteOp(WriteKind.DELETE, row["row_id"], key=row[key_column]) for row in rest.iter_rows(named=True)]
             sources = {row["row_id"]: row["source_id"] for row in rest.iter_rows(named=True)}
             if ops and not entity.deletable:
                 for op in ops:
-                    self._outcome(op.row_id, "failed", error=f"{entity.name} records cannot be deleted through the API")
+                    self._outcome(
+                        op.row_id, Status.FAILED, error=f"{entity.name} records cannot be deleted through the API"
+                    )
                 continue
             if self.stopped:
                 self._skip_all(rest)
@@ -398,7 +380,7 @@ class Applier:
             for op, result in zip(ops, results, strict=True):
                 if result.ok:
                     unlink.append((mapping.name, sources[op.row_id]))
-                self._outcome(op.row_id, "applied" if result.ok else "failed", key=op.key, error=result.error)
+                self._outcome(op.row_id, Status.APPLIED if result.ok else Status.FAILED, key=op.key, error=result.error)
         if unlink:
             with self.store.transaction() as db:
                 self.store.remove_links(db, self.flow.name, unlink)

@@ -1,7 +1,7 @@
 """Build the plan of one flow: project, match, diff, creates, deletes, references and order.
 
 Everything here is pure: snapshots, links and shadows come in as frames, the plan goes out as a frame
-(:data:`reconcile.engine.plan.PLAN_SCHEMA`) together with the bookkeeping the apply step records (new links
+(:data:`reconcile.model.plan.PLAN_SCHEMA`) together with the bookkeeping the apply step records (new links
 made by merge rules, values both sides agree on).
 """
 
@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from reconcile.engine.diff import CONFLICT, IN_SYNC, TO_SOURCE, TO_TARGET, diff_pairs
+from reconcile.engine.diff import Decision, diff_pairs
 from reconcile.engine.match import match_records
 from reconcile.engine.order import mapping_order
 from reconcile.engine.project import ID, LABEL, project_source, project_target, prop_col
+from reconcile.engine.refs import check_children, check_parents
 from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.model.flow import Flow, Mapping
 from reconcile.model.plan import CHANGE_DTYPE, PLAN_SCHEMA, Action, Reason, empty_plan
@@ -52,7 +53,12 @@ def row_ids(mapping: str, action: str) -> pl.Expr:
 
 
 def _rows(
-    frame: pl.DataFrame, mapping: str, action: Action, reason: Reason | pl.Expr, detail: pl.Expr | None = None
+    frame: pl.DataFrame,
+    mapping: str,
+    action: Action,
+    reason: Reason | pl.Expr,
+    detail: pl.Expr | None = None,
+    both_gone: pl.Expr | None = None,
 ) -> pl.DataFrame:
     """Shape ``frame`` (source_id, target_id, label, changes, optionally reason/detail) as plan rows."""
     reason_expr = reason if isinstance(reason, pl.Expr) else pl.lit(reason.value)
@@ -67,6 +73,7 @@ def _rows(
         "label": pl.col("label"),
         "changes": pl.col("changes") if "changes" in frame.columns else pl.lit([], dtype=pl.List(CHANGE_DTYPE)),
         "parents": pl.lit([], dtype=pl.List(pl.Utf8)),
+        "both_gone": both_gone if both_gone is not None else pl.lit(False),
     }
     return frame.select([expr.cast(PLAN_SCHEMA[name]).alias(name) for name, expr in columns.items()])
 
@@ -102,9 +109,9 @@ def plan_mapping(
 
     # Updates and conflicts: one row per pair and direction.
     change = {
-        TO_TARGET: (pl.col("property"), pl.col("t"), pl.col("s"), Action.UPDATE_TARGET),
-        TO_SOURCE: (pl.col("source_path"), pl.col("s"), pl.col("t"), Action.UPDATE_SOURCE),
-        CONFLICT: (pl.col("property"), pl.col("t"), pl.col("s"), Action.CONFLICT),
+        Decision.TO_TARGET: (pl.col("property"), pl.col("t"), pl.col("s"), Action.UPDATE_TARGET),
+        Decision.TO_SOURCE: (pl.col("source_path"), pl.col("s"), pl.col("t"), Action.UPDATE_SOURCE),
+        Decision.CONFLICT: (pl.col("property"), pl.col("t"), pl.col("s"), Action.CONFLICT),
     }
     for decision, (field, old, new, action) in change.items():
         chosen = decisions.filter(pl.col("decision") == decision)
@@ -127,12 +134,12 @@ def plan_mapping(
         )
         parts.append(_rows(grouped, mapping.name, action, pl.col("reason")))
 
-    written = decisions.filter(pl.col("decision").is_in([TO_TARGET, TO_SOURCE, CONFLICT]))
+    written = decisions.filter(pl.col("decision").is_in([Decision.TO_TARGET, Decision.TO_SOURCE, Decision.CONFLICT]))
     quiet = pairs.join(written.select("source_id").unique(), on="source_id", how="anti")
     if not quiet.is_empty():
         quiet = quiet.join(s_labels, on="source_id", how="left").with_columns(pl.col("s_label").alias("label"))
         parts.append(_rows(quiet, mapping.name, Action.IN_SYNC, Reason.IN_SYNC))
-    agreed = decisions.filter(pl.col("decision") == IN_SYNC).select(
+    agreed = decisions.filter(pl.col("decision") == Decision.IN_SYNC).select(
         pl.lit(mapping.name).alias("mapping"), "source_id", "property", pl.col("s").alias("value")
     )
 
@@ -157,7 +164,9 @@ def plan_mapping(
             .then(pl.lit(_delete_words(mapping, "target")))
             .otherwise(pl.lit("gone on both sides: the link is removed"))
         )
-        parts.append(_rows(gone, mapping.name, Action.DELETE, Reason.SOURCE_DELETED, detail))
+        parts.append(
+            _rows(gone, mapping.name, Action.DELETE, Reason.SOURCE_DELETED, detail, both_gone=~pl.col("target_exists"))
+        )
     if not matches.target_gone.is_empty():
         gone = matches.target_gone.join(s_labels, on="source_id", how="left").with_columns(
             pl.col("s_label").alias("label")
@@ -276,7 +285,7 @@ def build_plan(
         )
         if validate is not None:
             rows = validate(rows, mapping, source_entity, target_entity)
-        rows = _check_parents(rows, mapping, linked_ids, creatable, rejected)
+        rows = check_parents(rows, mapping, linked_ids, creatable, rejected)
         mapping_links[mapping.name] = pl.concat([own_links, merges.select("source_id", "target_id")])
         # A parent counts as linked only while both its records exist: a child must not be written pointing
         # at a record that is gone (or about to be deleted because its counterpart is).
@@ -291,166 +300,9 @@ def build_plan(
         all_merges.append(merges)
         all_agreed.append(agreed)
     plan = pl.concat(all_rows) if all_rows else empty_plan()
-    plan = _check_children(plan, flow, target_cat)
+    plan = check_children(plan, flow, target_cat)
     return FlowPlan(
         rows=plan,
         merges=pl.concat(all_merges) if all_merges else pl.DataFrame(schema=LINK_SCHEMA),
         agreed=pl.concat(all_agreed) if all_agreed else pl.DataFrame(schema=SHADOW_SCHEMA),
     )
-
-
-def _ref_values(rows: pl.DataFrame, ref_props: list[str]) -> pl.DataFrame:
-    """row_id, property, parent (source id) of every reference a writing row carries."""
-    return (
-        rows.select("row_id", "changes")
-        .explode("changes")
-        .unnest("changes")
-        .filter(pl.col("property").is_in(ref_props) & pl.col("new").is_not_null())
-        .select("row_id", "property", pl.col("new").alias("parent"))
-    )
-
-
-def _check_parents(
-    rows: pl.DataFrame,
-    mapping: Mapping,
-    linked_ids: dict[str, pl.DataFrame],
-    creatable: dict[str, pl.DataFrame],
-    rejected: dict[str, pl.DataFrame],
-) -> pl.DataFrame:
-    """Children wait for parents being created; a parent neither linked nor creatable rejects the child."""
-    refs = {p.target: p.ref for p in mapping.properties if p.ref}
-    writing = rows.filter(pl.col("action").is_in([Action.CREATE.value, Action.UPDATE_TARGET.value]))
-    if not refs or writing.is_empty():
-        return rows
-    values = _ref_values(writing, list(refs))
-    if values.is_empty():
-        return rows
-    verdicts: list[pl.DataFrame] = []
-    for prop, parent_mapping in refs.items():
-        mine = values.filter(pl.col("property") == prop)
-        linked = linked_ids.get(parent_mapping, pl.DataFrame(schema={"source_id": pl.Utf8}))
-        created = creatable.get(parent_mapping, pl.DataFrame(schema={"source_id": pl.Utf8, "row_id": pl.Utf8}))
-        refused = rejected.get(parent_mapping, pl.DataFrame(schema={"source_id": pl.Utf8}))
-        verdicts.append(
-            mine.join(
-                linked.with_columns(pl.lit(True).alias("linked")),
-                left_on="parent",
-                right_on="source_id",
-                how="left",
-            )
-            .join(created.rename({"row_id": "parent_row"}), left_on="parent", right_on="source_id", how="left")
-            .join(
-                refused.with_columns(pl.lit(True).alias("refused")),
-                left_on="parent",
-                right_on="source_id",
-                how="left",
-            )
-            .with_columns(pl.lit(parent_mapping).alias("parent_mapping"))
-        )
-    verdict = pl.concat(verdicts, how="diagonal_relaxed")
-    waits = (
-        verdict.filter(pl.col("linked").is_null() & pl.col("parent_row").is_not_null())
-        .group_by("row_id")
-        .agg(pl.col("parent_row").unique().sort().alias("waits"))
-    )
-    missing = (
-        verdict.filter(pl.col("linked").is_null() & pl.col("parent_row").is_null())
-        .with_columns(
-            pl.when(pl.col("refused").fill_null(False))
-            .then(pl.lit(Reason.PARENT_REJECTED.value))
-            .otherwise(pl.lit(Reason.PARENT_MISSING.value))
-            .alias("why"),
-            (
-                pl.col("parent_mapping")
-                + pl.lit(" record ")
-                + pl.col("parent")
-                + pl.lit(" (")
-                + pl.col("property")
-                + pl.lit(")")
-            ).alias("what"),
-        )
-        .group_by("row_id")
-        .agg(pl.col("why").first(), pl.col("what").str.join("; "))
-    )
-    out = rows.join(waits, on="row_id", how="left").join(missing, on="row_id", how="left")
-    return out.with_columns(
-        pl.when(pl.col("why").is_not_null())
-        .then(pl.lit(Action.REJECT.value))
-        .otherwise(pl.col("action"))
-        .alias("action"),
-        pl.coalesce(pl.col("why"), pl.col("reason")).alias("reason"),
-        pl.when(pl.col("why").is_not_null())
-        .then(pl.lit("refers to ") + pl.col("what") + pl.lit(", which is not linked and cannot be created"))
-        .otherwise(pl.col("detail"))
-        .alias("detail"),
-        pl.coalesce(pl.col("waits"), pl.col("parents")).alias("parents"),
-    ).select(list(PLAN_SCHEMA))
-
-
-def _check_children(plan: pl.DataFrame, flow: Flow, target_cat: Catalogue) -> pl.DataFrame:
-    """A parent created with embedded lines needs at least one line; a line of a refused parent is refused."""
-    for mapping in flow.mappings:
-        entity = target_cat.entity(mapping.target)
-        if entity is None or entity.embedded is None:
-            continue
-        children = [
-            m
-            for m in flow.mappings
-            if (child := target_cat.entity(m.target)) is not None
-            and child.name == entity.embedded.entity
-            and any(p.ref == mapping.name and p.target == entity.embedded.parent_field for p in m.properties)
-        ]
-        child_rows = plan.filter(
-            pl.col("mapping").is_in([m.name for m in children]) & (pl.col("action") == Action.CREATE.value)
-        )
-        waiting = child_rows.select(pl.col("parents").explode().alias("row_id")).drop_nulls().unique()
-        lonely = plan.filter((pl.col("mapping") == mapping.name) & (pl.col("action") == Action.CREATE.value)).join(
-            waiting, on="row_id", how="anti"
-        )["row_id"]
-        detail = f"{entity.name} must be created with at least one {entity.embedded.entity} line"
-        plan = (
-            plan.with_columns(
-                pl.when(pl.col("row_id").is_in(lonely.implode()))
-                .then(
-                    pl.struct(
-                        pl.lit(Action.REJECT.value).alias("a"),
-                        pl.lit(Reason.NO_CHILDREN.value).alias("r"),
-                        pl.lit(detail).alias("d"),
-                    )
-                )
-                .otherwise(
-                    pl.struct(pl.col("action").alias("a"), pl.col("reason").alias("r"), pl.col("detail").alias("d"))
-                )
-                .alias("_v")
-            )
-            .with_columns(
-                pl.col("_v").struct.field("a").alias("action"),
-                pl.col("_v").struct.field("r").alias("reason"),
-                pl.col("_v").struct.field("d").alias("detail"),
-            )
-            .drop("_v")
-        )
-        plan = _reject_orphans(plan)
-    return plan
-
-
-def _reject_orphans(plan: pl.DataFrame) -> pl.DataFrame:
-    """Reject every write that waits for a create which is rejected, and what waits for those, and so on.
-
-    Updates count as well as creates: an update moving a record to a new parent cannot be sent when that
-    parent is never created.
-    """
-    waiting = pl.col("action").is_in([Action.CREATE.value, Action.UPDATE_TARGET.value])
-    while True:
-        refused = plan.filter(pl.col("action") == Action.REJECT.value)["row_id"]
-        orphan = waiting & pl.col("parents").list.eval(pl.element().is_in(refused.implode())).list.any()
-        if plan.select(orphan.any()).item() is not True:
-            return plan
-        plan = plan.with_columns(
-            pl.when(orphan).then(pl.lit(Action.REJECT.value)).otherwise(pl.col("action")).alias("action"),
-            pl.when(orphan).then(pl.lit(Reason.PARENT_REJECTED.value)).otherwise(pl.col("reason")).alias("reason"),
-            pl.when(orphan)
-            .then(pl.lit("the record it belongs to cannot be created"))
-            .otherwise(pl.col("detail"))
-            .alias("detail"),
-        )

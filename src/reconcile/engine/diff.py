@@ -12,6 +12,8 @@ value is taken instead, so that the pair agrees); a property that does not sync 
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import polars as pl
 
 from reconcile.engine.project import ID, MODIFIED, UNLINKED_PREFIX, prop_col
@@ -19,7 +21,17 @@ from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping
 from reconcile.model.plan import Reason
 
-IN_SYNC, TO_TARGET, TO_SOURCE, CONFLICT, SKIP = "in_sync", "to_target", "to_source", "conflict", "skip"
+
+class Decision(StrEnum):
+    """What the diff decides for one property of one linked pair."""
+
+    IN_SYNC = "in_sync"
+    TO_TARGET = "to_target"
+    TO_SOURCE = "to_source"
+    CONFLICT = "conflict"
+    SKIP = "skip"
+    """A difference left unwritten on purpose (a blank that may not overwrite, a read-only side)."""
+
 
 DECISION_SCHEMA = {
     "source_id": pl.Utf8,
@@ -116,16 +128,16 @@ def diff_pairs(
     # Both changed (or a fresh merge that differs): the policy settles it.
     settled_dir = (
         pl.when(policy == "source")
-        .then(pl.lit(TO_TARGET))
+        .then(pl.lit(Decision.TO_TARGET))
         .when(policy == "target")
-        .then(pl.lit(TO_SOURCE))
+        .then(pl.lit(Decision.TO_SOURCE))
         .when((policy == "newest") & newest_known & newest_source)
-        .then(pl.lit(TO_TARGET))
+        .then(pl.lit(Decision.TO_TARGET))
         .when((policy == "newest") & newest_known)
-        .then(pl.lit(TO_SOURCE))
+        .then(pl.lit(Decision.TO_SOURCE))
         .when((policy == "newest") & ~pl.col("has_shadow"))
-        .then(pl.lit(TO_TARGET))
-        .otherwise(pl.lit(CONFLICT))
+        .then(pl.lit(Decision.TO_TARGET))
+        .otherwise(pl.lit(Decision.CONFLICT))
     )
     settled_reason = (
         pl.when(~pl.col("has_shadow") & (policy != "manual") & ~(newest_known & (policy == "newest")))
@@ -145,17 +157,17 @@ def diff_pairs(
     # the other (what the next run, with a shadow, would do too), whatever the policy says.
     raw_dir = (
         pl.when(s.eq_missing(t))
-        .then(pl.lit(IN_SYNC))
+        .then(pl.lit(Decision.IN_SYNC))
         .when(fresh & s.is_null())
-        .then(pl.lit(TO_SOURCE))
+        .then(pl.lit(Decision.TO_SOURCE))
         .when(fresh & t.is_null())
-        .then(pl.lit(TO_TARGET))
+        .then(pl.lit(Decision.TO_TARGET))
         .when(fresh)
         .then(settled_dir)
         .when(t.eq_missing(b))
-        .then(pl.lit(TO_TARGET))
+        .then(pl.lit(Decision.TO_TARGET))
         .when(s.eq_missing(b))
-        .then(pl.lit(TO_SOURCE))
+        .then(pl.lit(Decision.TO_SOURCE))
         .otherwise(settled_dir)
     )
     raw_reason = (
@@ -184,20 +196,21 @@ def diff_pairs(
     contested = fresh | (~t.eq_missing(b) & ~s.eq_missing(b))
     decided = pl.col("decision")
     decision = (
-        pl.when((decided == TO_TARGET) & blocked_target & contested & may_source & t.is_not_null())
-        .then(pl.lit(TO_SOURCE))
-        .when((decided == TO_SOURCE) & blocked_source & contested & may_target & s.is_not_null())
-        .then(pl.lit(TO_TARGET))
-        .when((decided == TO_TARGET) & blocked_target)
-        .then(pl.lit(SKIP))
-        .when((decided == TO_SOURCE) & blocked_source)
-        .then(pl.lit(SKIP))
+        pl.when((decided == Decision.TO_TARGET) & blocked_target & contested & may_source & t.is_not_null())
+        .then(pl.lit(Decision.TO_SOURCE))
+        .when((decided == Decision.TO_SOURCE) & blocked_source & contested & may_target & s.is_not_null())
+        .then(pl.lit(Decision.TO_TARGET))
+        .when((decided == Decision.TO_TARGET) & blocked_target)
+        .then(pl.lit(Decision.SKIP))
+        .when((decided == Decision.TO_SOURCE) & blocked_source)
+        .then(pl.lit(Decision.SKIP))
         # A conflict nobody may settle by writing either side is no conflict to review.
-        .when((decided == CONFLICT) & ~may_target & ~may_source)
-        .then(pl.lit(SKIP))
+        .when((decided == Decision.CONFLICT) & ~may_target & ~may_source)
+        .then(pl.lit(Decision.SKIP))
         .otherwise(decided)
     )
-    turned = decided.is_in([TO_TARGET, TO_SOURCE]) & (decision != decided) & (decision != SKIP)
+    redirected = (decision != decided) & (decision != Decision.SKIP)
+    turned = decided.is_in([Decision.TO_TARGET, Decision.TO_SOURCE]) & redirected
     reason = (
         pl.when(turned & fresh)
         .then(pl.lit(Reason.FRESH_MERGE.value))

@@ -14,7 +14,7 @@ import polars as pl
 from reconcile.errors import SnapshotShrank
 from reconcile.model.catalogue import Catalogue
 from reconcile.model.flow import Flow
-from reconcile.model.plan import Action
+from reconcile.model.plan import Action, Reason
 
 
 def check_shrink(
@@ -97,8 +97,8 @@ def check_budget(flow: Flow, plan: pl.DataFrame, calls_left: MappingType[str, in
     }
     propagated = {m.name for m in flow.mappings if m.delete == "propagate"}
     deletes = plan.filter((pl.col("action") == Action.DELETE.value) & pl.col("mapping").is_in(sorted(propagated)))
-    writes[flow.target] += deletes.filter(pl.col("reason") == "source_deleted").height
-    writes[flow.source] += deletes.filter(pl.col("reason") == "target_deleted").height
+    writes[flow.target] += deletes.filter(pl.col("reason") == Reason.SOURCE_DELETED).height
+    writes[flow.source] += deletes.filter(pl.col("reason") == Reason.TARGET_DELETED).height
     messages = []
     for system, needed in writes.items():
         left = calls_left.get(system)

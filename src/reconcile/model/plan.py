@@ -32,7 +32,12 @@ class Action(StrEnum):
         return self.value.replace("_", " ")
 
 
-WRITES = (Action.CREATE, Action.UPDATE_TARGET, Action.UPDATE_SOURCE, Action.DELETE)
+CHANGES = (Action.CREATE, Action.UPDATE_TARGET, Action.UPDATE_SOURCE)
+"""Rows that write a record's values: what a run counts as its writes."""
+WRITES = (*CHANGES, Action.DELETE)
+"""Rows that may send something to a system."""
+REVIEW = (Action.CONFLICT, Action.REJECT, Action.AMBIGUOUS)
+"""Rows a person has to look at: nothing is written for them."""
 
 
 class Reason(StrEnum):
@@ -93,6 +98,37 @@ _WORDS: dict[Reason, str] = {
     Reason.WRITE_FAILED: "the system refused the write",
 }
 
+
+class ReviewDecision(StrEnum):
+    """What a reviewer decided for a row of the workbook."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class Status(StrEnum):
+    """What became of one plan row when the plan was applied."""
+
+    APPLIED = "applied"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    """Not sent: not approved, a record it depends on was not made, or the system stopped taking writes."""
+    REPORTED = "reported"
+    """Nothing to write by policy (a delete that is only reported)."""
+
+
+class Outcome(StrEnum):
+    """How a run ended, as ``runs list`` shows it and a scheduler reads it."""
+
+    IN_SYNC = "in_sync"
+    APPLIED = "applied"
+    REVIEW = "review"
+    FAILED_WRITES = "failed_writes"
+    DRY_RUN = "dry_run"
+    GUARD = "guard"
+    FAILED = "failed"
+
+
 CHANGE_DTYPE = pl.Struct({"property": pl.Utf8, "field": pl.Utf8, "old": pl.Utf8, "new": pl.Utf8, "base": pl.Utf8})
 
 PLAN_SCHEMA: dict[str, pl.DataType] = {
@@ -106,8 +142,10 @@ PLAN_SCHEMA: dict[str, pl.DataType] = {
     "label": pl.Utf8(),
     "changes": pl.List(CHANGE_DTYPE),
     "parents": pl.List(pl.Utf8()),
+    "both_gone": pl.Boolean(),
 }
-"""``label`` is a few words a person recognises the record by; ``parents`` the row ids it waits for."""
+"""``label`` is a few words a person recognises the record by; ``parents`` the row ids it waits for;
+``both_gone`` marks a delete whose record is gone from both systems, so that applying it only removes the link."""
 
 
 def empty_plan() -> pl.DataFrame:

@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from reconcile.errors import ConfigError
+from reconcile.model.plan import ReviewDecision
 from reconcile.report.workbook import DECISION_HEADER, DECISIONS, FORMAT_VERSION, META_SHEET, ROW_ID_HEADER
 
 
@@ -27,12 +28,12 @@ class _Meta:
     sheets: tuple[str, ...]
 
 
-def read_decisions(path: Path) -> dict[str, str | None]:
+def read_decisions(path: Path) -> dict[str, ReviewDecision | None]:
     """Read every mapping sheet's decisions as row id -> ``approve``, ``reject`` or None (blank)."""
     wb = _open(path)
     try:
         meta = _meta(wb, path)
-        decisions: dict[str, str | None] = {}
+        decisions: dict[str, ReviewDecision | None] = {}
         where: dict[str, str] = {}
         for title in meta.sheets:
             if title not in wb.sheetnames:
@@ -125,11 +126,11 @@ def _at(row: tuple[Any, ...], index: int) -> Any:
     return row[index] if index < len(row) else None
 
 
-def _decision(raw: Any, path: Path, title: str, cell: str) -> str | None:
+def _decision(raw: Any, path: Path, title: str, cell: str) -> ReviewDecision | None:
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None
     if isinstance(raw, str) and raw.strip().casefold() in DECISIONS:
-        return raw.strip().casefold()
+        return ReviewDecision(raw.strip().casefold())
     raise ConfigError(
         f"{path}: sheet '{title}' cell {cell}: decision {raw!r} is not one of {', '.join(DECISIONS)} or blank"
     )

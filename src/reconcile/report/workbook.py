@@ -28,7 +28,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.model.plan import Action
+from reconcile.model.plan import Action, ReviewDecision
 from reconcile.report.cells import _BOLD, _NOT_XML, CHANGED_FILL, Value, _excel_datetime, _put, _Table
 from reconcile.report.summary import ACTIONS, action_words, counts_json
 from reconcile.report.values import _numeric_properties, _shown, _value, reason_words, scrub
@@ -41,7 +41,7 @@ META_SHEET = "_reconcile"
 FORMAT_VERSION = "1"
 DECISION_HEADER = "Decision"
 ROW_ID_HEADER = "row_id"
-DECISIONS = ("approve", "reject")
+DECISIONS = tuple(d.value for d in ReviewDecision)
 
 _RESERVED_SHEETS = ("summary", "conflicts", "rejected", "ambiguous", "history", META_SHEET)
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")

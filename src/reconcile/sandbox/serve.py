@@ -1,9 +1,16 @@
-"""Serve every emulator for trying things by hand: ``reconcile sandbox serve``."""
+"""Serve every emulator for trying things by hand: ``reconcile sandbox serve``.
+
+Each function starts emulators on free localhost ports and returns the connections-file text that points the
+real connectors at them (written with tomli-w, so any path or URL is quoted correctly), the environment
+variables that text names with the sandbox's public keys, and what stops the emulators and saves their state.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+
+import tomli_w
 
 from reconcile.model.systemfile import SystemFile
 from reconcile.sandbox.exact.emulator import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
@@ -12,13 +19,6 @@ from reconcile.sandbox.poweroffice.emulator import PowerOfficeEmulator
 from reconcile.sandbox.rest.emulator import RestEmulator
 from reconcile.sandbox.server import BackgroundServer
 from reconcile.systems.exact.auth import store_refresh_token
-
-SANDBOX_SECRETS = {
-    "RECONCILE_SANDBOX_EXACT_SECRET": "exact",
-    "RECONCILE_SANDBOX_PO_APPLICATION_KEY": "application_key",
-    "RECONCILE_SANDBOX_PO_CLIENT_KEY": "client_key",
-    "RECONCILE_SANDBOX_PO_SUBSCRIPTION_KEY": "subscription_key",
-}
 
 
 def serve_sandboxes(exact_folder: Path, poweroffice_folder: Path) -> tuple[str, dict[str, str], Callable[[], None]]:
@@ -51,20 +51,24 @@ def serve_sandboxes(exact_folder: Path, poweroffice_folder: Path) -> tuple[str, 
         "RECONCILE_SANDBOX_PO_CLIENT_KEY": keys.client_key,
         "RECONCILE_SANDBOX_PO_SUBSCRIPTION_KEY": keys.subscription_key,
     }
-    connections = f"""[exact]
-base_url = "{exact_server.url}"
-division = {DEFAULT_DIVISION}
-client_id = "{SANDBOX_CLIENT_ID}"
-client_secret_env = "RECONCILE_SANDBOX_EXACT_SECRET"
-token_file = "{token_file}"
-
-[poweroffice]
-base_url = "{po_server.url}"
-v1_base_url = "{po_server.url}/v1"
-application_key_env = "RECONCILE_SANDBOX_PO_APPLICATION_KEY"
-client_key_env = "RECONCILE_SANDBOX_PO_CLIENT_KEY"
-subscription_key_env = "RECONCILE_SANDBOX_PO_SUBSCRIPTION_KEY"
-"""
+    connections = tomli_w.dumps(
+        {
+            "exact": {
+                "base_url": exact_server.url,
+                "division": DEFAULT_DIVISION,
+                "client_id": SANDBOX_CLIENT_ID,
+                "client_secret_env": "RECONCILE_SANDBOX_EXACT_SECRET",
+                "token_file": str(token_file),
+            },
+            "poweroffice": {
+                "base_url": po_server.url,
+                "v1_base_url": f"{po_server.url}/v1",
+                "application_key_env": "RECONCILE_SANDBOX_PO_APPLICATION_KEY",
+                "client_key_env": "RECONCILE_SANDBOX_PO_CLIENT_KEY",
+                "subscription_key_env": "RECONCILE_SANDBOX_PO_SUBSCRIPTION_KEY",
+            },
+        }
+    )
 
     def close() -> None:
         exact_server.stop()
@@ -83,16 +87,16 @@ def serve_rest_sandbox(spec: SystemFile, folder: Path) -> tuple[str, dict[str, s
     """
     emulator = RestEmulator.from_folder(spec, folder)
     server = BackgroundServer(emulator.app).start()
-    lines = [f"[{spec.name}]", f'base_url = "{server.url}"']
+    table: dict[str, str] = {"base_url": server.url}
     env: dict[str, str] = {}
     for role, name in spec.connection.auth.secret_env().items():
         key = spec.connection.auth.secrets[role]
         variable = name or f"RECONCILE_SANDBOX_{spec.name.upper()}_{role.upper()}"
-        lines.append(f'{key} = "{variable}"')
+        table[key] = variable
         env[variable] = emulator.secrets[role]
 
     def close() -> None:
         server.stop()
         emulator.dump(folder)
 
-    return "\n".join(lines) + "\n", env, close
+    return tomli_w.dumps({spec.name: table}), env, close

@@ -20,12 +20,25 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from reconcile.errors import StateError
+from reconcile.model.plan import Outcome
+
+
+class JournalState(StrEnum):
+    """Where a journaled write stands: sent and waiting for its answer, or settled."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    RESOLVED = "resolved"
+    """A pending create of a run that stopped, found in the target by the next run."""
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS links (
@@ -62,7 +75,13 @@ CREATE TABLE IF NOT EXISTS locks (
 );
 """
 
+STATE_FILE = "state.db"
 STATE_DIR_ENV = "RECONCILE_STATE"
+
+
+def open_state(state_dir: Path) -> StateStore:
+    """The state store of ``state_dir`` (its ``state.db``)."""
+    return StateStore(state_dir / STATE_FILE)
 
 
 def default_state_dir() -> Path:
@@ -211,7 +230,7 @@ class StateStore:
     def journal_finish(
         db: sqlite3.Connection,
         journal_id: int,
-        status: str,
+        status: JournalState,
         error: str | None = None,
         target_id: str | None = None,
     ) -> None:
@@ -253,7 +272,7 @@ class StateStore:
                 (run_id, flow, _now(), int(dry_run), report_dir),
             )
 
-    def end_run(self, run_id: str, outcome: str, counts: dict[str, Any]) -> None:
+    def end_run(self, run_id: str, outcome: Outcome, counts: dict[str, Any]) -> None:
         with self.transaction() as db:
             db.execute(
                 "UPDATE runs SET ended_at = ?, outcome = ?, counts = ? WHERE run_id = ?",

@@ -1,0 +1,187 @@
+"""The command line's entry point and its nightly commands: run, plan, apply, demo.
+
+Exit codes: 0 in sync or all applied; 1 applied with rejects, conflicts or failed writes left for review;
+2 usage or configuration error; 3 a guard stopped the run; 4 a system failed (auth, network, limits).
+reconcile's own errors are mapped to their codes in one place, :class:`_Commands`; anything else is a bug
+and shows its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from reconcile.app.nightly import RunResult, RunSettings, execute
+from reconcile.app.review import apply_review, read_review
+from reconcile.app.sandbox import LocalSandbox, demo_flows, run_demo
+from reconcile.cli.flows import flows_app
+from reconcile.cli.options import ConnOpt, FlowsArg, ForceOpt, NoCacheOpt, ReportOpt, StateOpt, state_dir
+from reconcile.cli.progress import ConsoleReporter
+from reconcile.cli.records import links_app, runs_app
+from reconcile.cli.sandbox import auth_app, sandbox_app
+from reconcile.errors import ReconcileError
+
+DEBUG = "debug"
+"""The context's meta key that says ``--debug`` was given."""
+
+
+class _Commands(TyperGroup):
+    """The command group, mapping reconcile's errors to their exit codes: the one place that catches them."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own Context type is private to it
+        try:
+            return super().invoke(ctx)
+        except ReconcileError as exc:
+            if ctx.meta.get(DEBUG):
+                raise
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(
+    name="reconcile",
+    cls=_Commands,
+    help="Keep business records in sync between systems: plan, review in Excel, apply.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(flows_app, name="flows")
+app.add_typer(links_app, name="links")
+app.add_typer(runs_app, name="runs")
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(auth_app, name="auth")
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of short errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
+) -> None:
+    ctx.meta[DEBUG] = debug
+    logging.basicConfig(
+        level=logging.INFO if verbose or debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _settings(
+    state: Path | None,
+    report_dir: Path,
+    connections: Path | None,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    no_cache: bool = False,
+) -> RunSettings:
+    return RunSettings(
+        state_dir=state_dir(state),
+        report_root=report_dir,
+        connections=connections,
+        dry_run=dry_run,
+        force=force,
+        cache=not no_cache,
+        reporter=ConsoleReporter(),
+        sandbox=LocalSandbox(),
+    )
+
+
+def _show(result: RunResult) -> None:
+    typer.echo(result.summary)
+    typer.echo(f"report: {result.report_dir}")
+
+
+def _run_all(flows: list[Path], settings: RunSettings) -> int:
+    worst = 0
+    for path in flows:
+        result = execute(path, settings)
+        _show(result)
+        worst = max(worst, result.exit_code)
+    return worst
+
+
+@app.command()
+def run(
+    flows: FlowsArg,
+    state: StateOpt = None,
+    report_dir: ReportOpt = Path("reports"),
+    connections: ConnOpt = None,
+    force: ForceOpt = False,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """The nightly job: plan each flow, apply it, record links and shadows, write the report."""
+    raise typer.Exit(_run_all(flows, _settings(state, report_dir, connections, force=force, no_cache=no_cache)))
+
+
+@app.command()
+def plan(
+    flows: FlowsArg,
+    state: StateOpt = None,
+    report_dir: ReportOpt = Path("reports"),
+    connections: ConnOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """A dry run: plan each flow and write the report and workbook; nothing is written to any system."""
+    raise typer.Exit(_run_all(flows, _settings(state, report_dir, connections, dry_run=True, no_cache=no_cache)))
+
+
+@app.command("apply")
+def apply_cmd(
+    report: Annotated[Path, typer.Argument(help="A run folder from `reconcile plan`, or its plan.xlsx.")],
+    state: StateOpt = None,
+    report_dir: ReportOpt = Path("reports"),
+    connections: ConnOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Apply the rows approved in a reviewed workbook (Decision = approve); nothing else is written.
+
+    Only the Decision column is read; values typed into the sheet are never written. The plan is built again
+    and must match the workbook's plan exactly, else nothing is applied and you are asked to plan again.
+    """
+    review = read_review(report)
+    typer.echo(f"{len(review.approved)} rows approved of {review.rows} in {review.workbook}")
+    result = apply_review(review, _settings(state, report_dir, connections, force=force))
+    _show(result)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def demo(
+    flows_dir: Annotated[Path, typer.Option("--flows", help="Folder of flow files.")] = Path("flows"),
+    state: Annotated[Path, typer.Option("--state", help="State directory of the demo.")] = Path(".reconcile/demo"),
+    report_dir: ReportOpt = Path("reports"),
+) -> None:
+    """The nightly job end to end on the bundled sandbox: every flow, two nights in a row."""
+    shown = {"night": 0}
+
+    def on_result(night: int, result: RunResult) -> None:
+        if night != shown["night"]:
+            shown["night"] = night
+            typer.echo(f"\n=== night {night} ===")
+        _show(result)
+        typer.echo("")
+
+    unsettled = run_demo(demo_flows(flows_dir), _settings(state, report_dir, None), on_result)
+    if unsettled:
+        typer.echo("the second night still had writes to do: " + "; ".join(unsettled), err=True)
+        raise typer.Exit(1)
+    typer.echo("the second night found every flow in sync, apart from what waits for review")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console entry point: run one command line and return its exit code."""
+    os.environ.setdefault("POLARS_MAX_THREADS", "2")
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="reconcile")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0

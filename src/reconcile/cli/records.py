@@ -1,0 +1,81 @@
+"""``reconcile links`` and ``reconcile runs``: what the state holds, for a person to inspect and export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from reconcile.cli.options import FlowOpt, StateOpt, state_dir
+from reconcile.errors import ConfigError
+from reconcile.state.store import open_state
+
+links_app = typer.Typer(help="Inspect and export the links between records.", no_args_is_help=True)
+runs_app = typer.Typer(help="Inspect past runs.", no_args_is_help=True)
+
+
+@links_app.command("list")
+def links_list(
+    flow: FlowOpt = None,
+    state: StateOpt = None,
+) -> None:
+    """Count the links per flow and mapping."""
+    with open_state(state_dir(state)) as store:
+        frame = store.export_links(flow)
+    if frame.is_empty():
+        typer.echo("no links yet")
+        return
+    table = frame.group_by("flow", "mapping", maintain_order=True).agg(pl.len().alias("links"))
+    for f, m, n in table.iter_rows():
+        typer.echo(f"{f:<32} {m:<36} {n:>7}")
+
+
+@links_app.command("export")
+def links_export(
+    output: Annotated[Path, typer.Argument(help="File to write: .csv, .parquet or .json.")],
+    flow: FlowOpt = None,
+    state: StateOpt = None,
+) -> None:
+    """Export every link (flow, mapping, source id, target id, created, last synced)."""
+    with open_state(state_dir(state)) as store:
+        frame = store.export_links(flow)
+    suffix = output.suffix.lower()
+    if suffix == ".csv":
+        frame.write_csv(output)
+    elif suffix == ".parquet":
+        frame.write_parquet(output)
+    elif suffix == ".json":
+        frame.write_json(output)
+    else:
+        raise ConfigError(f"{output}: unknown format {suffix!r}; use .csv, .parquet or .json")
+    typer.echo(f"{frame.height} links written to {output}")
+
+
+@runs_app.command("list")
+def runs_list(
+    flow: FlowOpt = None,
+    state: StateOpt = None,
+) -> None:
+    """List past runs: id, flow, start, outcome."""
+    with open_state(state_dir(state)) as store:
+        frame = store.runs(flow)
+    if frame.is_empty():
+        typer.echo("no runs yet")
+    for run_id, _flow, started, _ended, dry_run, outcome, _folder in frame.iter_rows():
+        kind = "plan" if dry_run else "run "
+        typer.echo(f"{run_id:<58} {kind} {started}  {outcome or 'unfinished'}")
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="A run id from `runs list`.")], state: StateOpt = None
+) -> None:
+    """Show one run: when, outcome, counts and its report folder."""
+    with open_state(state_dir(state)) as store:
+        found = store.run(run_id)
+    if found is None:
+        raise ConfigError(f"no run {run_id}; `reconcile runs list` shows the runs")
+    for key, value in found.items():
+        typer.echo(f"{key:<11} {value}")

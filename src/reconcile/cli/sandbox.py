@@ -1,0 +1,89 @@
+"""``reconcile sandbox`` (the local emulators) and ``reconcile auth`` (a person's consent for a real system)."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from reconcile.app.sandbox import reset_sandbox, serve_sandbox
+from reconcile.cli.options import ConnOpt, StateOpt, state_dir
+from reconcile.config.connections import load_connections
+from reconcile.errors import ConfigError
+from reconcile.systems.exact.auth import authorization_url, exchange_code, store_refresh_token
+
+sandbox_app = typer.Typer(help="The local sandbox: emulated systems with bundled data.", no_args_is_help=True)
+auth_app = typer.Typer(help="Authorise reconcile with a system that needs a person's consent.", no_args_is_help=True)
+
+
+@sandbox_app.command("reset")
+def sandbox_reset(state: StateOpt = None) -> None:
+    """Start the sandbox over: forget its copies of the systems and the state that goes with them."""
+    folder = state_dir(state)
+    reset_sandbox(folder)
+    typer.echo(f"sandbox reset: {folder}")
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    state: StateOpt = None,
+    flows_dir: Annotated[Path, typer.Option("--flows", help="Folder of flow files.")] = Path("flows"),
+) -> None:
+    """Serve the emulators of every system on localhost until Ctrl-C.
+
+    Exact Online, PowerOffice Go, and each REST system described in the flows folder's systems/ (the generic
+    emulator serving its system file). Prints their addresses and writes a connections file that points at
+    them, so the real connectors can be tried by hand (`reconcile plan --connections FILE ...`). They hold the
+    sandbox's current state.
+    """
+    served = serve_sandbox(state_dir(state), flows_dir)
+    try:
+        typer.echo(served.connections)
+        typer.echo(f"connections file: {served.connections_file}\nthe keys it names (the sandbox's own, public):")
+        for name, value in served.env.items():
+            typer.echo(f"  export {name}={value}")
+        typer.echo("\nserving; Ctrl-C stops the emulators and saves their state")
+
+        def interrupt(signum: int, frame: FrameType | None) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, interrupt)  # a service manager's stop saves the state too
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    finally:
+        served.close()
+
+
+@auth_app.command("exact")
+def auth_exact(
+    connections: ConnOpt = None,
+    refresh_token: Annotated[
+        str | None, typer.Option("--refresh-token", help="Store this refresh token instead of asking for a code.")
+    ] = None,
+    code: Annotated[str | None, typer.Option("--code", help="The code from the redirect, if you have it.")] = None,
+) -> None:
+    """Authorise reconcile with Exact Online: open the printed URL, then paste the code it redirects with.
+
+    The tokens go to the connection's token_file; the refresh token rotates on every use and is written
+    back atomically, so keep that file where only the nightly job can read it.
+    """
+    conn = load_connections(connections).get("exact")
+    if conn is None:
+        raise ConfigError("no [exact] table in the connections file (--connections or RECONCILE_CONNECTIONS)")
+    if refresh_token:
+        store_refresh_token(conn, refresh_token)
+        typer.echo(f"refresh token stored in {conn['token_file']}")
+        return
+    if code is None:
+        typer.echo("Open this address, log in and allow access:\n")
+        typer.echo(authorization_url(conn))
+        code = typer.prompt("\nThen paste the code from the address Exact redirects you to")
+    exchange_code(conn, code)
+    typer.echo(f"authorised; tokens stored in {conn['token_file']}")

@@ -1,0 +1,68 @@
+"""The run folder's plan: ``plan.parquet``, ``plan.json`` (counts and the plan's content hash) and the workbook."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from reconcile.engine.build import FlowPlan
+from reconcile.model.flow import Flow
+from reconcile.report.summary import counts_json
+from reconcile.report.workbook import MappingInfo, RunInfo, write_workbook
+
+
+def plan_hash(rows: pl.DataFrame) -> str:
+    """A content hash of the plan: the same plan gives the same hash, whatever the row order."""
+    canonical = rows.sort("row_id").drop("label")
+    digest = hashlib.sha256()
+    for line in canonical.write_ndjson().splitlines():
+        digest.update(line.encode())
+    return digest.hexdigest()[:16]
+
+
+def write_run_folder(
+    flow: Flow,
+    plan: FlowPlan,
+    rows: pl.DataFrame,
+    report_dir: Path,
+    run_id: str,
+    started: datetime,
+    dry_run: bool,
+    guards: list[str],
+    outcome: str,
+) -> None:
+    """Write the plan as Parquet (with the outcome of every row), its JSON summary and the review workbook."""
+    digest = plan_hash(plan.rows)
+    rows.write_parquet(report_dir / "plan.parquet")
+    plan.merges.write_parquet(report_dir / "merges.parquet")
+    plan.agreed.write_parquet(report_dir / "agreed.parquet")
+    summary = {
+        "run_id": run_id,
+        "flow": flow.name,
+        "flow_file": flow.path,
+        "source": flow.source,
+        "target": flow.target,
+        "started_at": started.isoformat(timespec="seconds"),
+        "dry_run": dry_run,
+        "plan_hash": digest,
+        "outcome": outcome,
+        "guards": guards,
+        "counts": counts_json(plan.rows),
+    }
+    (report_dir / "plan.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    info = RunInfo(
+        run_id=run_id,
+        flow=flow.name,
+        source=flow.source,
+        target=flow.target,
+        started_at=started,
+        dry_run=dry_run,
+        plan_hash=digest,
+        guards=tuple(guards),
+        mappings=tuple(MappingInfo.of(m) for m in flow.mappings),
+    )
+    write_workbook(report_dir / "plan.xlsx", plan.rows, info)
