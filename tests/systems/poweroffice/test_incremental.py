@@ -125,7 +125,7 @@ def apply_edit(writer: PowerOfficeSystem, world: World, kind: str, pick: int) ->
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rounds=st.lists(EDITS, min_size=1, max_size=3))
 def test_cached_lines_equal_a_full_read_after_any_edits(world: World, rounds: list[list[Any]]) -> None:
-    for store in world.emulator.store.values():
+    for store in world.emulator.store.records.values():
         store.clear()
     seed(world.emulator)
     example = World(world.emulator, world.clock, world.url, Path(tempfile.mkdtemp(dir=world.cache.parent)))
@@ -198,7 +198,7 @@ def test_the_max_age_forces_a_full_read_that_catches_a_change_the_order_stamp_mi
     system = world.connect(cache_max_age=3600)
     system.read(LINES)
     # A line changed without its order's stamp moving (allowed for, not documented either way).
-    order = next(iter(world.emulator.store["SalesOrders"].values()))
+    order = next(iter(world.emulator.store.records["SalesOrders"].values()))
     order["SalesOrderLines"][0]["Description"] = "changed quietly"
     world.clock.advance(1800)
     stale = system.read(LINES)

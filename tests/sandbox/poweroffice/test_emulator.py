@@ -289,7 +289,7 @@ def test_dump_and_load_keep_records_and_sequences(client: Client, tmp_path: Path
     again.load(state)
     assert again.records("Customers") == client.emu.records("Customers")
     assert again.records("SalesOrders")[0]["SalesOrderLines"][0]["ProductId"] == 42
-    assert again.next_number(again_resource("Customers")) == 12002
+    assert again.store.next_number(again_resource("Customers")) == 12002
 
 
 def again_resource(name: str) -> Any:

@@ -1,0 +1,1 @@
+"""The collections of the emulated PowerOffice Go API, as data."""

@@ -1,0 +1,1 @@
+"""API v2 of the PowerOffice Go emulator."""
