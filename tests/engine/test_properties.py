@@ -2,28 +2,33 @@
 
 Each example is a crm/books world (see :mod:`tests.engine.world`): up to four clients and customers with
 values drawn from small pools (so that merge keys collide and blanks, bad emails and odd spellings appear),
-stored links (some to records that are gone), shadows, and sales referring to clients. Applying a plan is
-simulated here, purely, as the apply step does it: merges and agreed values are recorded first, then each
-mapping's deletes, creates (links and shadows of the values written), target updates and source updates.
+stored links (some to records that are gone), shadows, and sales referring to clients. The systems are held
+in memory (:class:`~tests.engine.world.MemorySystem`), the links and shadows in a real state store; a plan
+is built as a run builds it and applied by the real :class:`~reconcile.apply.applier.Applier`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconcile.engine.build import FlowPlan
+from reconcile.apply.applier import Applier
+from reconcile.engine.build import FlowPlan, build_plan
 from reconcile.model.flow import Flow
 from reconcile.model.plan import Action, Reason
-from tests.engine.world import clients, customers, flow, links, orders, plan, sales, shadows
+from reconcile.state.store import StateStore
+from reconcile.validate import validate_rows
+from tests.engine.world import CATALOGUES, MemorySystem, clients, customers, flow, memory_systems, orders, plan, sales
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-NOW = "2030-01-01T00:00:00"
 REVIEW = {Action.CONFLICT.value, Action.REJECT.value, Action.AMBIGUOUS.value, Action.DELETE.value}
 
 NAMES = st.sampled_from(["Ola", "Kari", " Kari ", "", None])
@@ -44,12 +49,11 @@ SHADOW_VALUES = {
     "Customer": st.sampled_from(["1", "2", None]),
     "Amount": st.sampled_from(["5.0", "80.0", None]),
 }
-SOURCE_KEY = {"address.country": "country"}
 
 
 @dataclass
 class World:
-    """Both systems, the links and the shadows, as plain data that frames are made from."""
+    """Both systems, the links and the shadows, as plain data drawn by hypothesis."""
 
     clients: dict[int, dict[str, Any]]
     customers: dict[str, dict[str, Any]]
@@ -57,81 +61,52 @@ class World:
     orders: dict[str, dict[str, Any]]
     links: dict[tuple[str, str], str]
     shadows: dict[tuple[str, str, str], str | None]
-    made: int = field(default=0)
 
-    def plan(self, the_flow: Flow) -> FlowPlan:
-        return plan(
-            the_flow,
-            clients(*({"id": k, **v} for k, v in self.clients.items())),
-            customers(*({"ID": k, **v} for k, v in self.customers.items())),
-            links(*((m, s, t) for (m, s), t in self.links.items())),
-            shadows(*((m, s, p, v) for (m, s, p), v in self.shadows.items())),
-            sales(*({"id": k, **v} for k, v in self.sales.items())),
-            orders(*({"ID": k, **v} for k, v in self.orders.items())),
-        )
 
-    def unlink(self, mapping: str, source_id: str) -> None:
-        self.links.pop((mapping, source_id), None)
-        for key in [k for k in self.shadows if k[:2] == (mapping, source_id)]:
-            del self.shadows[key]
+class Synced:
+    """A world on its systems and a state store: planned as a run plans, applied by the real applier."""
 
-    def target_value(self, mapping: str, target_field: str, value: str | None) -> Any:
-        if value is None:
-            return None
-        if target_field == "BirthDate":
-            return dt.date.fromisoformat(value)
-        if target_field == "Amount":
-            return float(value)
-        if target_field == "Customer":  # a reference: the parent's source id, translated through its link
-            return self.links[("customers", value)]
-        return value
+    def __init__(self, systems: dict[str, MemorySystem], store: StateStore, the_flow: Flow) -> None:
+        self.systems = systems
+        self.store = store
+        self.flow = the_flow
+        self.runs = 0
 
-    def source_value(self, mapping: str, path: str, value: str | None) -> Any:
-        if value is None or mapping == "customers":
-            return value
-        return int(value) if path == "client" else float(value)
+    def plan(self) -> FlowPlan:
+        snapshots = {(s.name, entity): s.read(entity) for s in self.systems.values() for entity in s.records}
+        name = self.flow.name
+        links, shadows = self.store.links(name), self.store.shadows(name)
+        return build_plan(self.flow, CATALOGUES, snapshots, links, shadows, validate=validate_rows)
 
-    def apply(self, the_flow: Flow, result: FlowPlan) -> None:
-        """Write everything the plan says, as the apply step does, and record links and shadows."""
-        for m, s, t in result.merges.rows():
-            self.links[(m, s)] = t
-        for m, s, p, v in result.agreed.rows():
-            self.shadows[(m, s, p)] = v
-        for mapping in ("customers", "orders"):
-            source, target = (self.clients, self.customers) if mapping == "customers" else (self.sales, self.orders)
-            rows = result.rows.filter(pl.col("mapping") == mapping)
-            policy = the_flow.mapping(mapping).delete
-            for r in rows.filter(pl.col("action") == Action.DELETE.value).iter_rows(named=True):
-                if r["detail"].startswith("gone on both sides") or policy == "unlink":
-                    self.unlink(mapping, r["source_id"])
-                elif policy == "propagate":
-                    if r["reason"] == "source_deleted":
-                        target.pop(r["target_id"])
-                    else:
-                        source.pop(int(r["source_id"]))
-                    self.unlink(mapping, r["source_id"])
-            for r in rows.filter(pl.col("action") == Action.CREATE.value).iter_rows(named=True):
-                self.made += 1
-                new_id = f"new{self.made}"
-                target[new_id] = {c["field"]: self.target_value(mapping, c["field"], c["new"]) for c in r["changes"]}
-                if mapping == "customers":
-                    target[new_id]["Modified"] = NOW
-                self.links[(mapping, r["source_id"])] = new_id
-                for c in r["changes"]:
-                    self.shadows[(mapping, r["source_id"], c["property"])] = c["new"]
-            for r in rows.filter(pl.col("action") == Action.UPDATE_TARGET.value).iter_rows(named=True):
-                for c in r["changes"]:
-                    target[r["target_id"]][c["field"]] = self.target_value(mapping, c["field"], c["new"])
-                    self.shadows[(mapping, r["source_id"], c["property"])] = c["new"]
-                if mapping == "customers":
-                    target[r["target_id"]]["Modified"] = NOW
-            for r in rows.filter(pl.col("action") == Action.UPDATE_SOURCE.value).iter_rows(named=True):
-                record = source[int(r["source_id"])]
-                for c in r["changes"]:
-                    record[SOURCE_KEY.get(c["field"], c["field"])] = self.source_value(mapping, c["field"], c["new"])
-                    self.shadows[(mapping, r["source_id"], c["property"])] = c["new"]
-                if mapping == "customers":
-                    record["changed"] = NOW
+    def apply(self, result: FlowPlan) -> pl.DataFrame:
+        self.runs += 1
+        applier = Applier(self.flow, CATALOGUES, self.systems, self.store, run_id=f"run{self.runs}")
+        return applier.apply(result)
+
+    def links(self, mapping: str) -> list[tuple[str, str]]:
+        """(source id, target id) of the pairs ``mapping`` links, sorted."""
+        frame = self.store.links(self.flow.name).filter(pl.col("mapping") == mapping)
+        return sorted(frame.select("source_id", "target_id").iter_rows())
+
+
+@contextmanager
+def synced(world: World, the_flow: Flow) -> Iterator[Synced]:
+    """``world`` on in-memory systems and a new state store, with its links and shadows recorded.
+
+    The store is SQLite's in-memory database: the schema and statements of a run's, without a disk to wait on
+    for each of the hundreds of examples' commits.
+    """
+    systems = memory_systems(
+        clients(*({"id": k, **v} for k, v in world.clients.items())),
+        customers(*({"ID": k, **v} for k, v in world.customers.items())),
+        sales(*({"id": k, **v} for k, v in world.sales.items())),
+        orders(*({"ID": k, **v} for k, v in world.orders.items())),
+    )
+    with StateStore(Path(":memory:")) as store:
+        with store.transaction() as db:
+            store.add_links(db, the_flow.name, [(m, s, t) for (m, s), t in world.links.items()])
+            store.set_shadows(db, the_flow.name, [(m, s, p, v) for (m, s, p), v in world.shadows.items()])
+        yield Synced(systems, store, the_flow)
 
 
 @st.composite
@@ -221,9 +196,12 @@ def test_after_applying_everything_the_next_plan_is_in_sync(world: World, the_fl
     time of that write. (``delete = unlink`` forgets a pair, so the next run treats the record as new: it is
     left out here.)
     """
-    first = world.plan(the_flow)
-    world.apply(the_flow, first)
-    second = world.plan(the_flow)
+    with synced(world, the_flow) as run:
+        first = run.plan()
+        run.apply(first)
+        second = run.plan()
+        run.apply(second)
+        third = run.plan()
     waiting = {k for k in keyed(first) if k[2] in REVIEW}
     in_conflict = {(m, s) for m, s, a, _ in waiting if a == Action.CONFLICT.value}
     newest = {Reason.CONFLICT_NEWEST_SOURCE.value, Reason.CONFLICT_NEWEST_TARGET.value, Reason.CONFLICT_KEPT.value}
@@ -233,8 +211,6 @@ def test_after_applying_everything_the_next_plan_is_in_sync(world: World, the_fl
         settled_later = the_flow.mapping(m).conflict == "newest" and (m, s) in in_conflict and reason in newest
         assert settled_later, second.rows.filter((pl.col("mapping") == m) & (pl.col("source_id") == s))
     # And applying the second plan changes nothing more: only what waits for a person is left.
-    world.apply(the_flow, second)
-    third = world.plan(the_flow)
     assert {k for k in keyed(third) if k[2] != Action.IN_SYNC.value} <= waiting
 
 
@@ -248,7 +224,8 @@ def test_no_plan_lists_a_record_twice_with_one_action(world: World, the_flow: Fl
     the target changed), and a property in conflict next to a plain update adds a ``conflict`` row. Each row
     writes one side, so that approving or rejecting one in the workbook never half-applies the other.
     """
-    rows = world.plan(the_flow).rows.filter(pl.col("source_id").is_not_null())
+    with synced(world, the_flow) as run:
+        rows = run.plan().rows.filter(pl.col("source_id").is_not_null())
     counts = rows.group_by("mapping", "source_id", "action").len()
     assert counts.filter(pl.col("len") > 1).is_empty(), counts
     assert rows["row_id"].is_unique().all()
@@ -274,23 +251,24 @@ def test_a_record_edited_on_one_side_only_is_never_a_conflict(
     Whatever the policy, the modified times or the values, it is never a conflict, and the side edited is
     never written.
     """
-    world.apply(the_flow, world.plan(the_flow))
-    before = world.plan(the_flow).rows.filter(pl.col("mapping") == "customers")
-    per_record = before.group_by("source_id").agg(pl.col("action"))
-    quiet = set(per_record.filter(pl.col("action") == [Action.IN_SYNC.value])["source_id"].to_list())
-    pairs = sorted((s, t) for (m, s), t in world.links.items() if m == "customers" and s in quiet)
-    if not pairs:
-        return
-    s, t = pairs[0]
-    if side == "source":
-        world.clients[int(s)].update({"name": edit["Name"], "email": edit["Email"], "country": edit["Country"]})
-        world.clients[int(s)]["changed"] = "2031-01-01T00:00:00"
-        allowed = {Action.IN_SYNC.value, Action.UPDATE_TARGET.value, Action.REJECT.value}
-    else:
-        world.customers[t].update(edit)
-        world.customers[t]["Modified"] = "2031-01-01T00:00:00"
-        allowed = {Action.IN_SYNC.value, Action.UPDATE_SOURCE.value, Action.REJECT.value}
-    after = world.plan(the_flow).rows
+    with synced(world, the_flow) as run:
+        run.apply(run.plan())
+        before = run.plan().rows.filter(pl.col("mapping") == "customers")
+        per_record = before.group_by("source_id").agg(pl.col("action"))
+        quiet = set(per_record.filter(pl.col("action") == [Action.IN_SYNC.value])["source_id"].to_list())
+        pairs = [(s, t) for s, t in run.links("customers") if s in quiet]
+        if not pairs:
+            return
+        s, t = pairs[0]
+        if side == "source":
+            client = run.systems["crm"].records["Client"][s]
+            client.update({"name": edit["Name"], "email": edit["Email"], "changed": "2031-01-01T00:00:00"})
+            client["address"] = {"country": edit["Country"]}
+            allowed = {Action.IN_SYNC.value, Action.UPDATE_TARGET.value, Action.REJECT.value}
+        else:
+            run.systems["books"].records["Customer"][t].update({**edit, "Modified": "2031-01-01T00:00:00"})
+            allowed = {Action.IN_SYNC.value, Action.UPDATE_SOURCE.value, Action.REJECT.value}
+        after = run.plan().rows
     mine = after.filter((pl.col("mapping") == "customers") & (pl.col("source_id") == s))
     assert set(mine["action"].to_list()) <= allowed, mine
 

@@ -8,7 +8,8 @@ crm.Bill and crm.BillLine, in the flow only when asked for with ``bills=True``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -18,6 +19,8 @@ from reconcile.config.flow import parse_flow
 from reconcile.engine.build import LINK_SCHEMA, SHADOW_SCHEMA, FlowPlan, build_plan
 from reconcile.model.catalogue import Catalogue
 from reconcile.model.flow import Flow
+from reconcile.model.values import put_at
+from reconcile.systems.base import WriteKind, WriteOp, WriteResult
 from reconcile.validate import validate_rows
 
 CRM = parse_catalogue(
@@ -334,3 +337,82 @@ def changes(
     """property -> (old, new) of the row."""
     r = row(result, mapping, source_id, action)
     return {c["property"]: (c["old"], c["new"]) for c in r["changes"]}
+
+
+# ------------------------------------------------------------------------------------------- as two systems
+
+NOW = "2030-01-01T00:00:00"
+"""The time the systems stamp on a record they create or update."""
+
+
+class MemorySystem:
+    """One side of the world as a :class:`~reconcile.systems.base.System`: records in dicts, read as frames.
+
+    Each entity keeps the columns (and types) of the frame it was seeded from, so the odd ones stay odd (crm's
+    ``born`` is text although the catalogue says date). Writes take the Python values the applier casts to
+    the catalogue's types and store them as a JSON API would: a date in a text column as ISO text. A record
+    created or updated is stamped with :data:`NOW` in its entity's modified field, as real systems stamp
+    their own; a new record's id is ``new1``, ``new2``...
+    """
+
+    def __init__(self, name: str, frames: Mapping[str, pl.DataFrame]) -> None:
+        self.name = name
+        self.catalogue = CATALOGUES[name]
+        self.schemas = {entity: frame.schema for entity, frame in frames.items()}
+        self.records: dict[str, dict[str, dict[str, Any]]] = {
+            entity: {str(row[self._entity(entity).key]): row for row in frame.to_dicts()}
+            for entity, frame in frames.items()
+        }
+        self.made = 0
+
+    def _entity(self, name: str) -> Any:
+        found = self.catalogue.entity(name)
+        assert found is not None, name
+        return found
+
+    def read(self, entity: str) -> pl.DataFrame:
+        return pl.DataFrame(list(self.records[entity].values()), schema=self.schemas[entity])
+
+    def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        return [self._write(entity, op) for op in ops]
+
+    def _write(self, entity: str, op: WriteOp) -> WriteResult:
+        records, schema, found = self.records[entity], self.schemas[entity], self._entity(entity)
+        if op.kind is WriteKind.CREATE:
+            self.made += 1
+            key = f"new{self.made}"
+            records[key] = dict.fromkeys(schema) | {found.key: key}
+        else:
+            key = op.key or ""
+            if key not in records:
+                return WriteResult(op.row_id, False, key=op.key, error=f"no {entity} {key}")
+            if op.kind is WriteKind.DELETE:
+                del records[key]
+                return WriteResult(op.row_id, True, key=key)
+        record = records[key]
+        for name, value in op.values.items():
+            text_column = schema.get(name.split(".")[0]) == pl.Utf8
+            put_at(record, name, value.isoformat() if text_column and isinstance(value, dt.date) else value)
+        if found.modified:
+            record[found.modified] = NOW
+        return WriteResult(op.row_id, True, key=key)
+
+    def calls_left(self) -> int | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def memory_systems(
+    client_rows: pl.DataFrame,
+    customer_rows: pl.DataFrame,
+    sale_rows: pl.DataFrame | None = None,
+    order_rows: pl.DataFrame | None = None,
+) -> dict[str, MemorySystem]:
+    """crm and books holding these rows and the :func:`snapshots` of every other entity."""
+    frames = snapshots(client_rows, customer_rows, sale_rows, order_rows)
+    return {
+        name: MemorySystem(name, {entity: frame for (system, entity), frame in frames.items() if system == name})
+        for name in CATALOGUES
+    }
