@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from collections.abc import Mapping as MappingType
-from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
@@ -23,6 +22,7 @@ from reconcile.engine.order import mapping_order
 from reconcile.model.catalogue import Catalogue, Entity, Field
 from reconcile.model.flow import Flow, Mapping
 from reconcile.model.plan import Action, Reason, Status
+from reconcile.model.values import cast_value
 from reconcile.state.store import JournalState, StateStore
 from reconcile.systems.base import System, WriteKind, WriteOp, WriteResult
 
@@ -34,23 +34,9 @@ OUTCOME_SCHEMA = {"row_id": pl.Utf8, "status": pl.Utf8, "key": pl.Utf8, "error":
 Progress = Callable[[int], None]
 
 
-def to_python(value: str | None, field: Field | None) -> Any:
+def _typed(value: str | None, field: Field | None) -> Any:
     """A canonical plan value as the Python value a connector writes for ``field``."""
-    if value is None or field is None:
-        return value
-    kind = field.type
-    if kind == "int":
-        return int(value)
-    if kind == "float":
-        return float(value)
-    if kind == "bool":
-        return value == "true"
-    if kind == "date":
-        return date.fromisoformat(value[:10])
-    if kind == "datetime":
-        parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return value
+    return None if value is None else value if field is None else cast_value(value, field.type)
 
 
 class Applier:
@@ -173,7 +159,7 @@ class Applier:
                     return {}, f"the {parent} record {new} it refers to was not created"
                 values[field] = target_id
             else:
-                values[field] = to_python(new, entity.field_named(field))
+                values[field] = _typed(new, entity.field_named(field))
         return values, None
 
     def _creates(self, mapping: Mapping, entity: Entity, creates: pl.DataFrame, all_rows: pl.DataFrame) -> None:
@@ -315,7 +301,7 @@ class Applier:
                     self._outcome(row["row_id"], Status.SKIPPED, error="a record it refers to was not created")
                     continue
                 if refs_back:
-                    values = {c["field"]: to_python(c["new"], entity.field_named(c["field"])) for c in row["changes"]}
+                    values = {c["field"]: _typed(c["new"], entity.field_named(c["field"])) for c in row["changes"]}
                 else:
                     values, problem = self._values(mapping, entity, row["changes"])
                     if problem:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from reconcile.model.catalogue import Field
+from reconcile.model.values import FALSE_WORDS, TRUE_WORDS
 
 _DATE = r"^\d{4}-\d{2}-\d{2}"
 _NUMERIC = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
@@ -93,9 +94,9 @@ def canonical(expr: pl.Expr, dtype: pl.DataType, field_type: str, fmt: str | Non
             return text
         lowered = text.str.to_lowercase()
         return (
-            pl.when(lowered.is_in(["true", "1", "yes", "ja"]))
+            pl.when(lowered.is_in(TRUE_WORDS))
             .then(pl.lit("true"))
-            .when(lowered.is_in(["false", "0", "no", "nei"]))
+            .when(lowered.is_in(FALSE_WORDS))
             .then(pl.lit("false"))
             .otherwise(text)
         )
