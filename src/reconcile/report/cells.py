@@ -24,9 +24,9 @@ _WIDTH_MIN, _WIDTH_MAX = 8, 60
 _FORMULA_START = ("=", "+", "-", "@")
 # What XML 1.0 cannot carry (control characters, surrogates, U+FFFE/U+FFFF): openpyxl would write a file
 # that no reader opens again.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
-_BOLD = Font(bold=True)
+BOLD = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 CHANGED_FILL = PatternFill("solid", fgColor="FFEB9C")
 """The fill of a new value that differs from the old one."""
@@ -34,7 +34,7 @@ CHANGED_FILL = PatternFill("solid", fgColor="FFEB9C")
 
 def cell_text(text: str) -> str:
     """Make text safe for a cell: XML-safe characters, line breaks as ``\\n``, within Excel's length limit."""
-    text = _NOT_XML.sub("\ufffd", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = NOT_XML.sub("\ufffd", text.replace("\r\n", "\n").replace("\r", "\n"))
     if _utf16_len(text) <= _CELL_LIMIT:
         return text
     marker = f" … [cut here: {len(text):,} characters in all]"
@@ -45,7 +45,7 @@ def cell_text(text: str) -> str:
     return head + marker
 
 
-class _Table:
+class Table:
     """A table being written on a sheet: a bold header, rows below it, and the widths its content needs."""
 
     def __init__(self, ws: Worksheet, headers: Sequence[str], header_row: int = 1) -> None:
@@ -54,8 +54,8 @@ class _Table:
         self.width = len(headers)
         self.widths = [len(h) for h in headers]
         for col, header in enumerate(headers, start=1):
-            cell = _put(ws, header_row, col, header)
-            cell.font = _BOLD
+            cell = put(ws, header_row, col, header)
+            cell.font = BOLD
             cell.fill = _HEADER_FILL
 
     def add(self, values: Sequence[Value], typed_from: int | None = None) -> int:
@@ -64,7 +64,7 @@ class _Table:
         for col, value in enumerate(values, start=1):
             if value is None:
                 continue  # an empty cell costs nothing; creating one costs time on big plans
-            cell = _put(self.ws, self.row, col, value)
+            cell = put(self.ws, self.row, col, value)
             if typed_from is not None and col >= typed_from:
                 _format(cell, value)
             self.widths[col - 1] = max(self.widths[col - 1], _display_len(value))
@@ -83,7 +83,7 @@ class _Table:
             self.ws.column_dimensions[letter].width = min(max(width + 2, _WIDTH_MIN), _WIDTH_MAX)
 
 
-def _put(ws: Worksheet, row: int, col: int, value: Value) -> Any:
+def put(ws: Worksheet, row: int, col: int, value: Value) -> Any:
     """Write one value; text always as a text cell that can never become a formula."""
     cell = ws.cell(row, col)
     if isinstance(value, str):
@@ -108,7 +108,7 @@ def _format(cell: Any, value: Value) -> None:
             cell.number_format = "0." + "0" * -exponent  # "1.50" shows as 1.50, not 1.5
 
 
-def _excel_datetime(moment: datetime) -> tuple[datetime, str]:
+def excel_datetime(moment: datetime) -> tuple[datetime, str]:
     """A datetime Excel can hold (no time zone) and a number format that still says the offset."""
     offset = moment.utcoffset()
     if offset is None:

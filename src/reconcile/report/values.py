@@ -60,7 +60,7 @@ def reason_words(code: str | None, detail: str | None) -> str:
     return words
 
 
-def _value(field: str, text: str | None, numeric: bool) -> Value:
+def value_cell(field: str, text: str | None, numeric: bool) -> Value:
     """Turn a canonical plan value into what a cell should hold: a date, a number, or text."""
     if text is None:
         return None
@@ -91,13 +91,13 @@ def _datetime(text: str) -> Value:
     return value if value >= datetime(1900, 3, 1) else text
 
 
-def _shown(field: str, text: str | None) -> str:
+def shown(field: str, text: str | None) -> str:
     if text is None:
         return ""
     return HIDDEN if _SECRET_FIELD.search(field) else text
 
 
-def _numeric_properties(plan: pl.DataFrame) -> set[tuple[str, str]]:
+def numeric_properties(plan: pl.DataFrame) -> set[tuple[str, str]]:
     """The (mapping, property) pairs whose every value in the plan is a plain number, ids and codes aside."""
     values = (
         plan.select(pl.col("mapping").fill_null(""), "changes")

@@ -29,9 +29,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.model.plan import Action, ReviewDecision
-from reconcile.report.cells import _BOLD, _NOT_XML, CHANGED_FILL, Value, _excel_datetime, _put, _Table
+from reconcile.report.cells import BOLD, CHANGED_FILL, NOT_XML, Table, Value, excel_datetime, put
 from reconcile.report.summary import ACTIONS, action_words, counts_json
-from reconcile.report.values import _numeric_properties, _shown, _value, reason_words, scrub
+from reconcile.report.values import numeric_properties, reason_words, scrub, shown, value_cell
 
 if TYPE_CHECKING:
     from reconcile.model.flow import Mapping
@@ -87,7 +87,7 @@ def write_workbook(path: Path, plan: pl.DataFrame, info: RunInfo) -> Path:
     plan = _complete(plan)
     known = {m.name: m for m in info.mappings}
     names = list(dict.fromkeys([*known, *plan.get_column("mapping").fill_null("").to_list()]))
-    numeric = _numeric_properties(plan)
+    numeric = numeric_properties(plan)
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for row in plan.iter_rows(named=True):
         rows[row["mapping"] or ""].append(row)
@@ -121,7 +121,7 @@ def write_workbook(path: Path, plan: pl.DataFrame, info: RunInfo) -> Path:
 
 def sheet_title(name: str, taken: set[str]) -> str:
     """Make a valid, unique Excel sheet name for a mapping (adds it, case-folded, to ``taken``)."""
-    title = _BAD_SHEET_CHARS.sub("_", _NOT_XML.sub("", name)).strip().strip("'").strip() or "mapping"
+    title = _BAD_SHEET_CHARS.sub("_", NOT_XML.sub("", name)).strip().strip("'").strip() or "mapping"
     title = title[:31].rstrip()
     candidate, n = title, 1
     while candidate.casefold() in taken:
@@ -138,7 +138,7 @@ def sheet_title(name: str, taken: set[str]) -> str:
 def _write_summary(ws: Worksheet, plan: pl.DataFrame, info: RunInfo, names: list[str]) -> None:
     ws["A1"] = "Reconcile run"
     ws["A1"].font = Font(bold=True, size=14)
-    started, started_format = _excel_datetime(info.started_at)
+    started, started_format = excel_datetime(info.started_at)
     facts: list[tuple[str, Value]] = [
         ("Run", info.run_id),
         ("Flow", info.flow),
@@ -148,8 +148,8 @@ def _write_summary(ws: Worksheet, plan: pl.DataFrame, info: RunInfo, names: list
         ("Plan hash", info.plan_hash),
     ]
     for i, (label, value) in enumerate(facts, start=3):
-        _put(ws, i, 1, label).font = _BOLD
-        cell = _put(ws, i, 2, value)
+        put(ws, i, 1, label).font = BOLD
+        cell = put(ws, i, 2, value)
         if label == "Started":
             cell.number_format = started_format
             cell.alignment = Alignment(horizontal="left")
@@ -157,7 +157,7 @@ def _write_summary(ws: Worksheet, plan: pl.DataFrame, info: RunInfo, names: list
     entities = {m.name: f"{m.source} -> {m.target}" for m in info.mappings}
     by_mapping = counts_json(plan)
     header_row = 3 + len(facts) + 1
-    table = _Table(ws, ["Mapping", "Entities", *(a.words for a in ACTIONS), "Total"], header_row=header_row)
+    table = Table(ws, ["Mapping", "Entities", *(a.words for a in ACTIONS), "Total"], header_row=header_row)
     for name in names:
         row = by_mapping.get(name, {a.value: 0 for a in ACTIONS})
         numbers = [row[a.value] for a in ACTIONS]
@@ -166,16 +166,16 @@ def _write_summary(ws: Worksheet, plan: pl.DataFrame, info: RunInfo, names: list
     totals = [sum(by_mapping.get(n, {}).get(a.value, 0) for n in names) for a in ACTIONS]
     total_row = table.add(["Total", None, *totals, sum(totals)])
     for col in range(1, len(ACTIONS) + 4):
-        ws.cell(total_row, col).font = _BOLD
+        ws.cell(total_row, col).font = BOLD
     table.finish(filter_to_row=last_mapping_row)
 
     line = total_row + 2
-    _put(ws, line, 1, "Guards").font = _BOLD
+    put(ws, line, 1, "Guards").font = BOLD
     for message in info.guards or ("No guard tripped.",):
         line += 1
-        _put(ws, line, 1, scrub(message))
+        put(ws, line, 1, scrub(message))
     line += 2
-    _put(ws, line, 1, "How to review").font = _BOLD
+    put(ws, line, 1, "How to review").font = BOLD
     for text in (
         "Each mapping with changes has its own sheet: one row per record, old and new values side by side.",
         "A highlighted new value differs from the old one.",
@@ -183,7 +183,7 @@ def _write_summary(ws: Worksheet, plan: pl.DataFrame, info: RunInfo, names: list
         "Conflicts, Rejected and Ambiguous list those rows across all mappings.",
     ):
         line += 1
-        _put(ws, line, 1, text)
+        put(ws, line, 1, text)
 
     first_action = 3
     chart = BarChart()
@@ -207,7 +207,7 @@ def _write_mapping(ws: Worksheet, rows: list[dict[str, Any]], fields: list[str],
     headers = ["Action", "Reason", "Source id", "Target id", "Label"]
     for field in fields:
         headers += [f"{field} (old)", f"{field} (new)"]
-    table = _Table(ws, [*headers, DECISION_HEADER, ROW_ID_HEADER])
+    table = Table(ws, [*headers, DECISION_HEADER, ROW_ID_HEADER])
     first_value = 6
     for row in rows:
         changes = _by_property(row)
@@ -224,7 +224,7 @@ def _write_mapping(ws: Worksheet, rows: list[dict[str, Any]], fields: list[str],
             old, new = (None, None) if change is None else (change["old"], change["new"])
             if change is not None and old != new:
                 changed.append(first_value + 2 * i + 1)
-            cells += [_value(field, old, field in numeric), _value(field, new, field in numeric)]
+            cells += [value_cell(field, old, field in numeric), value_cell(field, new, field in numeric)]
         r = table.add([*cells, None, row["row_id"]], typed_from=first_value)
         for col in changed:
             ws.cell(r, col).fill = CHANGED_FILL
@@ -250,7 +250,7 @@ def _write_mapping(ws: Worksheet, rows: list[dict[str, Any]], fields: list[str],
 
 
 def _write_conflicts(ws: Worksheet, rows: list[dict[str, Any]], numeric: set[tuple[str, str]]) -> None:
-    table = _Table(
+    table = Table(
         ws,
         [
             "Mapping",
@@ -280,16 +280,16 @@ def _write_conflicts(ws: Worksheet, rows: list[dict[str, Any]], numeric: set[tup
         for field, change in changes.items():
             is_number = (row["mapping"] or "", field) in numeric
             # For a conflict, ``new`` is the source's value and ``old`` the target's.
-            values = [_value(field, change[k], is_number) for k in ("new", "old", "base")]
+            values = [value_cell(field, change[k], is_number) for k in ("new", "old", "base")]
             table.add([*head, field, *values], typed_from=7)
     table.finish()
 
 
 def _write_listing(ws: Worksheet, rows: list[dict[str, Any]]) -> None:
-    table = _Table(ws, ["Mapping", "Source id", "Target id", "Label", "Reason", "Detail", "Values"])
+    table = Table(ws, ["Mapping", "Source id", "Target id", "Label", "Reason", "Detail", "Values"])
     for row in rows:
         values = "; ".join(
-            f"{field}: {_shown(field, change['new'] if change['new'] is not None else change['old'])}"
+            f"{field}: {shown(field, change['new'] if change['new'] is not None else change['old'])}"
             for field, change in _by_property(row).items()
             if change["new"] is not None or change["old"] is not None
         )
@@ -318,7 +318,7 @@ def _write_meta(ws: Worksheet, info: RunInfo, sheets: list[tuple[str, str]]) -> 
     ]
     for r, values in enumerate(rows, start=1):
         for c, value in enumerate(values, start=1):
-            _put(ws, r, c, value)
+            put(ws, r, c, value)
 
 
 # --- the plan -----------------------------------------------------------------------------------------
