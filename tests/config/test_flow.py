@@ -143,6 +143,69 @@ BROKEN = [
     pytest.param(HEAD, "mapping: at least one [[mapping]] table is required", id="no-mapping"),
     pytest.param('source = "src"\ntarget = "tgt"\n' + MAPPING, "name: a non-empty string is required", id="no-name"),
     pytest.param(HEAD + "[[mapping]\n", "not valid TOML", id="bad-toml"),
+    pytest.param(
+        HEAD + MAPPING + 'conflict = "Newest"\n',
+        "mapping[0].conflict: 'Newest' is not valid; valid values are source, target, newest, manual "
+        '(did you mean "newest"?)',
+        id="policy-did-you-mean",
+    ),
+    pytest.param(
+        HEAD + MAPPING + 'properties = [{ source = "A", target = "A", direction = "back" }]\n',
+        "mapping[0].properties[0].direction: 'back' is not valid; valid values are both, forward",
+        id="bad-direction",
+    ),
+    pytest.param(
+        HEAD + MAPPING + 'properties = [{ target = "A" }]\n',
+        'mapping[0].properties[0]: give exactly one of "source" (a field path) or "value"',
+        id="neither-source-nor-value",
+    ),
+    pytest.param(
+        HEAD + MAPPING + 'properties = [{ value = "x", target = "A", ref = "a" }]\n',
+        "mapping[0].properties[0].ref: a fixed value cannot be a reference",
+        id="fixed-value-with-ref",
+    ),
+    pytest.param(
+        HEAD + MAPPING + 'properties = [{ value = 2024-01-01, target = "A" }]\n',
+        "mapping[0].properties[0].value: a fixed value must be a string, a number or a boolean",
+        id="fixed-value-a-date",
+    ),
+    pytest.param(
+        HEAD + MAPPING + 'properties = ["A"]\n',
+        'mapping[0].properties[0]: must be a table such as { source = "Name", target = "Name", type = "string" }',
+        id="property-not-a-table",
+    ),
+    pytest.param(
+        HEAD + MAPPING + 'properties = "A"\n',
+        "mapping[0].properties: must be a list of property tables",
+        id="properties-not-a-list",
+    ),
+    pytest.param(
+        HEAD + MAPPING + "merge = [[]]\n",
+        "mapping[0].merge[0]: must be a non-empty list of [source, target] pairs",
+        id="merge-empty-combination",
+    ),
+    pytest.param(
+        HEAD + MAPPING + "[mapping.guards]\nmax_delete = 3\n",
+        'mapping[0].guards.max_delete: unknown key (did you mean "max_deletes"?); valid keys are max_creates,',
+        id="typo-in-a-guard",
+    ),
+    pytest.param(
+        HEAD + "[defaults.guards]\nmax_update_share = 1.5\n" + MAPPING,
+        "defaults.guards.max_update_share: 1.5 is not valid; use a share between 0 and 1",
+        id="bad-default-share",
+    ),
+    pytest.param(HEAD + "defaults = 3\n" + MAPPING, "defaults: must be a table", id="defaults-not-a-table"),
+    pytest.param(HEAD + "mapping = [3]\n", "mapping[0]: must be a table", id="mapping-not-a-table"),
+    pytest.param(HEAD + "description = 3\n" + MAPPING, "description: 3 is not valid; use a string", id="bad-text"),
+    pytest.param(
+        HEAD
+        + MAPPING
+        + 'properties = [{ source = "A", target = "A" }]\n'
+        + MAPPING.replace('"a"', '"b"')
+        + ('properties = [{ source = "A", target = "A", ref = "A" }]\n'),
+        'mapping[1].properties[0].ref: "A" is not a mapping of this flow (did you mean "a"?); valid mappings are a, b',
+        id="ref-did-you-mean",
+    ),
 ]
 
 

@@ -1,146 +1,117 @@
-"""Catalogue files: an entity catalogue read from TOML and checked once, every problem named."""
+"""Catalogue files: an entity catalogue read from TOML and checked once, every problem named.
+
+The schema (:class:`CatalogueSchema`, :class:`EntitySchema`, :class:`FieldSchema`, :class:`EmbeddedSchema`)
+checks each table's keys and values; :func:`catalogue_problems` then checks what the tables say of each
+other (a key, a modified field, a reference that names nothing). A system file's entity tables are these
+entity tables with the keys of an endpoint added.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Annotated, Any
 
+import pydantic
+
+from reconcile.config.schema import Schema, must, validate_table
 from reconcile.errors import ConfigError
-from reconcile.model.catalogue import (
-    FIELD_FORMATS,
-    FIELD_TYPES,
-    Catalogue,
-    Embedded,
-    Entity,
-    Field,
-    FieldFormat,
-    FieldType,
-)
+from reconcile.model.catalogue import Catalogue, Embedded, Entity, Field, FieldFormat, FieldType
 from reconcile.model.names import did_you_mean
 
-_FIELD_KEYS = {
-    "type",
-    "required",
-    "read_only",
-    "create_only",
-    "ref",
-    "max_length",
-    "format",
-    "values",
-    "description",
-}
-_ENTITY_KEYS = {"key", "read_only", "deletable", "modified", "embedded", "description", "api", "fields"}
-_EMBEDDED_KEYS = {"entity", "parent_field", "field"}
+
+class FieldSchema(Schema):
+    """One field of an entity: ``{ type = "int", required = true, ref = "Accounts" }``."""
+
+    table_hint = 'a table such as { type = "string" }'
+
+    type: FieldType = pydantic.Field("string", title="type")
+    required: bool = False
+    read_only: bool = False
+    create_only: bool = False
+    ref: str | None = pydantic.Field(None, description="the name of the entity whose key the field holds")
+    max_length: int | None = None
+    format: FieldFormat | None = pydantic.Field(None, title="format")
+    values: list[str] | None = pydantic.Field(None, description="a list of the values the field accepts")
+    description: str = ""
+
+    def to_field(self, name: str) -> Field:
+        values = tuple(self.values) if self.values is not None else None
+        return Field(name=name, **self.model_dump(exclude={"values"}), values=values)
+
+
+class EmbeddedSchema(Schema):
+    """A child entity created inside its parent's create call."""
+
+    table_hint = "a table such as { entity = ..., parent_field = ..., field = ... }"
+
+    entity: str = pydantic.Field(description="the child entity")
+    parent_field: str = pydantic.Field(description="the child's field that holds the parent's key")
+    field: str = pydantic.Field(description="the parent's field the children are written in")
+
+
+class EntitySchema(Schema):
+    """One kind of record: its key, its fields, and what may be done with it."""
+
+    key: str = pydantic.Field(description="the name of the field that identifies a record")
+    read_only: bool = False
+    deletable: bool | None = None
+    modified: str | None = None
+    embedded: EmbeddedSchema | None = None
+    description: str = ""
+    api: dict[str, Any] = pydantic.Field(default_factory=dict)
+    fields: dict[str, FieldSchema] = pydantic.Field(default_factory=dict)
+
+    def to_entity(self, name: str) -> Entity:
+        return Entity(
+            name=name,
+            key=self.key,
+            fields={fname: f.to_field(fname) for fname, f in self.fields.items()},
+            read_only=self.read_only,
+            deletable=not self.read_only if self.deletable is None else self.deletable,
+            modified=self.modified,
+            embedded=Embedded(**self.embedded.model_dump()) if self.embedded is not None else None,
+            description=self.description,
+            api=self.api,
+        )
+
+
+class CatalogueSchema(Schema):
+    """A catalogue file: the system it describes and its entities."""
+
+    system: Annotated[str, must(lambda v: isinstance(v, str) and bool(v), "a system name is required")] = ""
+    description: str = ""
+    entities: Annotated[
+        dict[str, EntitySchema],
+        must(lambda v: isinstance(v, dict) and bool(v), "at least one entity table is required"),
+    ] = pydantic.Field(default_factory=dict)
+
+
+def catalogue_problems(system: str, entities: Mapping[str, EntitySchema], where: str) -> list[str]:
+    """What the tables say of each other that does not hold, each problem a line naming ``where``."""
+    problems: list[str] = []
+    for ename, entity in entities.items():
+        at, fields = f"{where}: entities.{ename}", list(entity.fields)
+        if entity.key not in fields:
+            hint = did_you_mean(entity.key, fields)
+            problems.append(f'{at}.key: "{entity.key}" must name one of the entity\'s fields{hint}')
+        if entity.modified is not None and entity.modified not in fields:
+            hint = did_you_mean(entity.modified, fields)
+            problems.append(f'{at}.modified: "{entity.modified}" is not a field of {ename}{hint}')
+        refs = [(f"fields.{fname}.ref", f.ref) for fname, f in entity.fields.items() if f.ref is not None]
+        if entity.embedded is not None:
+            refs.append(("embedded.entity", entity.embedded.entity))
+        for path, ref in refs:
+            if ref not in entities:
+                problems.append(f'{at}.{path}: "{ref}" is not an entity of {system}{did_you_mean(ref, entities)}')
+    return problems
 
 
 def parse_catalogue(data: Mapping[str, Any], where: str) -> Catalogue:
     """Build a catalogue from parsed TOML; every problem names ``where`` and the key path."""
-    errors: list[str] = []
-
-    def err(path: str, message: str) -> None:
-        errors.append(f"{where}: {path}: {message}")
-
-    for key in data:
-        if key not in {"system", "description", "entities"}:
-            err(key, 'unknown key; valid keys are "system", "description", "entities"')
-    system = data.get("system")
-    if not isinstance(system, str) or not system:
-        err("system", "a system name is required")
-        system = ""
-    entities: dict[str, Entity] = {}
-    raw_entities = data.get("entities", {})
-    if not isinstance(raw_entities, dict) or not raw_entities:
-        err("entities", "at least one entity table is required")
-        raw_entities = {}
-    for ename, raw in raw_entities.items():
-        path = f"entities.{ename}"
-        if not isinstance(raw, dict):
-            err(path, "must be a table")
-            continue
-        for key in raw:
-            if key not in _ENTITY_KEYS:
-                err(
-                    f"{path}.{key}",
-                    f"unknown key{did_you_mean(key, sorted(_ENTITY_KEYS))}; "
-                    f"valid keys are {', '.join(sorted(_ENTITY_KEYS))}",
-                )
-        fields: dict[str, Field] = {}
-        for fname, fraw in raw.get("fields", {}).items():
-            fpath = f"{path}.fields.{fname}"
-            if not isinstance(fraw, dict):
-                err(fpath, 'must be a table such as { type = "string" }')
-                continue
-            for key in fraw:
-                if key not in _FIELD_KEYS:
-                    err(
-                        f"{fpath}.{key}",
-                        f"unknown key{did_you_mean(key, sorted(_FIELD_KEYS))}; "
-                        f"valid keys are {', '.join(sorted(_FIELD_KEYS))}",
-                    )
-            ftype = fraw.get("type", "string")
-            if ftype not in FIELD_TYPES:
-                err(f"{fpath}.type", f'"{ftype}" is not a type; valid types are {", ".join(FIELD_TYPES)}')
-                ftype = "string"
-            fmt = fraw.get("format")
-            if fmt is not None and fmt not in FIELD_FORMATS:
-                err(
-                    f"{fpath}.format",
-                    f'"{fmt}" is not a format; valid formats are {", ".join(FIELD_FORMATS)}',
-                )
-                fmt = None
-            values = fraw.get("values")
-            fields[fname] = Field(
-                name=fname,
-                type=cast(FieldType, ftype),
-                required=bool(fraw.get("required", False)),
-                read_only=bool(fraw.get("read_only", False)),
-                create_only=bool(fraw.get("create_only", False)),
-                ref=fraw.get("ref"),
-                max_length=fraw.get("max_length"),
-                format=cast(FieldFormat | None, fmt),
-                values=tuple(str(v) for v in values) if values is not None else None,
-                description=str(fraw.get("description", "")),
-            )
-        key_name = raw.get("key")
-        if not isinstance(key_name, str) or key_name not in fields:
-            err(f"{path}.key", f'"{key_name}" must name one of the entity\'s fields')
-            key_name = str(key_name)
-        modified = raw.get("modified")
-        if modified is not None and modified not in fields:
-            err(
-                f"{path}.modified",
-                f'"{modified}" is not a field of {ename}' + did_you_mean(modified, list(fields)),
-            )
-        embedded = None
-        if "embedded" in raw:
-            eraw = raw["embedded"]
-            if not isinstance(eraw, dict) or set(eraw) != _EMBEDDED_KEYS:
-                err(f"{path}.embedded", "must be { entity = ..., parent_field = ..., field = ... }")
-            else:
-                embedded = Embedded(entity=eraw["entity"], parent_field=eraw["parent_field"], field=eraw["field"])
-        entities[ename] = Entity(
-            name=ename,
-            key=key_name,
-            fields=fields,
-            read_only=bool(raw.get("read_only", False)),
-            deletable=bool(raw.get("deletable", not raw.get("read_only", False))),
-            modified=modified,
-            embedded=embedded,
-            description=str(raw.get("description", "")),
-            api=dict(raw.get("api", {})),
-        )
-    for ename, entity in entities.items():
-        for fname, f in entity.fields.items():
-            if f.ref is not None and f.ref not in entities:
-                err(
-                    f"entities.{ename}.fields.{fname}.ref",
-                    f'"{f.ref}" is not an entity of {system}' + did_you_mean(f.ref, list(entities)),
-                )
-        if entity.embedded is not None and entity.embedded.entity not in entities:
-            err(
-                f"entities.{ename}.embedded.entity",
-                f'"{entity.embedded.entity}" is not an entity of {system}',
-            )
-    if errors:
-        raise ConfigError("\n".join(errors))
-    return Catalogue(system=system, entities=entities, description=str(data.get("description", "")), source=where)
+    schema, problems = validate_table(CatalogueSchema, data, where)
+    if schema is not None:
+        problems = catalogue_problems(schema.system, schema.entities, where)
+    if schema is None or problems:
+        raise ConfigError("\n".join(problems))
+    entities = {name: entity.to_entity(name) for name, entity in schema.entities.items()}
+    return Catalogue(system=schema.system, entities=entities, description=schema.description, source=where)

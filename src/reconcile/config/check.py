@@ -1,6 +1,6 @@
 """Hold a flow against the entity catalogues of its two systems.
 
-The loader (:mod:`reconcile.flow.load`) checks a flow's own structure; this module checks what only the
+The loader (:mod:`reconcile.config.flow`) checks a flow's own structure; this module checks what only the
 catalogues know: that the systems, entities and fields exist, that references point where the catalogue says,
 and what a mapping can and cannot do (read-only entities and fields, required fields nothing fills, mappings
 no field joins). Problems are values: errors stop ``flows check`` (exit 2), warnings are printed and the flow
@@ -11,7 +11,6 @@ still runs. Every finding names the file, the key path and, where it can, what w
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from reconcile.errors import FlowError
 from reconcile.model.catalogue import Catalogue, Entity, Field
 from reconcile.model.flow import Flow, Property
 from reconcile.model.flow import Mapping as FlowMapping
+from reconcile.model.names import did_you_mean
 
 Level = Literal["error", "warning"]
 
@@ -64,15 +64,6 @@ def check_flow(flow: Flow, catalogues: Mapping[str, Catalogue]) -> list[Finding]
     checker = _Checker(flow, catalogues)
     checker.run()
     return [f for f in checker.findings if f.level == "error"] + [f for f in checker.findings if f.level == "warning"]
-
-
-def _did_you_mean(name: str, options: Iterable[str]) -> str:
-    options = list(options)
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    if not close:
-        folded = {o.casefold(): o for o in options}
-        close = [folded[c] for c in difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.6)]
-    return f' (did you mean "{close[0]}"?)' if close else ""
 
 
 def _valid(kind: str, names: Iterable[str]) -> str:
@@ -119,7 +110,7 @@ class _Checker:
             self.add(
                 "error",
                 key,
-                f"unknown system{_did_you_mean(name, self.catalogues)}" + _valid("systems", self.catalogues),
+                f"unknown system{did_you_mean(name, self.catalogues)}" + _valid("systems", self.catalogues),
                 value=name,
             )
         return catalogue

@@ -13,64 +13,104 @@ it when the connector needs it::
     token_file        = "~/.config/reconcile/exact-tokens.json"
     redirect_uri      = "https://localhost/callback"     # optional
 
-Each system module declares its table's keys with :func:`register`; a table of a system nobody registered
-(a custom system defined by data, say) is passed through for its own loader to check. Every problem names the
-file, the key path and what is valid. Relative paths are resolved against the file's folder.
+The ``[exact]`` and ``[poweroffice]`` tables are checked by their schemas (:data:`CONNECTION_SCHEMAS`); the
+table of any other system (a custom system defined by data, say) is passed through for its system file to
+check. Every problem names the file, the key path and what is valid. Relative paths are resolved against the
+file's folder.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 
+import pydantic
+
+from reconcile.config.schema import Schema, is_text, is_whole_number, must, problem, validate_table
 from reconcile.config.toml import read_toml
 from reconcile.errors import ConfigError
-
-__all__ = [
-    "CONNECTIONS_ENV",
-    "Key",
-    "connections_path",
-    "load_connections",
-    "register",
-    "resolve_secret",
-]
 
 CONNECTIONS_ENV = "RECONCILE_CONNECTIONS"
 SOURCE_KEY = "_file"
 """Every loaded table carries the file it came from under this key, for messages."""
 
-KeyType = Literal["string", "int", "bool", "url", "path", "env"]
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NOT_EMPTY = "must be a non-empty string"
 
 
-@dataclass(frozen=True)
-class Key:
-    """One key of a system's connection table.
-
-    Types: ``string``, ``int``, ``bool``, ``url`` (http or https), ``path`` (``~`` expanded, relative to the
-    connections file) and ``env`` (the name of an environment variable that holds a secret; such keys end
-    in ``_env``).
-    """
-
-    name: str
-    type: KeyType = "string"
-    required: bool = True
-    description: str = ""
+def _url(value: Any) -> str:
+    if not is_text(value):
+        raise problem(_NOT_EMPTY)
+    if not value.startswith(("http://", "https://")):
+        raise problem(f'must be an http:// or https:// URL, not "{value}"')
+    return str(value).rstrip("/")
 
 
-Validator = Callable[[Mapping[str, Any], str, Path], dict[str, Any]]
-"""Checks one system's table: (table, where, folder of the file) -> the normalised table, or ConfigError."""
+def _env_name(value: Any) -> str:
+    if not is_text(value):
+        raise problem(_NOT_EMPTY)
+    if not _ENV_NAME.match(value):
+        raise problem(f'must be the name of an environment variable (letters, digits, "_"), not "{value}"')
+    return str(value)
 
-_REGISTRY: dict[str, Validator] = {}
+
+def _local_path(value: Any, info: pydantic.ValidationInfo) -> Path:
+    """``~`` expanded; a relative path is taken from the folder of the connections file."""
+    if not is_text(value):
+        raise problem(_NOT_EMPTY)
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else Path((info.context or {}).get("folder", ".")) / path
 
 
-def register(system: str, spec: Sequence[Key] | Validator) -> None:
-    """Declare the keys of ``system``'s table: a list of :class:`Key`, or a validator of your own."""
-    _REGISTRY[system] = spec if callable(spec) else _spec_validator(list(spec))
+Url = Annotated[str, pydantic.BeforeValidator(_url)]
+"""An http:// or https:// URL, without a trailing slash."""
+EnvName = Annotated[str, pydantic.BeforeValidator(_env_name)]
+"""The name of an environment variable that holds a secret (such keys end in ``_env``)."""
+LocalPath = Annotated[Path, pydantic.BeforeValidator(_local_path)]
+WholeNumber = Annotated[int, must(is_whole_number, lambda v: f"must be a whole number, not {v!r}")]
+NonEmpty = Annotated[str, must(is_text, _NOT_EMPTY)]
+
+
+class ConnectionSchema(Schema):
+    """One system's table of a connections file."""
+
+    table_hint = "a table of connection settings"
+
+    @classmethod
+    def required_keys(cls) -> list[str]:
+        """The keys a table must hold."""
+        return [name for name, info in cls.model_fields.items() if info.is_required()]
+
+
+class ExactConnection(ConnectionSchema):
+    """The ``[exact]`` table: an Exact Online division and the app that reaches it."""
+
+    base_url: Url = pydantic.Field(description="the Exact Online host, such as https://start.exactonline.nl")
+    division: WholeNumber = pydantic.Field(description="the division (administration) number every call is pinned to")
+    client_id: NonEmpty = pydantic.Field(description="the app's client id from the Exact App Center")
+    client_secret_env: EnvName = pydantic.Field(description="the environment variable that holds the client secret")
+    token_file: LocalPath = pydantic.Field(description="where the access and refresh tokens are kept")
+    redirect_uri: NonEmpty | None = pydantic.Field(None, description="the redirect URI registered for the app")
+
+
+class PowerOfficeConnection(ConnectionSchema):
+    """The ``[poweroffice]`` table: the two API hosts and the variables that hold the keys."""
+
+    base_url: Url = pydantic.Field(description="the API v2 host: https://goapi.poweroffice.net (demo: .../Demo)")
+    v1_base_url: Url = pydantic.Field(description="the API v1 host: https://api.poweroffice.net")
+    application_key_env: EnvName = pydantic.Field(description="the variable holding the integration's application key")
+    client_key_env: EnvName = pydantic.Field(description="the variable holding the client key of the Go client")
+    subscription_key_env: EnvName = pydantic.Field(description="the variable holding the API v2 subscription key")
+
+
+CONNECTION_SCHEMAS: Mapping[str, type[ConnectionSchema]] = {
+    "exact": ExactConnection,
+    "poweroffice": PowerOfficeConnection,
+}
+"""The schema of each built-in system's table; a custom system's table is its system file's to check."""
 
 
 def connections_path(path: Path | None) -> Path | None:
@@ -82,27 +122,31 @@ def connections_path(path: Path | None) -> Path | None:
 
 
 def load_connections(path: Path | None) -> dict[str, dict[str, Any]]:
-    """Read and check a connections file; ``{}`` when there is none (every system is its sandbox)."""
+    """Read and check a connections file; ``{}`` when there is none (every system is its sandbox).
+
+    Each table comes back as a plain dict holding the keys given (paths resolved), plus the file under
+    :data:`SOURCE_KEY`.
+    """
     path = connections_path(path)
     if path is None:
         return {}
     data = read_toml(path, what="the connections file")
-    errors: list[str] = []
+    problems: list[str] = []
     result: dict[str, dict[str, Any]] = {}
     for system, table in data.items():
         if not isinstance(table, dict):
-            errors.append(f"{path}: {system}: must be a table ([{system}]) of connection settings")
+            problems.append(f"{path}: {system}: must be a table ([{system}]) of connection settings")
             continue
-        validator = _REGISTRY.get(system)
-        try:
-            checked = validator(table, f"{path}: {system}", path.parent) if validator else dict(table)
-        except ConfigError as exc:
-            errors.append(str(exc))
-            continue
-        checked[SOURCE_KEY] = str(path)
-        result[system] = checked
-    if errors:
-        raise ConfigError("\n".join(errors))
+        schema = CONNECTION_SCHEMAS.get(system)
+        if schema is not None:
+            checked, found = validate_table(schema, table, str(path), at=(system,), context={"folder": path.parent})
+            problems += found
+            if checked is None:
+                continue
+            table = checked.model_dump(exclude_unset=True)
+        result[system] = {**table, SOURCE_KEY: str(path)}
+    if problems:
+        raise ConfigError("\n".join(problems))
     return result
 
 
@@ -119,70 +163,3 @@ def resolve_secret(conn: Mapping[str, Any], key: str, *, system: str) -> str:
             "set it to the secret before running"
         )
     return value
-
-
-def _spec_validator(keys: list[Key]) -> Validator:
-    by_name = {k.name: k for k in keys}
-
-    def validate(table: Mapping[str, Any], where: str, folder: Path) -> dict[str, Any]:
-        errors: list[str] = []
-        out: dict[str, Any] = {}
-        valid = ", ".join(by_name)
-        for name, value in table.items():
-            key = by_name.get(name)
-            if key is None:
-                hint = ""
-                if name.endswith(("secret", "password", "token", "key")) and f"{name}_env" in by_name:
-                    hint = f'; secrets are never written here: name their environment variable in "{name}_env"'
-                errors.append(f"{where}.{name}: unknown key; valid keys are {valid}{hint}")
-                continue
-            problem, converted = _convert(key, value, folder)
-            if problem:
-                errors.append(f"{where}.{name}: {problem}")
-            else:
-                out[name] = converted
-        for key in keys:
-            if key.required and key.name not in table:
-                what = f" ({key.description})" if key.description else ""
-                errors.append(f"{where}.{key.name}: missing; it is required{what}")
-        if errors:
-            raise ConfigError("\n".join(errors))
-        return out
-
-    return validate
-
-
-def _convert(key: Key, value: Any, folder: Path) -> tuple[str, Any]:
-    """(problem, value): the problem in words, or "" and the normalised value."""
-    if key.type == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            return f"must be a whole number, not {value!r}", None
-        return "", value
-    if key.type == "bool":
-        if not isinstance(value, bool):
-            return f"must be true or false, not {value!r}", None
-        return "", value
-    if not isinstance(value, str) or not value.strip():
-        return "must be a non-empty string", None
-    if key.type == "url":
-        if not value.startswith(("http://", "https://")):
-            return f'must be an http:// or https:// URL, not "{value}"', None
-        return "", value.rstrip("/")
-    if key.type == "path":
-        path = Path(value).expanduser()
-        return "", path if path.is_absolute() else folder / path
-    if key.type == "env" and not _ENV_NAME.match(value):
-        return f'must be the name of an environment variable (letters, digits, "_"), not "{value}"', None
-    return "", value
-
-
-EXACT_KEYS = (
-    Key("base_url", "url", description="the Exact Online host, such as https://start.exactonline.nl"),
-    Key("division", "int", description="the division (administration) number every call is pinned to"),
-    Key("client_id", description="the app's client id from the Exact App Center"),
-    Key("client_secret_env", "env", description="the environment variable that holds the client secret"),
-    Key("token_file", "path", description="where the access and refresh tokens are kept"),
-    Key("redirect_uri", required=False, description="the redirect URI registered for the app"),
-)
-
-register("exact", EXACT_KEYS)

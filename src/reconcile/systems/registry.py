@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from reconcile.config.connections import load_connections
+from reconcile.config.connections import PowerOfficeConnection, load_connections
 from reconcile.config.systemfile import connect, load_system_file
 from reconcile.errors import ConfigError
 from reconcile.model.catalogue import Catalogue
@@ -24,7 +24,7 @@ from reconcile.systems.base import System
 from reconcile.systems.catalogues import BUILTIN, builtin_catalogue
 from reconcile.systems.exact.connector import ExactSystem
 from reconcile.systems.files.connector import FileFormat, FileSystem
-from reconcile.systems.poweroffice.connector import POWEROFFICE_KEYS, PowerOfficeSystem
+from reconcile.systems.poweroffice.connector import PowerOfficeSystem
 from reconcile.systems.rest.connector import RestSystem
 
 SANDBOX_ENV = "RECONCILE_SANDBOX"
@@ -117,7 +117,7 @@ class Systems:
             exact = ExactSystem.from_connection(conn, cache_dir=self.cache_dir(name))
             return exact, exact.close
         if name == "poweroffice" and conn is not None:
-            missing = [k.name for k in POWEROFFICE_KEYS if k.required and k.name not in conn]
+            missing = [k for k in PowerOfficeConnection.required_keys() if k not in conn]
             if missing:
                 where = conn.get("_file", "the connections file")
                 raise ConfigError(f"{where}: poweroffice.{missing[0]}: missing; it is required")

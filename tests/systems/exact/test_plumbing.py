@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconcile.config.connections import load_connections, register, resolve_secret
+from reconcile.config.connections import load_connections, resolve_secret
 from reconcile.errors import AuthError, CircuitOpen, ConfigError, RateLimited
 from reconcile.model.clock import FakeClock
 from reconcile.systems.exact.wire import (
@@ -168,7 +168,6 @@ def test_the_environment_variable_names_the_file_and_other_systems_register(
         resolve_secret(connections["exact"], "client_secret_env", system="exact")
     monkeypatch.setenv("EXACT_SECRET_FOR_TEST", "value")
     assert resolve_secret(connections["exact"], "client_secret_env", system="exact") == "value"
-    register("webshop-test", lambda table, where, folder: dict(table))
     monkeypatch.delenv("RECONCILE_CONNECTIONS")
     assert load_connections(None) == {}
 

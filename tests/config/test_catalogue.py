@@ -1,0 +1,163 @@
+"""Catalogue files: each broken catalogue is refused with the file, the key path and what is valid."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from reconcile.config.catalogue import parse_catalogue
+from reconcile.errors import ConfigError
+
+GOOD = """
+system = "erp"
+[entities.Accounts]
+key = "ID"
+modified = "Modified"
+fields.ID = { type = "guid", read_only = true }
+fields.Name = { required = true, max_length = 50 }
+fields.Type = { values = ["A", "D"] }
+fields.Modified = { type = "datetime", read_only = true }
+[entities.Orders]
+key = "ID"
+embedded = { entity = "Lines", parent_field = "Order", field = "Lines" }
+fields.ID = { type = "guid", read_only = true }
+fields.Account = { type = "guid", ref = "Accounts" }
+[entities.Lines]
+key = "ID"
+fields.ID = { type = "guid", read_only = true }
+fields.Order = { type = "guid", ref = "Orders" }
+"""
+
+
+def with_(old: str, new: str) -> str:
+    assert old in GOOD
+    return GOOD.replace(old, new, 1)
+
+
+def test_a_good_catalogue_loads_with_defaults_applied() -> None:
+    catalogue = parse_catalogue(tomllib.loads(GOOD), "erp.toml")
+    accounts = catalogue.entities["Accounts"]
+    assert catalogue.system == "erp" and catalogue.source == "erp.toml"
+    assert accounts.key == "ID" and accounts.modified == "Modified" and accounts.deletable
+    assert accounts.fields["Name"].required and accounts.fields["Name"].max_length == 50
+    assert accounts.fields["Name"].type == "string"
+    assert accounts.fields["Type"].values == ("A", "D")
+    assert catalogue.entities["Orders"].embedded is not None
+    assert catalogue.entities["Orders"].embedded.parent_field == "Order"
+    assert catalogue.entities["Orders"].fields["Account"].ref == "Accounts"
+
+
+def test_a_read_only_entity_is_not_deletable_unless_it_says_so() -> None:
+    catalogue = parse_catalogue(
+        tomllib.loads(with_('key = "ID"\nmodified', 'key = "ID"\nread_only = true\nmodified')), "x"
+    )
+    assert not catalogue.entities["Accounts"].deletable
+
+
+BROKEN = [
+    pytest.param(
+        with_('system = "erp"', 'sytem = "erp"'),
+        'sytem: unknown key (did you mean "system"?); valid keys are system, description, entities',
+        id="typo-top-level",
+    ),
+    pytest.param(with_('system = "erp"', ""), "system: a system name is required", id="no-system"),
+    pytest.param('system = "erp"\n', "entities: at least one entity table is required", id="no-entities"),
+    pytest.param('system = "erp"\nentities = 3\n', "entities: at least one entity table is required", id="entities-3"),
+    pytest.param(
+        with_('modified = "Modified"', 'modifed = "Modified"'),
+        'entities.Accounts.modifed: unknown key (did you mean "modified"?); valid keys are key, read_only,',
+        id="typo-in-an-entity",
+    ),
+    pytest.param(
+        with_("max_length = 50", "maxlength = 50"),
+        'entities.Accounts.fields.Name.maxlength: unknown key (did you mean "max_length"?)',
+        id="typo-in-a-field",
+    ),
+    pytest.param(
+        with_("fields.Name = { required = true, max_length = 50 }", 'fields.Name = "string"'),
+        'entities.Accounts.fields.Name: must be a table such as { type = "string" }',
+        id="field-not-a-table",
+    ),
+    pytest.param(
+        with_('type = "datetime"', 'type = "DateTime"'),
+        'entities.Accounts.fields.Modified.type: "DateTime" is not a type (did you mean "datetime"?); '
+        "valid types are string, int, float, bool, date, datetime, guid",
+        id="bad-type",
+    ),
+    pytest.param(
+        with_("max_length = 50", 'format = "mail"'),
+        'entities.Accounts.fields.Name.format: "mail" is not a format (did you mean "email"?); valid formats are',
+        id="bad-format",
+    ),
+    pytest.param(
+        with_("required = true", 'required = "yes"'),
+        "entities.Accounts.fields.Name.required: 'yes' is not valid; use true or false",
+        id="bad-bool",
+    ),
+    pytest.param(
+        with_("max_length = 50", 'max_length = "50"'),
+        "entities.Accounts.fields.Name.max_length: '50' is not valid; use a whole number",
+        id="bad-number",
+    ),
+    pytest.param(
+        with_('values = ["A", "D"]', "values = [1, 2]"),
+        "entities.Accounts.fields.Type.values[0]: 1 is not valid; use a string",
+        id="values-not-strings",
+    ),
+    pytest.param(
+        with_('key = "ID"\nmodified', "modified"),
+        "entities.Accounts.key: missing; it is required (the name of the field that identifies a record)",
+        id="no-key",
+    ),
+    pytest.param(
+        with_('key = "ID"', 'key = "Id"'),
+        'entities.Accounts.key: "Id" must name one of the entity\'s fields (did you mean "ID"?)',
+        id="key-names-no-field",
+    ),
+    pytest.param(
+        with_('modified = "Modified"', 'modified = "Modifed"'),
+        'entities.Accounts.modified: "Modifed" is not a field of Accounts (did you mean "Modified"?)',
+        id="modified-names-no-field",
+    ),
+    pytest.param(
+        with_('ref = "Accounts"', 'ref = "Account"'),
+        'entities.Orders.fields.Account.ref: "Account" is not an entity of erp (did you mean "Accounts"?)',
+        id="ref-names-no-entity",
+    ),
+    pytest.param(
+        with_('entity = "Lines"', 'entity = "Line"'),
+        'entities.Orders.embedded.entity: "Line" is not an entity of erp (did you mean "Lines"?)',
+        id="embedded-names-no-entity",
+    ),
+    pytest.param(
+        with_(', field = "Lines"', ""),
+        "entities.Orders.embedded.field: missing; it is required",
+        id="embedded-half-given",
+    ),
+    pytest.param(
+        with_("embedded = {", "api = 3\nembedded = {"),
+        "entities.Orders.api: must be a table",
+        id="api-not-a-table",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BROKEN)
+def test_a_broken_catalogue_is_refused_naming_file_and_key_path(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_catalogue(tomllib.loads(text), "erp.toml")
+    assert expected in str(caught.value)
+    assert all(line.startswith("erp.toml: ") for line in str(caught.value).splitlines())
+
+
+def test_every_problem_of_the_schema_is_reported_at_once() -> None:
+    text = with_("required = true", 'required = "yes"').replace('type = "datetime"', 'type = "text"')
+    with pytest.raises(ConfigError) as caught:
+        parse_catalogue(tomllib.loads(text), "erp.toml")
+    assert len(str(caught.value).splitlines()) == 2
+
+
+def test_fields_that_are_not_a_table_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"erp.toml: entities.A.fields: must be a table"):
+        parse_catalogue({"system": "erp", "entities": {"A": {"key": "ID", "fields": 3}}}, "erp.toml")
