@@ -77,8 +77,6 @@ NonEmpty = Annotated[str, must(is_text, _NOT_EMPTY)]
 class ConnectionSchema(Schema):
     """One system's table of a connections file."""
 
-    table_hint = "a table of connection settings"
-
     @classmethod
     def required_keys(cls) -> list[str]:
         """The keys a table must hold."""
