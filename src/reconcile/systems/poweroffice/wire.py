@@ -18,6 +18,7 @@ import httpx
 import polars as pl
 
 from reconcile.model.catalogue import DTYPES, Entity, Field
+from reconcile.model.values import cast_value
 
 _STAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$"
@@ -51,35 +52,23 @@ def parse_date(text: str) -> date:
 
 
 def convert(value: Any, field: Field) -> Any:
-    """A wire value as the catalogue's type says; ``ValueError`` when it cannot be."""
-    if value is None or (isinstance(value, str) and not value.strip() and field.type != "string"):
+    """A wire value as the catalogue's type says; ``ValueError`` when it cannot be.
+
+    The one caster, :func:`~reconcile.model.values.cast_value`, after Go's own shapes: a whole number in a
+    text field comes as ``3.0``, a blank stands for no value, a guid comes in any case, and dates and
+    date-times come as :func:`parse_date` and :func:`parse_timestamp` read them (seven decimals, an offset
+    after a space).
+    """
+    if isinstance(value, str) and not value.strip() and field.type != "string":
         return None
-    kind = field.type
-    if kind == "string":
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return value if isinstance(value, str) else str(value)
-    if kind == "guid":
-        return str(value).lower()
-    if kind == "int":
-        if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a whole number")
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueError(f"{value!r} is not a whole number")
-        return int(value)
-    if kind == "float":
-        return float(value)
-    if kind == "bool":
-        if isinstance(value, str):
-            return value.strip().lower() == "true"
-        return bool(value)
-    if kind == "date":
-        return parse_date(str(value))
-    if kind == "datetime":
-        return parse_timestamp(str(value))
-    raise ValueError(f"unknown type {kind}")
+    if field.type == "string" and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if field.type == "date" and isinstance(value, str):
+        return parse_date(value)
+    if field.type == "datetime" and isinstance(value, str):
+        return parse_timestamp(value)
+    cast = cast_value(value, field.type)
+    return cast.lower() if field.type == "guid" and isinstance(cast, str) else cast
 
 
 def fold(record: Mapping[str, Any]) -> dict[str, Any]:
