@@ -17,7 +17,7 @@ import polars as pl
 from reconcile.config.catalogue import parse_catalogue
 from reconcile.config.flow import parse_flow
 from reconcile.engine.build import LINK_SCHEMA, SHADOW_SCHEMA, FlowPlan, build_plan
-from reconcile.model.catalogue import Catalogue
+from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.model.flow import Flow
 from reconcile.model.values import put_at
 from reconcile.systems.base import WriteKind, WriteOp, WriteResult
@@ -365,7 +365,7 @@ class MemorySystem:
         }
         self.made = 0
 
-    def _entity(self, name: str) -> Any:
+    def _entity(self, name: str) -> Entity:
         found = self.catalogue.entity(name)
         assert found is not None, name
         return found
