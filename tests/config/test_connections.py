@@ -92,3 +92,19 @@ def test_every_table_is_checked_before_refusing(tmp_path: Path) -> None:
         "exact.division",
         "poweroffice.v1_base_url",
     ]
+
+
+def test_a_poweroffice_table_may_name_other_rates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconcile.systems.poweroffice.connector import PowerOfficeSystem
+
+    for name in ("PO_APP", "PO_CLIENT", "PO_SUB"):
+        monkeypatch.setenv(name, "key")
+    conn = load_connections(_write(tmp_path, POWEROFFICE + "rate_per_second = 500\n"))["poweroffice"]
+    system = PowerOfficeSystem.from_connection(conn)
+    try:
+        assert system.api.v2.limiter.calls == 500  # type: ignore[attr-defined]
+        assert system.api.v1.limiter.calls == 50  # type: ignore[attr-defined]  # Go's own, as the table says nothing
+    finally:
+        system.close()
+    with pytest.raises(ConfigError, match=r"poweroffice.rate_per_second: must be a whole number of calls above 0"):
+        load_connections(_write(tmp_path, POWEROFFICE + "rate_per_second = 0\n"))

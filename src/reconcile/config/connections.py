@@ -71,6 +71,9 @@ EnvName = Annotated[str, pydantic.BeforeValidator(_env_name)]
 """The name of an environment variable that holds a secret (such keys end in ``_env``)."""
 LocalPath = Annotated[Path, pydantic.BeforeValidator(_local_path)]
 WholeNumber = Annotated[int, must(is_whole_number, lambda v: f"must be a whole number, not {v!r}")]
+Rate = Annotated[
+    int, must(lambda v: is_whole_number(v) and v > 0, lambda v: f"must be a whole number of calls above 0, not {v!r}")
+]
 NonEmpty = Annotated[str, must(is_text, _NOT_EMPTY)]
 
 
@@ -102,6 +105,10 @@ class PowerOfficeConnection(ConnectionSchema):
     application_key_env: EnvName = pydantic.Field(description="the variable holding the integration's application key")
     client_key_env: EnvName = pydantic.Field(description="the variable holding the client key of the Go client")
     subscription_key_env: EnvName = pydantic.Field(description="the variable holding the API v2 subscription key")
+    rate_per_second: Rate | None = pydantic.Field(
+        None, description="calls a second on API v2, if not Go's 10 (a test environment may allow other rates)"
+    )
+    v1_rate_per_second: Rate | None = pydantic.Field(None, description="calls a second on API v1, if not 50")
 
 
 CONNECTION_SCHEMAS: Mapping[str, type[ConnectionSchema]] = {

@@ -36,15 +36,31 @@ for the same reason: a first run reads each order's lines in a call of its own, 
 would wait half a minute for them. Tests set the real rates and a fake clock to show the waiting."""
 
 
+def exact_emulator(folder: Path) -> ExactEmulator:
+    """The Exact emulator of the sandbox copy in ``folder``: its seed, or the state its last session saved."""
+    emulator = ExactEmulator.from_seed(folder, minute_limit=SANDBOX_MINUTE_LIMIT, day_limit=1_000_000)
+    if (folder / EXACT_STATE_FILE).exists():
+        emulator.load(folder / EXACT_STATE_FILE)
+    return emulator
+
+
+def poweroffice_emulator(folder: Path) -> PowerOfficeEmulator:
+    """The PowerOffice Go emulator of the sandbox copy in ``folder``: its seed, or the state last saved."""
+    rate = SANDBOX_RATE_PER_SECOND
+    if not (folder / POWEROFFICE_STATE_FILE).exists():
+        return PowerOfficeEmulator.from_seed(folder, rate_per_second=rate, v1_rate_per_second=rate)
+    emulator = PowerOfficeEmulator(rate_per_second=rate, v1_rate_per_second=rate)
+    emulator.load(folder / POWEROFFICE_STATE_FILE)
+    return emulator
+
+
 def open_exact_sandbox(folder: Path, *, cache_dir: Path | None = None) -> tuple[System, Closer]:
     """The Exact connector on an emulator holding ``folder``; the closer saves the emulator's state.
 
     With ``cache_dir`` the connector keeps snapshots between runs, under the sandbox's own identity.
     """
     state = folder / EXACT_STATE_FILE
-    emulator = ExactEmulator.from_seed(folder, minute_limit=SANDBOX_MINUTE_LIMIT, day_limit=1_000_000)
-    if state.exists():
-        emulator.load(state)
+    emulator = exact_emulator(folder)
     server = BackgroundServer(emulator.app).start()
     conn = {
         "base_url": server.url,
@@ -77,11 +93,7 @@ def open_poweroffice_sandbox(
     """
     state = sandbox_dir / POWEROFFICE_STATE_FILE
     rate = SANDBOX_RATE_PER_SECOND
-    if state.exists():
-        emulator = PowerOfficeEmulator(rate_per_second=rate, v1_rate_per_second=rate)
-        emulator.load(state)
-    else:
-        emulator = PowerOfficeEmulator.from_seed(sandbox_dir, rate_per_second=rate, v1_rate_per_second=rate)
+    emulator = poweroffice_emulator(sandbox_dir)
     server = BackgroundServer(emulator.app).start()
     identity = claim_sandbox_identity(sandbox_dir) if cache_dir is not None else None
     sandbox = system_for_emulator(

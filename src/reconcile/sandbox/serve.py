@@ -13,9 +13,14 @@ from pathlib import Path
 import tomli_w
 
 from reconcile.model.systemfile import SystemFile
-from reconcile.sandbox.exact.emulator import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
-from reconcile.sandbox.openers import EXACT_STATE_FILE, POWEROFFICE_STATE_FILE, SANDBOX_MINUTE_LIMIT
-from reconcile.sandbox.poweroffice.emulator import PowerOfficeEmulator
+from reconcile.sandbox.exact.emulator import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from reconcile.sandbox.openers import (
+    EXACT_STATE_FILE,
+    POWEROFFICE_STATE_FILE,
+    SANDBOX_RATE_PER_SECOND,
+    exact_emulator,
+    poweroffice_emulator,
+)
 from reconcile.sandbox.rest.emulator import RestEmulator
 from reconcile.sandbox.server import BackgroundServer
 from reconcile.systems.exact.auth import store_refresh_token
@@ -27,16 +32,7 @@ def serve_sandboxes(exact_folder: Path, poweroffice_folder: Path) -> tuple[str, 
     Returns a connections file that points at them, the environment variables it names (the sandbox's
     public keys), and what stops the emulators and saves their state.
     """
-    exact_state = exact_folder / EXACT_STATE_FILE
-    exact = ExactEmulator.from_seed(exact_folder, minute_limit=SANDBOX_MINUTE_LIMIT, day_limit=1_000_000)
-    if exact_state.exists():
-        exact.load(exact_state)
-    po_state = poweroffice_folder / POWEROFFICE_STATE_FILE
-    if po_state.exists():
-        po = PowerOfficeEmulator()
-        po.load(po_state)
-    else:
-        po = PowerOfficeEmulator.from_seed(poweroffice_folder)
+    exact, po = exact_emulator(exact_folder), poweroffice_emulator(poweroffice_folder)
     exact_server = BackgroundServer(exact.app).start()
     po_server = BackgroundServer(po.app).start()
     token_file = exact_folder / "served-tokens.json"
@@ -66,6 +62,8 @@ def serve_sandboxes(exact_folder: Path, poweroffice_folder: Path) -> tuple[str, 
                 "application_key_env": "RECONCILE_SANDBOX_PO_APPLICATION_KEY",
                 "client_key_env": "RECONCILE_SANDBOX_PO_CLIENT_KEY",
                 "subscription_key_env": "RECONCILE_SANDBOX_PO_SUBSCRIPTION_KEY",
+                "rate_per_second": SANDBOX_RATE_PER_SECOND,
+                "v1_rate_per_second": SANDBOX_RATE_PER_SECOND,
             },
         }
     )
@@ -73,8 +71,8 @@ def serve_sandboxes(exact_folder: Path, poweroffice_folder: Path) -> tuple[str, 
     def close() -> None:
         exact_server.stop()
         po_server.stop()
-        exact.dump(exact_state)
-        po.dump(po_state)
+        exact.dump(exact_folder / EXACT_STATE_FILE)
+        po.dump(poweroffice_folder / POWEROFFICE_STATE_FILE)
 
     return connections, env, close
 

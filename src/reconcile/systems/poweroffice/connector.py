@@ -119,13 +119,14 @@ class PowerOfficeSystem:
     @classmethod
     def from_connection(cls, conn: Mapping[str, Any], **options: Any) -> PowerOfficeSystem:
         """A system for a ``[poweroffice]`` table of the connections file; secrets come from its variables."""
+        rates = {key: conn[key] for key in ("rate_per_second", "v1_rate_per_second") if conn.get(key) is not None}
         return cls(
             base_url=str(conn["base_url"]),
             v1_base_url=str(conn["v1_base_url"]),
             application_key=resolve_secret(conn, "application_key_env", system=SYSTEM),
             client_key=resolve_secret(conn, "client_key_env", system=SYSTEM),
             subscription_key=resolve_secret(conn, "subscription_key_env", system=SYSTEM),
-            **options,
+            **{**rates, **options},
         )
 
     @property
