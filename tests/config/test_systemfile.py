@@ -141,6 +141,35 @@ MISTAKES = [
         with_('system = "shop"', 'system = "shop"\n[limits]\ncalls = "ten"'),
         "limits.calls: must be a whole number above 0",
     ),
+    (
+        with_('name = { type = "string", required = true }', 'name = { type = "string" }\n[limits]\ncals = 3'),
+        'limits.cals: unknown key (did you mean "calls"?); valid keys are calls, window, max_errors',
+    ),
+    (with_('system = "shop"', 'system = "shop"\ntimeout = 0'), "timeout: must be a number of seconds above 0"),
+    (
+        with_('system = "shop"', 'system = "shop"\nformat = "csv"'),
+        'format: only for a system of kind = "files"; this one is kind = "rest"',
+    ),
+    (
+        with_('type = "bearer"\n', ""),
+        "auth.type: missing; valid auth types are bearer, api_key, basic, none",
+    ),
+    (
+        with_('type = "page_number"', 'type = "cursor"\ncursor_field = "next"\ncursor_header = "X-Next"'),
+        "paging: needs exactly one of cursor_field (a place in the body) and cursor_header (a header)",
+    ),
+    (
+        with_('path = "/customers"', 'path = "/customers"\nupdate = { method = "GET", path = "/customers/{id}" }'),
+        'entities.Customer.update.method: "GET" is not valid here; valid methods are PATCH, PUT, POST',
+    ),
+    (
+        with_('path = "/customers"', 'path = "/customers"\ncreate = { path = "/customers/{id}" }'),
+        "entities.Customer.create.path: takes no {id}: it names the collection, not one record",
+    ),
+    (
+        with_('path = "/customers"', 'path = "/customers"\nbulk = "/customers/batch"'),
+        'entities.Customer.bulk: must be a table such as { create = "/customers/batch", size = 100 }',
+    ),
 ]
 
 
@@ -222,6 +251,15 @@ def test_a_file_system_takes_its_folder_from_either_file(tmp_path: Path) -> None
     assert spec.connection.folder == tmp_path / "exchange"  # relative to the system file
     over = connect(spec, {"folder": "/srv/drop", "format": "parquet", "_file": str(tmp_path / "c.toml")})
     assert over.connection.folder == Path("/srv/drop") and over.connection.format == "parquet"
+    beside = connect(spec, {"folder": "drop", "_file": str(tmp_path / "conf" / "c.toml")})
+    assert beside.connection.folder == tmp_path / "conf" / "drop"  # relative to the connections file
+    assert beside.connection.format == "csv"  # what the connections file leaves out stays
+    with pytest.raises(ConfigError) as refused:
+        connect(spec, {"base_url": "https://x.example", "_file": "c.toml"})
+    assert (
+        'c.toml: drop.base_url: unknown key (not for a system of kind = "files"); valid keys are folder, format'
+        in str(refused.value)
+    )
 
 
 @pytest.mark.parametrize("name", ["webshop", "crm", "erp", "pms"])

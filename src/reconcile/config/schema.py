@@ -12,7 +12,9 @@ location to say what is valid there: the keys a table has (with a did-you-mean),
 allows, the tags of a union tagged by ``type``. A field's ``description`` says what belongs there (``missing;
 it is required (the division number ...)``), its ``title`` names its kind of value (``"text" is not a type``),
 and a table's :attr:`Schema.table_hint` shows its shape. A check with words of its own raises
-:func:`problem`, whose message is shown as it is.
+:func:`problem` (or, in the model, where config is not known, a ``ValueError``), whose message is shown as it
+is. A table need not be a :class:`Schema`: a model that words its own unknown keys (``unknown_key``, as the
+auth and paging styles of :mod:`reconcile.model.styles` do) is read the same way.
 """
 
 from __future__ import annotations
@@ -58,9 +60,13 @@ class Schema(BaseModel):
         return f"unknown key{did_you_mean(key, keys)}; valid keys are {', '.join(keys)}{hint if secret in keys else ''}"
 
 
-def problem(message: str) -> PydanticCustomError:
-    """An error whose ``message`` the renderer shows as it is; raise it from a validator."""
-    return PydanticCustomError(PROBLEM, message)
+def problem(message: str, *, at: Loc = ()) -> PydanticCustomError:
+    """An error whose ``message`` the renderer shows as it is; raise it from a validator.
+
+    ``at`` is a key inside the value checked that the message speaks of (``("type",)`` for a table whose
+    ``type`` is wrong), for a check that must see the whole table to judge one key.
+    """
+    return PydanticCustomError(PROBLEM, message, {"at": at} if at else None)
 
 
 def must(test: Callable[[Any], bool], message: str | Callable[[Any], str]) -> BeforeValidator:
@@ -129,8 +135,8 @@ class _Spot:
 
     path: Loc
     """The location without the tags pydantic adds for a tagged union."""
-    table: type[Schema] | None
-    """The table that holds the last key."""
+    table: Any
+    """The table (a :class:`Schema`, or a model that words its own keys) that holds the last key."""
     field: FieldInfo | None
     """The last key's field, when the table declares it."""
     expected: Any
@@ -140,7 +146,7 @@ class _Spot:
 def _locate(schema: type[Schema], loc: tuple[int | str, ...]) -> _Spot:
     path: list[str | int] = []
     expected: Any = schema
-    table: type[Schema] | None = None
+    table: Any = None
     field: FieldInfo | None = None
     for step in loc:
         expected = _bare(expected)
@@ -176,10 +182,11 @@ def _is_union(expected: Any) -> bool:
 
 
 def _is_schema(expected: Any) -> bool:
-    return isinstance(expected, type) and issubclass(expected, Schema)
+    """Whether ``expected`` is a table: a model that words its own unknown keys, as every :class:`Schema` does."""
+    return isinstance(expected, type) and issubclass(expected, BaseModel) and hasattr(expected, "unknown_key")
 
 
-def _variant(union: Any, tag: str | int) -> type[Schema] | None:
+def _variant(union: Any, tag: str | int) -> Any:
     """The member of a tagged union whose tag is ``tag``: the value of a key every member has."""
     members = [m for m in get_args(union) if _is_schema(m)]
     shared = set.intersection(*(set(m.model_fields) for m in members)) if members else set()
@@ -211,7 +218,9 @@ def _say(details: Any, spot: _Spot) -> tuple[Loc, str]:
     kind, value, path = details["type"], details.get("input"), spot.path
     described = spot.field.description if spot.field is not None else None
     if kind == PROBLEM:
-        return path, str(details["msg"])
+        return (*path, *(details.get("ctx") or {}).get("at", ())), str(details["msg"])
+    if kind == "value_error":
+        return path, str(details["ctx"]["error"])
     if kind == "extra_forbidden" and spot.table is not None:
         return path, spot.table.unknown_key(str(path[-1]))
     if kind == "missing":
@@ -225,7 +234,7 @@ def _say(details: Any, spot: _Spot) -> tuple[Loc, str]:
             return (*path, discriminator), f"missing; it is required (one of {', '.join(tags)})"
         return (*path, discriminator), _not_a_choice(details["ctx"]["tag"], tags, discriminator)
     if kind in _TABLES:
-        hint = spot.expected.table_hint if _is_schema(spot.expected) else ""
+        hint = getattr(spot.expected, "table_hint", "") if _is_schema(spot.expected) else ""
         return path, f"must be {described or hint or 'a table'}"
     if kind == "list_type":
         return path, f"must be {described or 'a list'}"

@@ -1,7 +1,7 @@
 """System files: a company's own system described as data, what it holds and how to reach it.
 
-A system file (``flows/systems/<name>.toml``) is an entity catalogue (:mod:`reconcile.systems.catalogue`
-owns the entities and fields) plus a connection part::
+A system file (``flows/systems/<name>.toml``) is an entity catalogue (:mod:`reconcile.config.catalogue` owns
+the entities and fields) plus a connection part::
 
     system   = "webshop"
     base_url = "https://shop.example.com/api"   # optional here; a deployment's URL goes in the connections file
@@ -20,71 +20,253 @@ owns the entities and fields) plus a connection part::
     [entities.Customer]
     key      = "id"                             # the id field; the system assigns it on create
     modified = "updated_at"
-    path     = "/customers"                     # GET lists, POST creates; PATCH, PUT and DELETE at path/{id}
-    update   = "PUT"                            # PATCH (the default) or PUT, or { method = ..., path = ... }
-    bulk     = { create = "/customers/batch", size = 100 }
+    path     = "/customers"                     # the endpoint's keys: reconcile.config.endpoints
     [entities.Customer.fields]
     ...
 
 An entity may override ``records`` and ``paging``. A company that exchanges files says ``kind = "files"``
 with ``folder`` and ``format`` (json, csv, parquet) instead.
 
-Every ``type``-tagged table (auth, paging) is resolved through a registry (:data:`AUTH_STYLES`,
-:data:`PAGING_STYLES`, in :mod:`reconcile.model.styles`) whose classes declare their keys, each table
-checked by :mod:`reconcile.config.styles`; the file is checked once, here, and every problem names the
-file, the key path and what is valid (with a did-you-mean for a typo). A secret written into the file is
-refused without echoing it.
+The file is checked once, in two steps, as every configuration file is (:mod:`reconcile.config.schema`):
+the schema (:class:`SystemFileSchema`) checks each key, each ``type``-tagged table (auth, paging) read as the
+style it names (:mod:`reconcile.config.styles`); then plain code checks what the keys say together (a key of
+the other kind of system, an entity without a path, a cursor with no place in a bare array, the catalogue's
+references). Every problem names the file, the key path and what is valid (with a did-you-mean for a typo).
+A secret written into the file is refused without echoing it.
 
 **Precedence.** The connection part may be given or overridden per deployment in the connections file,
 since a company's real URL and secrets do not belong in git. For each key: the connections file's
 ``[<system>]`` table, then the system file, then the defaults. The connections table may hold ``base_url``,
 ``timeout``, ``limits``, ``auth`` (a whole table, replacing the system file's), the secret names
 ``token_env``, ``key_env``, ``username_env``, ``password_env`` (replacing that one key of the system file's
-auth), and for a file system ``folder`` and ``format``. The shape of the API (paths, paging, verbs, bulk
-endpoints) stays in the system file. A system with no table in the connections file is its local sandbox,
-whatever ``base_url`` or ``folder`` the system file names (:meth:`SystemFile.connect`).
+auth), and for a file system ``folder`` and ``format`` (:class:`RestOverride`, :class:`FilesOverride`). The
+shape of the API (paths, paging, verbs, bulk endpoints) stays in the system file. A system with no table in
+the connections file is its local sandbox, whatever ``base_url`` or ``folder`` the system file names.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
-from reconcile.config.catalogue import parse_catalogue
-from reconcile.config.styles import build_style, check_value
+import pydantic
+
+from reconcile.config.catalogue import CatalogueSchema, catalogue_problems, parse_catalogue
+from reconcile.config.connections import SOURCE_KEY
+from reconcile.config.endpoints import EndpointSchema
+from reconcile.config.schema import Schema, is_text, must, problem, validate_table
+from reconcile.config.styles import AuthTable, PagingTable
 from reconcile.config.toml import read_toml
 from reconcile.errors import ConfigError
 from reconcile.model.catalogue import Catalogue
 from reconcile.model.names import did_you_mean
-from reconcile.model.styles import AUTH_STYLES, PAGING_STYLES, SECRET_KEYS, Auth, CursorPaging, Paging
-from reconcile.model.systemfile import FILE_FORMATS, KINDS, Bulk, Connection, Endpoint, Limits, SystemFile, Verb
+from reconcile.model.styles import SECRET_KEYS, Count, CursorPaging, EnvName, NoAuth, NoPaging, RecordsPath
+from reconcile.model.systemfile import FILE_FORMATS, KINDS, Connection, Kind, Limits, SystemFile
 
-__all__ = ["connect", "is_system_file", "load_catalogue_file", "load_system_file", "parse_system_file"]
+# ------------------------------------------------------------------------------------- the connection part
 
-# ---------------------------------------------------------------------------------------------- the parser
 
-_PLACEHOLDER = re.compile(r"\{([^}]*)\}")
-_CONNECTION_KEYS = ("kind", "base_url", "auth", "paging", "records", "timeout", "limits", "folder", "format")
-_REST_ONLY = ("base_url", "auth", "paging", "records", "timeout", "limits")
-_FILES_ONLY = ("folder", "format")
-_ENTITY_KEYS = ("path", "records", "paging", "get", "create", "update", "delete", "bulk")
-_CATALOGUE_KEYS = ("system", "description", "entities")
-_CATALOGUE_ENTITY_KEYS = ("key", "read_only", "deletable", "modified", "embedded", "description", "api", "fields")
-_OVERRIDE_KEYS = ("base_url", "timeout", "limits", "auth", *SECRET_KEYS, "folder", "format")
-_VERBS = {"get": ("GET",), "create": ("POST", "PUT"), "update": ("PATCH", "PUT", "POST"), "delete": ("DELETE",)}
-_DEFAULT_VERB = {"get": "GET", "create": "POST", "update": "PATCH", "delete": "DELETE"}
+def _url(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise problem(f"must be an http:// or https:// URL, not {value!r}")
+    return value.rstrip("/")
+
+
+def _folder(value: Any, info: pydantic.ValidationInfo) -> Path:
+    """``~`` expanded; a relative folder is taken from the folder of the file that names it."""
+    if not is_text(value):
+        raise problem("must be a non-empty string: the folder that holds one file per entity")
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else Path((info.context or {}).get("folder", ".")) / path
+
+
+def _above_zero(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _one_of(choices: tuple[str, ...], noun: str, plural: str) -> pydantic.BeforeValidator:
+    """A check that a value is one of ``choices``: ``"file" is not a kind of system (did you mean ...)``."""
+    valid = ", ".join(choices)
+    return must(
+        lambda v: v in choices,
+        lambda v: f'"{v}" is not {noun}{did_you_mean(str(v), list(choices))}; valid {plural} are {valid}',
+    )
+
+
+Url = Annotated[str, pydantic.BeforeValidator(_url)]
+"""An http:// or https:// URL, without a trailing slash."""
+Seconds = Annotated[float, must(_above_zero, "must be a number of seconds above 0")]
+Folder = Annotated[Path, pydantic.BeforeValidator(_folder)]
+FileFormat = Annotated[str, _one_of(FILE_FORMATS, "a file format", "formats")]
+
+
+class LimitsSchema(Schema):
+    """At most ``calls`` calls in any ``window`` seconds; ``max_errors`` failed calls an hour per endpoint."""
+
+    table_hint = "a table such as { calls = 10, window = 1 } (10 calls a second)"
+
+    calls: Count | None = None
+    window: Annotated[float, must(_above_zero, "must be a number above 0")] = 1.0
+    max_errors: Count = 20
+
+    def to_limits(self) -> Limits:
+        return Limits(calls=self.calls, window=self.window, max_errors=self.max_errors)
+
+
+class SystemFileSchema(CatalogueSchema):
+    """A system file: a catalogue whose entity tables may hold their endpoints, and the connection part."""
+
+    # a catalogue's entity tables with their endpoints' keys: a narrower dict than the catalogue's, which mypy
+    # (dicts being invariant) does not allow
+    entities: Annotated[
+        dict[str, EndpointSchema],
+        must(lambda v: isinstance(v, dict) and bool(v), "at least one entity table is required"),
+    ] = pydantic.Field(default_factory=dict)  # type: ignore[assignment]
+    kind: Annotated[Kind, _one_of(KINDS, "a kind of system", "kinds")] = "rest"
+    base_url: Url | None = None
+    auth: AuthTable | None = None
+    paging: PagingTable | None = None
+    records: RecordsPath = ""
+    timeout: Seconds = 60.0
+    limits: LimitsSchema | None = None
+    folder: Folder | None = None
+    format: FileFormat = "json"
+
+    def to_connection(self) -> Connection:
+        if self.kind == "files":
+            return Connection(kind="files", folder=self.folder, format=self.format)
+        return Connection(
+            kind="rest",
+            base_url=self.base_url,
+            auth=self.auth or NoAuth(),
+            paging=self.paging or NoPaging(),
+            records=self.records,
+            timeout=self.timeout,
+            limits=self.limits.to_limits() if self.limits is not None else Limits(),
+        )
+
+    def problems(self, connection: Connection, where: str) -> list[str]:
+        """What the keys say together that does not hold, each problem a line naming ``where``."""
+        other: Kind = "files" if self.kind == "rest" else "rest"
+        only = f'only for a system of kind = "{other}"; this one is kind = "{self.kind}"'
+        problems = [f"{where}: {key}: {only}" for key in KIND_KEYS[other] if key in self.model_fields_set]
+        for name, entity in self.entities.items():
+            at = f"{where}: entities.{name}"
+            if self.kind == "files":
+                given = [key for key in EndpointSchema.endpoint_keys() if key in entity.model_fields_set]
+                problems += [f"{at}.{key}: {only}" for key in given]
+            elif entity.path is None:
+                problems.append(
+                    f"{at}.path: missing; a REST system needs the path of each entity, such as path = "
+                    '"/customers" (a system that exchanges files says kind = "files")'
+                )
+            else:
+                endpoint = entity.to_endpoint(connection)
+                paging = endpoint.paging
+                if isinstance(paging, CursorPaging) and paging.cursor_field and not endpoint.records:
+                    place = f"{at}.paging" if entity.paging is not None else f"{where}: paging"
+                    problems.append(
+                        f"{place}.cursor_field: a bare array has no place for a cursor: say where the records "
+                        'sit (records = "data") or use cursor_header'
+                    )
+        problems += catalogue_problems(self.system, self.entities, where)
+        return list(dict.fromkeys(problems))
+
+
+# ------------------------------------------------------------------------------------------------ overrides
+
+
+class OverrideSchema(Schema):
+    """A system's table in the connections file: a deployment's connection laid over the system file's."""
+
+    kind: ClassVar[Kind]
+
+    @classmethod
+    def unknown_key(cls, key: str) -> str:
+        valid = cls.valid_keys()
+        if key in ("token", "key", "password", "username", "secret", "api_key"):
+            hint = "; secrets are never written here: name the environment variable that holds one in a *_env key"
+        elif key in (*RestOverride.valid_keys(), *FilesOverride.valid_keys()):
+            hint = f' (not for a system of kind = "{cls.kind}")'
+        elif key in (*EndpointSchema.endpoint_keys(), "kind"):
+            hint = "; the shape of the API stays in the system file"
+        else:
+            hint = did_you_mean(key, valid)
+        return f"unknown key{hint}; valid keys are {', '.join(valid)}"
+
+    def problems(self, connection: Connection, where: str) -> list[str]:
+        """What the table says that the system's connection cannot take, each problem a line naming ``where``."""
+        return []
+
+    def over(self, connection: Connection) -> Connection:
+        """``connection`` with the keys this table gives."""
+        raise NotImplementedError
+
+
+class RestOverride(OverrideSchema):
+    """The connections-file table of a REST system."""
+
+    kind = "rest"
+
+    base_url: Url | None = None
+    timeout: Seconds | None = None
+    limits: LimitsSchema | None = None
+    auth: AuthTable | None = None
+    token_env: EnvName | None = None
+    key_env: EnvName | None = None
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+
+    def problems(self, connection: Connection, where: str) -> list[str]:
+        auth = self.auth or connection.auth
+        takes = ", ".join(auth.secrets.values()) or "no secrets"
+        wrong = [key for key in SECRET_KEYS if key in self.model_fields_set and key not in auth.secrets.values()]
+        return [f'{where}.{key}: the system\'s auth is "{auth.type}", which takes {takes}' for key in wrong]
+
+    def over(self, connection: Connection) -> Connection:
+        secrets = {key: getattr(self, key) for key in SECRET_KEYS if key in self.model_fields_set}
+        return dataclasses.replace(
+            connection,
+            base_url=self.base_url or connection.base_url,
+            timeout=self.timeout or connection.timeout,
+            limits=self.limits.to_limits() if self.limits is not None else connection.limits,
+            auth=(self.auth or connection.auth).model_copy(update=secrets),
+        )
+
+
+class FilesOverride(OverrideSchema):
+    """The connections-file table of a system that exchanges files."""
+
+    kind = "files"
+
+    folder: Folder | None = None
+    format: FileFormat | None = None
+
+    def over(self, connection: Connection) -> Connection:
+        return dataclasses.replace(
+            connection, folder=self.folder or connection.folder, format=self.format or connection.format
+        )
+
+
+OVERRIDES: Mapping[Kind, type[OverrideSchema]] = {"rest": RestOverride, "files": FilesOverride}
+KIND_KEYS: Mapping[Kind, tuple[str, ...]] = {
+    "rest": ("base_url", "auth", "paging", "records", "timeout", "limits"),
+    "files": ("folder", "format"),
+}
+"""The top-level keys only a system of each kind may hold."""
+
+# ------------------------------------------------------------------------------------------------- reading
 
 
 def is_system_file(data: Mapping[str, Any]) -> bool:
     """Whether parsed TOML has a connection part (else it is a bare catalogue)."""
-    if any(k in data for k in _CONNECTION_KEYS):
+    if any(key in data and key not in CatalogueSchema.valid_keys() for key in SystemFileSchema.valid_keys()):
         return True
     entities = data.get("entities")
     return isinstance(entities, dict) and any(
-        isinstance(e, dict) and any(k in e for k in _ENTITY_KEYS) for e in entities.values()
+        isinstance(e, dict) and any(k in e for k in EndpointSchema.endpoint_keys()) for e in entities.values()
     )
 
 
@@ -98,310 +280,18 @@ def parse_system_file(data: Mapping[str, Any], where: str, *, folder: Path | Non
 
     ``folder`` is what a relative ``folder`` key is resolved against (the system file's own folder).
     """
-    errors: list[str] = []
-
-    def err(path: str, message: str) -> None:
-        errors.append(f"{where}: {path}: {message}")
-
-    for key in data:
-        if key not in (*_CATALOGUE_KEYS, *_CONNECTION_KEYS):
-            valid = ", ".join((*_CATALOGUE_KEYS, *_CONNECTION_KEYS))
-            err(key, f"unknown key{did_you_mean(key, [*_CATALOGUE_KEYS, *_CONNECTION_KEYS])}; valid keys are {valid}")
-    kind = data.get("kind", "rest")
-    if kind not in KINDS:
-        err(
-            "kind",
-            f'"{kind}" is not a kind of system{did_you_mean(str(kind), list(KINDS))}; valid kinds are rest, files',
-        )
-        kind = "rest"
-    wrong = _REST_ONLY if kind == "files" else _FILES_ONLY
-    for key in wrong:
-        if key in data:
-            err(
-                key,
-                f'only for a system of kind = "{"rest" if kind == "files" else "files"}"; this one is kind = "{kind}"',
-            )
-    connection = _connection(data, kind, err, folder or Path())
-    catalogue_data: dict[str, Any] = {k: v for k, v in data.items() if k in _CATALOGUE_KEYS}
-    raw_entities = data.get("entities")
-    endpoints: dict[str, Endpoint] = {}
-    if isinstance(raw_entities, dict):
-        catalogue_data["entities"] = {}
-        for name, raw in raw_entities.items():
-            if not isinstance(raw, dict):
-                catalogue_data["entities"][name] = raw
-                continue
-            path = f"entities.{name}"
-            for key in raw:
-                if key not in (*_CATALOGUE_ENTITY_KEYS, *_ENTITY_KEYS):
-                    options = [*_CATALOGUE_ENTITY_KEYS, *_ENTITY_KEYS]
-                    err(
-                        f"{path}.{key}", f"unknown key{did_you_mean(key, options)}; valid keys are {', '.join(options)}"
-                    )
-            catalogue_data["entities"][name] = {k: v for k, v in raw.items() if k in _CATALOGUE_ENTITY_KEYS}
-            if kind == "files":
-                for key in _ENTITY_KEYS:
-                    if key in raw:
-                        err(f"{path}.{key}", 'only for a system of kind = "rest"; this one is kind = "files"')
-                continue
-            endpoint = _endpoint(raw, path, connection, err)
-            if endpoint is not None:
-                endpoints[name] = endpoint
-    catalogue: Catalogue | None = None
-    try:
-        catalogue = parse_catalogue(catalogue_data, where)
-    except ConfigError as exc:
-        errors.extend(str(exc).splitlines())
-    if errors or catalogue is None:
-        raise ConfigError("\n".join(dict.fromkeys(errors)))
+    schema, problems = validate_table(SystemFileSchema, data, where, context={"folder": folder or Path()})
+    if schema is None:
+        raise ConfigError("\n".join(problems))
+    connection = schema.to_connection()
+    problems = schema.problems(connection, where)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    entities = {name: entity.to_entity(name) for name, entity in schema.entities.items()}
+    catalogue = Catalogue(system=schema.system, entities=entities, description=schema.description, source=where)
+    rest = schema.entities.items() if schema.kind == "rest" else ()
+    endpoints = {name: entity.to_endpoint(connection) for name, entity in rest}
     return SystemFile(catalogue=catalogue, connection=connection, endpoints=endpoints, source=where)
-
-
-def _connection(data: Mapping[str, Any], kind: str, err: Callable[[str, str], None], folder: Path) -> Connection:
-    conn = Connection(kind="files" if kind == "files" else "rest")
-    if kind == "files":
-        return _files_part(conn, data, err, folder)
-    base_url = data.get("base_url")
-    if base_url is not None:
-        base_url = _url(base_url, "base_url", err)
-    auth = conn.auth
-    if "auth" in data:
-        built = build_style(AUTH_STYLES, "auth", data["auth"], "auth", err)
-        auth = built if isinstance(built, Auth) else auth
-    paging = conn.paging
-    if "paging" in data:
-        built = build_style(PAGING_STYLES, "paging", data["paging"], "paging", err)
-        paging = built if isinstance(built, Paging) else paging
-    records = data.get("records", "")
-    problem = check_value("records", records)
-    if problem:
-        err("records", problem)
-        records = ""
-    timeout = data.get("timeout", conn.timeout)
-    if check_value("number", timeout):
-        err("timeout", "must be a number of seconds above 0")
-        timeout = conn.timeout
-    limits = _limits(data["limits"], "limits", err) if "limits" in data else conn.limits
-    return Connection(
-        kind="rest",
-        base_url=base_url,
-        auth=auth,
-        paging=paging,
-        records=records,
-        timeout=float(timeout),
-        limits=limits,
-    )
-
-
-def _files_part(conn: Connection, data: Mapping[str, Any], err: Callable[[str, str], None], folder: Path) -> Connection:
-    fmt = data.get("format", "json")
-    if fmt not in FILE_FORMATS:
-        err(
-            "format",
-            f'"{fmt}" is not a file format{did_you_mean(str(fmt), list(FILE_FORMATS))}; '
-            "valid formats are json, csv, parquet",
-        )
-        fmt = "json"
-    where: Path | None = None
-    if "folder" in data:
-        raw = data["folder"]
-        if not isinstance(raw, str) or not raw.strip():
-            err("folder", "must be a non-empty string: the folder that holds one file per entity")
-        else:
-            where = Path(raw).expanduser()
-            where = where if where.is_absolute() else folder / where
-    return dataclasses.replace(conn, folder=where, format=str(fmt))
-
-
-def _url(value: Any, path: str, err: Callable[[str, str], None]) -> str | None:
-    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-        err(path, f"must be an http:// or https:// URL, not {value!r}")
-        return None
-    return value.rstrip("/")
-
-
-def _limits(raw: Any, path: str, err: Callable[[str, str], None]) -> Limits:
-    valid = {"calls": "int", "window": "number", "max_errors": "int"}
-    if not isinstance(raw, dict):
-        err(path, "must be a table such as { calls = 10, window = 1 } (10 calls a second)")
-        return Limits()
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in valid:
-            err(
-                f"{path}.{key}",
-                f"unknown key{did_you_mean(key, list(valid))}; valid keys are calls, window, max_errors",
-            )
-            continue
-        problem = check_value("int" if valid[key] == "int" else "number", value)
-        if problem:
-            err(f"{path}.{key}", problem)
-            continue
-        out[key] = float(value) if key == "window" else value
-    return Limits(**out)
-
-
-def _path(value: Any, path: str, err: Callable[[str, str], None], *, with_id: bool) -> str | None:
-    if not isinstance(value, str) or not value.startswith("/"):
-        err(path, f'must be a path that starts with "/", such as "/customers", not {value!r}')
-        return None
-    names = _PLACEHOLDER.findall(value)
-    unknown = [n for n in names if n != "id"]
-    if unknown:
-        err(path, f'"{{{unknown[0]}}}" is not a placeholder; the only one is {{id}}, the record\'s id')
-        return None
-    if with_id and "id" not in names:
-        err(path, f'must hold {{id}} where the record\'s id goes, such as "{value.rstrip("/")}/{{id}}"')
-        return None
-    if not with_id and names:
-        err(path, "takes no {id}: it names the collection, not one record")
-        return None
-    return value
-
-
-def _verb(raw: Any, name: str, base: str, path: str, err: Callable[[str, str], None]) -> Verb | None:
-    methods = _VERBS[name]
-    with_id = name != "create"
-    default_path = f"{base.rstrip('/')}/{{id}}" if with_id else base
-    if raw is None:
-        return Verb(_DEFAULT_VERB[name], default_path)
-    if isinstance(raw, str):
-        raw = {"method": raw}
-    if not isinstance(raw, dict):
-        err(path, f"must be a method ({' or '.join(methods)}) or a table {{ method = ..., path = ... }}")
-        return None
-    for key in raw:
-        if key not in ("method", "path"):
-            err(f"{path}.{key}", f"unknown key{did_you_mean(key, ['method', 'path'])}; valid keys are method, path")
-    method = str(raw.get("method", _DEFAULT_VERB[name])).upper()
-    if method not in methods:
-        err(
-            f"{path}.method" if "path" in raw else path,
-            f'"{raw.get("method")}" is not valid here; valid methods are {", ".join(methods)}',
-        )
-        return None
-    target = _path(raw.get("path", default_path), f"{path}.path", err, with_id=with_id)
-    return Verb(method, target) if target else None
-
-
-def _endpoint(raw: Mapping[str, Any], path: str, conn: Connection, err: Callable[[str, str], None]) -> Endpoint | None:
-    if "path" not in raw:
-        err(
-            f"{path}.path",
-            'missing; a REST system needs the path of each entity, such as path = "/customers" '
-            '(a system that exchanges files says kind = "files")',
-        )
-        return None
-    base = _path(raw["path"], f"{path}.path", err, with_id=False)
-    records = raw.get("records", conn.records)
-    problem = check_value("records", records)
-    if problem:
-        err(f"{path}.records", problem)
-    paging = conn.paging
-    if "paging" in raw:
-        built = build_style(PAGING_STYLES, "paging", raw["paging"], f"{path}.paging", err)
-        paging = built if isinstance(built, Paging) else paging
-    if isinstance(paging, CursorPaging) and paging.cursor_field and not records:
-        where = f"{path}.paging" if "paging" in raw else "paging"
-        err(
-            f"{where}.cursor_field",
-            'a bare array has no place for a cursor: say where the records sit (records = "data") or use cursor_header',
-        )
-    if base is None:
-        return None
-    verbs = {name: _verb(raw.get(name), name, base, f"{path}.{name}", err) for name in _VERBS}
-    bulk = _bulk(raw["bulk"], f"{path}.bulk", err) if "bulk" in raw else None
-    if any(v is None for v in verbs.values()) or problem:
-        return None
-    get, create, update, delete = (verbs[n] for n in ("get", "create", "update", "delete"))
-    assert get and create and update and delete
-    return Endpoint(base, str(records), paging, get, create, update, delete, bulk)
-
-
-def _bulk(raw: Any, path: str, err: Callable[[str, str], None]) -> Bulk | None:
-    if not isinstance(raw, dict):
-        err(path, 'must be a table such as { create = "/customers/batch", size = 100 }')
-        return None
-    valid = ["create", "update", "size"]
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in valid:
-            err(f"{path}.{key}", f"unknown key{did_you_mean(key, valid)}; valid keys are create, update, size")
-        elif key == "size":
-            if check_value("int", value):
-                err(f"{path}.size", "must be a whole number above 0: the most records one call takes")
-            else:
-                out["size"] = value
-        else:
-            checked = _path(value, f"{path}.{key}", err, with_id=False)
-            if checked:
-                out[key] = checked
-    if "create" not in raw and "update" not in raw:
-        err(path, "names no endpoint; give create, update or both (a path that takes an array of records)")
-        return None
-    return Bulk(**out)
-
-
-# ---------------------------------------------------------------------------------------------- overrides
-
-
-def _override(conn: Connection, table: Mapping[str, Any], where: str, folder: Path) -> Connection:
-    """``conn`` with a connections-file table laid over it; problems name the connections file."""
-    errors: list[str] = []
-
-    def err(path: str, message: str) -> None:
-        errors.append(f"{where}.{path}: {message}")
-
-    valid = [k for k in _OVERRIDE_KEYS if (k in _FILES_ONLY) == (conn.kind == "files")]
-    for key in table:
-        if key == "_file":
-            continue
-        if key not in valid:
-            hint = did_you_mean(key, valid)
-            if key in ("token", "key", "password", "username", "secret", "api_key"):
-                hint = "; secrets are never written here: name the environment variable that holds one in a *_env key"
-            elif key in _OVERRIDE_KEYS:
-                hint = f' (not for a system of kind = "{conn.kind}")'
-            elif key in (*_ENTITY_KEYS, "paging", "records", "kind"):
-                hint = "; the shape of the API stays in the system file"
-            err(key, f"unknown key{hint}; valid keys are {', '.join(valid)}")
-    if conn.kind == "files":
-        files = _files_part(conn, {"format": conn.format, **table}, err, folder)
-        if errors:
-            raise ConfigError("\n".join(errors))
-        return files if "folder" in table else dataclasses.replace(files, folder=conn.folder)
-    changes: dict[str, Any] = {}
-    if "base_url" in table:
-        changes["base_url"] = _url(table["base_url"], "base_url", err)
-    if "timeout" in table:
-        if check_value("number", table["timeout"]):
-            err("timeout", "must be a number of seconds above 0")
-        else:
-            changes["timeout"] = float(table["timeout"])
-    if "limits" in table:
-        changes["limits"] = _limits(table["limits"], "limits", err)
-    auth = conn.auth
-    if "auth" in table:
-        built = build_style(AUTH_STYLES, "auth", table["auth"], "auth", err)
-        auth = built if isinstance(built, Auth) else auth
-    for key in SECRET_KEYS:
-        if key not in table:
-            continue
-        if key not in {f.name for f in dataclasses.fields(auth)}:  # type: ignore[arg-type]
-            err(key, f'the system\'s auth is "{auth.type}", which takes {_secret_keys(auth)}')
-        elif check_value("env", table[key]):
-            err(key, check_value("env", table[key]))
-        else:
-            auth = dataclasses.replace(auth, **{key: table[key]})  # type: ignore[type-var]
-    changes["auth"] = auth
-    if errors:
-        raise ConfigError("\n".join(errors))
-    return dataclasses.replace(conn, **changes)
-
-
-def _secret_keys(auth: Auth) -> str:
-    keys = list(auth.secrets.values())
-    return ", ".join(keys) if keys else "no secrets"
 
 
 def load_catalogue_file(path: Path) -> Catalogue:
@@ -416,7 +306,12 @@ def connect(spec: SystemFile, table: Mapping[str, Any] | None) -> SystemFile:
     """``spec`` with a connections-file table laid over its connection part (see the module docs)."""
     if table is None:
         return spec
-    where = f"{table.get('_file', 'the connections file')}: {spec.name}"
-    folder = Path(str(table["_file"])).parent if "_file" in table else Path()
-    connection = _override(spec.connection, table, where, folder)
-    return dataclasses.replace(spec, connection=connection)
+    source = str(table.get(SOURCE_KEY, "the connections file"))
+    folder = Path(source).parent if SOURCE_KEY in table else Path()
+    given = {key: value for key, value in table.items() if key != SOURCE_KEY}
+    over, problems = validate_table(OVERRIDES[spec.kind], given, source, at=(spec.name,), context={"folder": folder})
+    if over is not None:
+        problems = over.problems(spec.connection, f"{source}: {spec.name}")
+    if over is None or problems:
+        raise ConfigError("\n".join(problems))
+    return dataclasses.replace(spec, connection=over.over(spec.connection))

@@ -1,9 +1,9 @@
 """Auth and paging styles: the ``type``-tagged tables of a system file, and what each style does on the wire.
 
 A system file's ``[auth]`` and ``[paging]`` tables (:mod:`reconcile.config.systemfile`) name a style by its
-``type`` tag; each style is a frozen dataclass whose fields are its keys, registered in :data:`AUTH_STYLES` or
-:data:`PAGING_STYLES` (:mod:`reconcile.config.styles` checks a table against its style). A style also knows
-both sides of its wire, so that a new style is one class here and nothing else:
+``type`` tag; each style is a frozen pydantic model whose fields are its keys, typed by the values they take
+(:data:`EnvName`, :data:`Count`, ...), and a member of :data:`AnyAuth` or :data:`AnyPaging` (read by
+:mod:`reconcile.config.styles`). A style also knows both sides of its wire, so a new style is one class here:
 
 - an auth style says which headers a client sends (:meth:`Auth.headers`) and whether a request's headers
   carry the right credential (:meth:`Auth.accepts`);
@@ -18,33 +18,73 @@ emulator only adapt them to httpx and Starlette.
 from __future__ import annotations
 
 import base64
-import dataclasses
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from reconcile.model.values import value_at
+from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
-KeyKind = Literal["text", "int", "first", "number", "env", "header", "param", "records"]
-"""How the value of a style's key is checked (:func:`reconcile.config.styles.check_value`)."""
+from reconcile.model.names import did_you_mean
+from reconcile.model.values import value_at
 
 Row = dict[str, Any]
 
-
-def _key(default: Any = dataclasses.MISSING, kind: KeyKind = "text", doc: str = "") -> Any:
-    """A dataclass field that is also a key of a ``type``-tagged table, with how its value is checked."""
-    return field(default=default, metadata={"kind": kind, "doc": doc})
+# ------------------------------------------------------------------------------ the values a key may take
 
 
-class Style:
-    """A table of a ``type``-tagged config: its dataclass fields are its keys."""
+def _text(pattern: str, such: str, blank: bool = False) -> BeforeValidator:
+    """Text that matches ``pattern`` (or is empty, if ``blank``), checked before the type: a wrong value is told."""
 
-    type: ClassVar[str]
+    def check(value: Any) -> Any:
+        if not isinstance(value, str) or not (value.strip() or blank):
+            raise ValueError("must be a non-empty string")
+        if value and not re.fullmatch(pattern, value):
+            raise ValueError(f'must be {such}, not "{value}"')
+        return value
 
-    def problems(self) -> list[tuple[str, str]]:
-        """(key, message) for what the keys say together that no single key shows."""
-        return []
+    return BeforeValidator(check)
+
+
+def _whole(allowed: Callable[[int], bool], message: str) -> BeforeValidator:
+    def check(value: Any) -> Any:
+        if not isinstance(value, int) or isinstance(value, bool) or not allowed(value):
+            raise ValueError(message)
+        return value
+
+    return BeforeValidator(check)
+
+
+_TOKEN = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"  # what HTTP allows in a header name, and we in a query parameter's
+_DOTS = r"[A-Za-z0-9_$@-]+(\.[A-Za-z0-9_$@-]+)*"
+
+EnvName = Annotated[str, _text(r"[A-Za-z_][A-Za-z0-9_]*", 'the name of an environment variable (letters, digits, "_")')]
+"""The name of the environment variable that holds a secret: secrets are never written in a file."""
+HeaderName = Annotated[str, _text(_TOKEN, 'an HTTP header name such as "X-API-Key"')]
+ParamName = Annotated[str, _text(_TOKEN, 'a query parameter name such as "page"')]
+RecordsPath = Annotated[str, _text(_DOTS, 'a dotted path such as "data" or "result.items" ("" for a bare array)', True)]
+Count = Annotated[int, _whole(lambda n: n > 0, "must be a whole number above 0")]
+FirstPage = Annotated[int, _whole(lambda n: n in (0, 1), "must be 0 or 1: the number of the first page")]
+
+
+class Style(BaseModel):
+    """A ``type``-tagged table: its fields are its keys; a key it does not have is refused naming its type."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    what: ClassVar[str]  # what the table is, as a message names it: auth, paging
+    type: str
+
+    @classmethod
+    def unknown_key(cls, key: str) -> str:
+        """What a key this style does not have is told (:mod:`reconcile.config.schema` shows it)."""
+        keys = list(cls.model_fields)
+        hint = did_you_mean(key, keys[1:])
+        if f"{key}_env" in keys:
+            hint = f'; secrets are never written in a file: name the variable that holds it in "{key}_env"'
+        tag = cls.model_fields["type"].default
+        return f'unknown key for {cls.what} type "{tag}"{hint}; valid keys are {", ".join(keys)}'
 
 
 # ---------------------------------------------------------------------------------------------------- auth
@@ -53,6 +93,7 @@ class Style:
 class Auth(Style):
     """How every call logs in. ``secrets`` maps each secret's role to the key naming its variable."""
 
+    what: ClassVar[str] = "auth"
     secrets: ClassVar[dict[str, str]] = {}
 
     def secret_env(self) -> dict[str, str | None]:
@@ -68,57 +109,53 @@ class Auth(Style):
         return all(headers.get(name) == value for name, value in self.headers(secrets).items())
 
 
-@dataclass(frozen=True)
 class NoAuth(Auth):
     """No credentials: an open API, or one behind a network boundary."""
 
-    type: ClassVar[str] = "none"
+    type: Literal["none"] = "none"
 
     def headers(self, secrets: Mapping[str, str]) -> dict[str, str]:
         return {}
 
 
-@dataclass(frozen=True)
 class BearerAuth(Auth):
     """``Authorization: Bearer <token>``, the token read from ``token_env``."""
 
-    type: ClassVar[str] = "bearer"
+    type: Literal["bearer"] = "bearer"
     secrets: ClassVar[dict[str, str]] = {"token": "token_env"}
-    token_env: str | None = _key(None, "env", "the environment variable that holds the token")
+    token_env: EnvName | None = None
 
     def headers(self, secrets: Mapping[str, str]) -> dict[str, str]:
         return {"Authorization": f"Bearer {secrets['token']}"}
 
 
-@dataclass(frozen=True)
 class ApiKeyAuth(Auth):
     """An API key in a header (``header``, default ``X-API-Key``), the key read from ``key_env``."""
 
-    type: ClassVar[str] = "api_key"
+    type: Literal["api_key"] = "api_key"
     secrets: ClassVar[dict[str, str]] = {"key": "key_env"}
-    header: str = _key("X-API-Key", "header")
-    key_env: str | None = _key(None, "env", "the environment variable that holds the key")
+    header: HeaderName = "X-API-Key"
+    key_env: EnvName | None = None
 
     def headers(self, secrets: Mapping[str, str]) -> dict[str, str]:
         return {self.header: secrets["key"]}
 
 
-@dataclass(frozen=True)
 class BasicAuth(Auth):
     """HTTP basic auth, the user name and password read from ``username_env`` and ``password_env``."""
 
-    type: ClassVar[str] = "basic"
+    type: Literal["basic"] = "basic"
     secrets: ClassVar[dict[str, str]] = {"username": "username_env", "password": "password_env"}
-    username_env: str | None = _key(None, "env")
-    password_env: str | None = _key(None, "env")
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
 
     def headers(self, secrets: Mapping[str, str]) -> dict[str, str]:
         pair = f"{secrets['username']}:{secrets['password']}".encode()
         return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
 
 
-AUTH_STYLES: dict[str, type[Auth]] = {c.type: c for c in (BearerAuth, ApiKeyAuth, BasicAuth, NoAuth)}
-"""Auth styles by their ``type`` tag; a new style is a class here."""
+AnyAuth = BearerAuth | ApiKeyAuth | BasicAuth | NoAuth
+"""Every auth style, told apart by its ``type``: a new style is a class here and a member here."""
 SECRET_KEYS = ("token_env", "key_env", "username_env", "password_env")
 
 # -------------------------------------------------------------------------------------------- pages on the wire
@@ -189,6 +226,7 @@ def _size(query: Mapping[str, str], name: str | None, default: int, most: int) -
 class Paging(Style):
     """How a full list is read page by page, by a client and by a server."""
 
+    what: ClassVar[str] = "paging"
     repeated: ClassVar[str] = "asked for the same page twice"
     """How a client says the pages came round again (``GET /x <repeated>; the pages do not end``)."""
 
@@ -208,11 +246,10 @@ class Paging(Style):
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
 class NoPaging(Paging):
     """One call answers every record."""
 
-    type: ClassVar[str] = "none"
+    type: Literal["none"] = "none"
 
     def next_request(self, asked: PageRequest, answer: PageAnswer) -> PageRequest | None:
         return None
@@ -221,18 +258,17 @@ class NoPaging(Paging):
         return ServedPage(rows)
 
 
-@dataclass(frozen=True)
 class PageNumberPaging(Paging):
     """``?page=1&per_page=100``, then page 2, ... until a page holds fewer than ``size`` records.
 
     ``size`` must not be above the most the system sends in one page.
     """
 
-    type: ClassVar[str] = "page_number"
-    page_param: str = _key("page", "param")
-    size_param: str = _key("per_page", "param")
-    size: int = _key(100, "int")
-    first_page: int = _key(1, "first")
+    type: Literal["page_number"] = "page_number"
+    page_param: ParamName = "page"
+    size_param: ParamName = "per_page"
+    size: Count = 100
+    first_page: FirstPage = 1
 
     def first_request(self) -> PageRequest:
         return PageRequest().asking({self.page_param: self.first_page, self.size_param: self.size})
@@ -249,14 +285,13 @@ class PageNumberPaging(Paging):
         return ServedPage(rows[start : start + size])
 
 
-@dataclass(frozen=True)
 class OffsetPaging(Paging):
     """``?offset=0&limit=100``, then offset 100, ... until a page holds fewer than ``limit`` records."""
 
-    type: ClassVar[str] = "offset"
-    offset_param: str = _key("offset", "param")
-    limit_param: str = _key("limit", "param")
-    limit: int = _key(100, "int")
+    type: Literal["offset"] = "offset"
+    offset_param: ParamName = "offset"
+    limit_param: ParamName = "limit"
+    limit: Count = 100
 
     def first_request(self) -> PageRequest:
         return PageRequest().asking({self.offset_param: 0, self.limit_param: self.limit})
@@ -272,22 +307,22 @@ class OffsetPaging(Paging):
         return ServedPage(rows[offset : offset + limit])
 
 
-@dataclass(frozen=True)
 class CursorPaging(Paging):
-    """Each answer names the next page's cursor, in a body field or a header; no cursor, no more pages."""
+    """Each answer names the next page's cursor, in a body field (``cursor_field``) or a header; none, no more pages."""
 
-    type: ClassVar[str] = "cursor"
+    type: Literal["cursor"] = "cursor"
     repeated: ClassVar[str] = "named the same cursor twice"
-    cursor_param: str = _key("cursor", "param")
-    cursor_field: str | None = _key(None, "records", 'the cursor\'s place in the body, such as "meta.next_cursor"')
-    cursor_header: str | None = _key(None, "header", 'the header that holds the cursor, such as "X-Next-Cursor"')
-    size_param: str | None = _key(None, "param")
-    size: int = _key(100, "int")
+    cursor_param: ParamName = "cursor"
+    cursor_field: RecordsPath | None = None
+    cursor_header: HeaderName | None = None
+    size_param: ParamName | None = None
+    size: Count = 100
 
-    def problems(self) -> list[tuple[str, str]]:
+    @model_validator(mode="after")
+    def one_place(self) -> Self:
         if (self.cursor_field is None) == (self.cursor_header is None):
-            return [("", "needs exactly one of cursor_field (a place in the body) and cursor_header (a header)")]
-        return []
+            raise ValueError("needs exactly one of cursor_field (a place in the body) and cursor_header (a header)")
+        return self
 
     def first_request(self) -> PageRequest:
         return PageRequest().asking({self.size_param: self.size} if self.size_param else {})
@@ -326,14 +361,13 @@ def _cursor_offset(cursor: str) -> int:
         raise BadQuery("the cursor is not one this API gave out") from None
 
 
-@dataclass(frozen=True)
 class LinkHeaderPaging(Paging):
     """The next page's URL in the ``Link`` header (RFC 8288, ``rel="next"``); no such link, no more pages."""
 
-    type: ClassVar[str] = "link_header"
+    type: Literal["link_header"] = "link_header"
     repeated: ClassVar[str] = "linked to the same next page twice"
-    size_param: str | None = _key(None, "param")
-    size: int = _key(100, "int")
+    size_param: ParamName | None = None
+    size: Count = 100
 
     def first_request(self) -> PageRequest:
         return PageRequest().asking({self.size_param: self.size} if self.size_param else {})
@@ -361,7 +395,5 @@ def _with_query(url: str, params: Mapping[str, Any]) -> str:
     return parts._replace(query=urlencode([*kept, *new.items()])).geturl()
 
 
-PAGING_STYLES: dict[str, type[Paging]] = {
-    c.type: c for c in (PageNumberPaging, OffsetPaging, CursorPaging, LinkHeaderPaging, NoPaging)
-}
-"""Paging styles by their ``type`` tag; a new style is a class here."""
+AnyPaging = PageNumberPaging | OffsetPaging | CursorPaging | LinkHeaderPaging | NoPaging
+"""Every paging style, told apart by its ``type``: a new style is a class here and a member here."""
