@@ -35,7 +35,7 @@ Row = dict[str, Any]
 
 
 def _text(pattern: str, such: str, blank: bool = False) -> BeforeValidator:
-    """Text that matches ``pattern`` (or is empty, if ``blank``), checked before the type: a wrong value is told."""
+    """Text matching ``pattern`` (or empty, if ``blank``), checked before the type so any wrong value is told."""
 
     def check(value: Any) -> Any:
         if not isinstance(value, str) or not (value.strip() or blank):
