@@ -22,7 +22,6 @@ file's folder.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,12 +31,12 @@ import pydantic
 from reconcile.config.schema import Schema, is_text, is_whole_number, must, problem, validate_table
 from reconcile.config.toml import read_toml
 from reconcile.errors import ConfigError
+from reconcile.model.styles import EnvName
 
 CONNECTIONS_ENV = "RECONCILE_CONNECTIONS"
 SOURCE_KEY = "_file"
 """Every loaded table carries the file it came from under this key, for messages."""
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NOT_EMPTY = "must be a non-empty string"
 
 
@@ -47,14 +46,6 @@ def _url(value: Any) -> str:
     if not value.startswith(("http://", "https://")):
         raise problem(f'must be an http:// or https:// URL, not "{value}"')
     return str(value).rstrip("/")
-
-
-def _env_name(value: Any) -> str:
-    if not is_text(value):
-        raise problem(_NOT_EMPTY)
-    if not _ENV_NAME.match(value):
-        raise problem(f'must be the name of an environment variable (letters, digits, "_"), not "{value}"')
-    return str(value)
 
 
 def _local_path(value: Any, info: pydantic.ValidationInfo) -> Path:
@@ -67,8 +58,6 @@ def _local_path(value: Any, info: pydantic.ValidationInfo) -> Path:
 
 Url = Annotated[str, pydantic.BeforeValidator(_url)]
 """An http:// or https:// URL, without a trailing slash."""
-EnvName = Annotated[str, pydantic.BeforeValidator(_env_name)]
-"""The name of an environment variable that holds a secret (such keys end in ``_env``)."""
 LocalPath = Annotated[Path, pydantic.BeforeValidator(_local_path)]
 WholeNumber = Annotated[int, must(is_whole_number, lambda v: f"must be a whole number, not {v!r}")]
 Rate = Annotated[
