@@ -57,13 +57,7 @@ def cast_value(value: Any, ftype: FieldType) -> Any:
     if isinstance(value, dict | list):
         raise ValueError("an object or a list")
     if ftype in ("string", "guid"):
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, datetime):
-            return _iso(value)
-        if isinstance(value, date):
-            return value.isoformat()
-        return str(value)
+        return text_value(value)
     if isinstance(value, str):
         value = value.strip()
         if not value:

@@ -323,7 +323,7 @@ def test_rate_limit_headers_and_a_429_with_only_the_minute_headers(clock: FakeCl
 
 
 def test_injected_failures_hit_the_nth_matching_call(api: Api) -> None:
-    api.emulator.fail("POST", "Accounts", nth=2, status=503)
+    api.emulator.faults.fail("POST", "Accounts", nth=2, status=503)
     statuses = [api.call("POST", f"{DIV}/crm/Accounts", json={"Name": f"A{i}"}).status_code for i in range(3)]
     assert statuses == [201, 503, 201]
     assert len(api.emulator.records("Accounts")) == 2

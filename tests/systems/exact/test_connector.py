@@ -278,7 +278,7 @@ def test_a_process_killed_right_after_a_refresh_leaves_a_token_file_the_next_one
 
 
 def test_a_500_on_one_write_among_many_fails_only_that_one_as_retryable(env: Env) -> None:
-    env.emulator.fail("POST", "Accounts", nth=3, status=500)
+    env.emulator.faults.fail("POST", "Accounts", nth=3, status=500)
     ops = [WriteOp(WriteKind.CREATE, f"row{i}", {"Name": f"New {i}", "City": "Utrecht"}) for i in range(5)]
     with _closing(env.connect()) as system:
         results = system.write("Accounts", ops)
@@ -295,7 +295,7 @@ def test_a_500_on_one_write_among_many_fails_only_that_one_as_retryable(env: Env
 
 
 def test_a_create_whose_answer_was_lost_is_found_again_not_duplicated(env: Env) -> None:
-    env.emulator.fail("POST", "Accounts", status=502, apply=True)
+    env.emulator.faults.fail("POST", "Accounts", status=502, apply=True)
     with _closing(env.connect()) as system:
         (result,) = system.write("Accounts", [WriteOp(WriteKind.CREATE, "r", {"Name": "Lost answer", "Code": "77"})])
     assert result.ok
@@ -369,7 +369,7 @@ def test_a_validation_error_from_exact_carries_its_message_and_is_not_retried(en
 
 def test_the_breaker_stops_an_endpoint_before_exact_would_block_the_key(env: Env) -> None:
     accounts = seed_accounts(env.emulator, 8)
-    env.emulator.fail("PUT", "Accounts", status=400, times=100)
+    env.emulator.faults.fail("PUT", "Accounts", status=400, times=100)
     ops = [WriteOp(WriteKind.UPDATE, f"u{i}", {"Name": f"N{i}"}, key=key) for i, key in enumerate(accounts)]
     with _closing(env.connect()) as system:
         results = system.write("Accounts", ops)

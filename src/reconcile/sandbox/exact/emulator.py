@@ -182,7 +182,7 @@ class ExactEmulator:
         """Delete a record directly, logging it for ``sync/Deleted``."""
         self.store.remove(entity, key, division)
 
-    # ------------------------------------------------------------------------------------ tokens, faults
+    # ------------------------------------------------------------------------------------------- tokens
 
     def add_client(self, client_id: str, secret: str, redirect_uri: str) -> None:
         """Register an app (client id, secret, redirect URI) as the Exact App Center would."""
@@ -207,21 +207,3 @@ class ExactEmulator:
     def live_refresh_tokens(self) -> list[str]:
         """The refresh tokens that would still be accepted."""
         return self.oauth.live_refresh_tokens()
-
-    def fail(
-        self,
-        method: str,
-        entity: str | None = None,
-        *,
-        status: int = 500,
-        nth: int = 1,
-        times: int = 1,
-        body: str | None = None,
-        apply: bool = False,
-    ) -> None:
-        """Make the ``nth`` matching call (and ``times - 1`` after it) answer ``status``.
-
-        ``body`` is sent as is (default: an HTML error page, as a gateway would); ``apply=True`` carries
-        the call out first and only then fails, as when an answer is lost after the write.
-        """
-        self.faults.fail(method, entity, status=status, nth=nth, times=times, body=body, apply=apply)
