@@ -10,11 +10,9 @@ from typing import Annotated
 
 import typer
 
+from reconcile.app.consent import ExactConsent
 from reconcile.app.sandbox import reset_sandbox, serve_sandbox
 from reconcile.cli.options import ConnOpt, StateOpt, state_dir
-from reconcile.config.connections import load_connections
-from reconcile.errors import ConfigError
-from reconcile.systems.exact.auth import authorization_url, exchange_code, store_refresh_token
 
 sandbox_app = typer.Typer(help="The local sandbox: emulated systems with bundled data.", no_args_is_help=True)
 auth_app = typer.Typer(help="Authorise reconcile with a system that needs a person's consent.", no_args_is_help=True)
@@ -74,16 +72,14 @@ def auth_exact(
     The tokens go to the connection's token_file; the refresh token rotates on every use and is written
     back atomically, so keep that file where only the nightly job can read it.
     """
-    conn = load_connections(connections).get("exact")
-    if conn is None:
-        raise ConfigError("no [exact] table in the connections file (--connections or RECONCILE_CONNECTIONS)")
+    consent = ExactConsent(connections)
     if refresh_token:
-        store_refresh_token(conn, refresh_token)
-        typer.echo(f"refresh token stored in {conn['token_file']}")
+        consent.keep(refresh_token)
+        typer.echo(f"refresh token stored in {consent.token_file}")
         return
     if code is None:
         typer.echo("Open this address, log in and allow access:\n")
-        typer.echo(authorization_url(conn))
+        typer.echo(consent.address())
         code = typer.prompt("\nThen paste the code from the address Exact redirects you to")
-    exchange_code(conn, code)
-    typer.echo(f"authorised; tokens stored in {conn['token_file']}")
+    consent.exchange(code)
+    typer.echo(f"authorised; tokens stored in {consent.token_file}")
