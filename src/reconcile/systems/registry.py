@@ -2,9 +2,10 @@
 
 Built-in systems (``exact``, ``poweroffice``) have catalogues shipped with reconcile; a custom system is
 described by a system file, ``systems/<name>.toml`` next to the flow files. Without a connection, a system
-is its local sandbox: the emulator (or folder) seeded from ``data/sandbox/<name>/`` and kept in the state
-directory between runs, so that a second nightly run sees what the first one wrote. The seed data itself is
-never changed.
+is its local sandbox, seeded from ``data/sandbox/<name>/`` and kept in the state directory between runs, so
+that a second nightly run sees what the first one wrote; the seed data itself is never changed. A system of
+files is then the sandbox copy of its folder; any other is opened by the :class:`SandboxOpener` the caller
+gives (:func:`reconcile.sandbox.openers.open_sandbox`): this package never imports the emulators itself.
 """
 
 from __future__ import annotations
