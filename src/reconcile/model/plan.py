@@ -6,8 +6,21 @@ A plan is one Polars frame with :data:`PLAN_SCHEMA`: a row per record and action
 ``changes`` lists the properties the row touches. For ``create`` and ``update_target`` the ``field`` is the
 target's field and ``new`` the value to write there; for ``update_source`` the ``field`` is the source's field
 path. ``old`` is the value on the side written, ``base`` the shadow (the value after the last sync). For a
-``conflict``, ``old`` is the target's value, ``new`` the source's. Values are canonical strings (dates as
-``YYYY-MM-DD``, numbers as Polars prints them); references hold the *source* id of the referenced record.
+``conflict`` and a ``differs`` row, ``old`` is the target's value, ``new`` the source's. Values are canonical
+strings (dates as ``YYYY-MM-DD``, numbers as Polars prints them); references hold the *source* id of the
+referenced record.
+
+A ``differs`` row is a linked pair whose values differ where nothing may be written on purpose (a property
+that only flows forward, a blank that may not overwrite, a read-only field, a reference to an unlinked
+record, or a source record unlinked on purpose): it is neither in sync nor a write. Its ``reason`` is the
+first such property's; ``detail`` names each.
+
+A ``move_link`` row says a stored link moves to another source record: ``source_id`` is the new source
+record, ``target_id`` the target record both are linked to, ``detail`` names the old source record (gone from
+the source). Applying it removes the link of the old source id and adds the link of the new one, carrying the
+old source id's shadows over to the new one, before any write (as merges are recorded);
+:attr:`reconcile.engine.build.FlowPlan.moves` lists them as (mapping, from_source_id, source_id, target_id).
+The pair's own updates, diffed against the carried shadows, are rows of their own.
 """
 
 from __future__ import annotations
@@ -25,6 +38,8 @@ class Action(StrEnum):
     DELETE = "delete"
     REJECT = "reject"
     AMBIGUOUS = "ambiguous"
+    MOVE_LINK = "move_link"
+    DIFFERS = "differs"
     IN_SYNC = "in_sync"
 
     @property
@@ -65,6 +80,15 @@ class Reason(StrEnum):
     PARENT_REJECTED = "parent_rejected"
     NO_CHILDREN = "no_children"
     WRITE_FAILED = "write_failed"
+    LINK_MOVED = "link_moved"
+    FORWARD_ONLY = "forward_only"
+    BLANK_KEPT = "blank_kept"
+    READ_ONLY_FIELD = "read_only_field"
+    UNLINKED_REFERENCE = "unlinked_reference"
+    UNLINKED_ON_PURPOSE = "unlinked_on_purpose"
+    UNIQUE_TAKEN = "unique_taken"
+    SOURCE_DELETED_TARGET_EDITED = "source_deleted_target_edited"
+    TARGET_DELETED_SOURCE_EDITED = "target_deleted_source_edited"
 
     @property
     def words(self) -> str:
@@ -96,6 +120,23 @@ _WORDS: dict[Reason, str] = {
     Reason.PARENT_REJECTED: "the record it refers to cannot be created",
     Reason.NO_CHILDREN: "the target requires lines, and no line of this record can be created",
     Reason.WRITE_FAILED: "the system refused the write",
+    Reason.LINK_MOVED: "the linked source record is gone and a new source record matches the same target record "
+    "by the merge rule: the link moves to it, with its sync history",
+    Reason.FORWARD_ONLY: "changed in the target, but the property only flows from the source (a fixed value or "
+    'direction = "forward"): not written back',
+    Reason.BLANK_KEPT: "blank on one side and filled on the other: a blank does not overwrite a filled value "
+    "(blank_overwrites = false)",
+    Reason.READ_ONLY_FIELD: "differs, but the field cannot be changed on the side it would be written to "
+    "(read-only, or set only on create)",
+    Reason.UNLINKED_REFERENCE: "the target refers to a record that is not linked, so the reference cannot be "
+    "written back",
+    Reason.UNLINKED_ON_PURPOSE: "unlinked on purpose (delete = unlink) when it was deleted in the target: not "
+    "created again",
+    Reason.UNIQUE_TAKEN: "a value the target keeps unique is already held by another record",
+    Reason.SOURCE_DELETED_TARGET_EDITED: "deleted in the source and edited in the target since the last sync; "
+    "left for review",
+    Reason.TARGET_DELETED_SOURCE_EDITED: "deleted in the target and edited in the source since the last sync; "
+    "left for review",
 }
 
 
