@@ -267,6 +267,15 @@ def test_429s_are_absorbed_and_the_limiter_keeps_under_ten_a_second(
     assert po.read("Customers").equals(expected)
 
 
+def test_a_single_500_on_a_read_is_retried_instead_of_ending_the_night(
+    po: PowerOfficeSystem, emulator: PowerOfficeEmulator, clock: FakeClock
+) -> None:
+    expected = po.read("Customers")
+    emulator.fail_next(1, 500)
+    assert po.read("Customers").equals(expected)
+    assert len(_calls(emulator, 500)) == 1 and clock.slept
+
+
 def test_a_missing_module_subscription_names_the_privilege(
     po: PowerOfficeSystem, emulator: PowerOfficeEmulator
 ) -> None:

@@ -16,11 +16,16 @@ What is retried, and why so little:
 
 - **429**: the system refused the call before doing anything, so it is safe to repeat, even a create.
 - **5xx the caller marks transient** (``transient=``): many systems answer a validation error with a 500,
-  and repeating those only burns the error budget. By default 502, 503 and 504 are transient.
+  and repeating those only burns the error budget. By default 502, 503 and 504 are transient; a connector
+  marks every 5xx transient for its reads (:func:`~reconcile.systems.http.retry.server_error`), which
+  change nothing however often they are sent.
 - **Network failures** (timeouts, dropped connections). For a call that is not idempotent (POST, PATCH)
   only failures that prove the request never reached the server (a refused connection, a connect timeout)
   are retried: a create whose answer was lost may have happened, and the caller has to look before it
   creates again. Such a failure raises :class:`NetworkError` with ``maybe_applied=True``.
+
+Retries of timeouts and 5xx stop at the policy's ``attempts`` or once they would outlast its ``max_elapsed``
+(counted on the clock from the first attempt), whichever comes first.
 
 Nothing else is retried: a 4xx is the caller's to handle, and the final response is returned as it came,
 whatever its status, except for the cases that stop a command, which raise: a 401 that survives a fresh
@@ -130,6 +135,7 @@ class HttpClient:
         where = f"{method} {_path_of(url)}"
         refreshed = False
         attempt = 0
+        started = self.clock.now()
         while True:
             attempt += 1
             self.breaker.check(endpoint)
@@ -146,8 +152,9 @@ class HttpClient:
                 self.breaker.record(endpoint, None)
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
-                if (safe or never_sent) and attempt < self.retry.attempts:
-                    self.clock.sleep(self.retry.delay(attempt))
+                delay = self.retry.delay(attempt)
+                if (safe or never_sent) and self._may_retry(attempt, delay, started):
+                    self.clock.sleep(delay)
                     continue
                 raise NetworkError(
                     self.system,
@@ -168,10 +175,16 @@ class HttpClient:
                     self.clock.sleep(self.retry.delay(attempt, response, self.clock.now()))
                     continue
                 raise RateLimited(self.system, f"{where} was still rate limited after {attempt} attempts")
-            if status >= 500 and safe and is_transient(response) and attempt < self.retry.attempts:
-                self.clock.sleep(self.retry.delay(attempt, response, self.clock.now()))
-                continue
+            if status >= 500 and safe and is_transient(response):
+                delay = self.retry.delay(attempt, response, self.clock.now())
+                if self._may_retry(attempt, delay, started):
+                    self.clock.sleep(delay)
+                    continue
             return response
+
+    def _may_retry(self, attempt: int, delay: float, started: float) -> bool:
+        """Whether a failed attempt may be followed by another after ``delay`` seconds (see the module docs)."""
+        return attempt < self.retry.attempts and self.clock.now() + delay - started <= self.retry.max_elapsed
 
     def close(self) -> None:
         """Close the connection pool."""

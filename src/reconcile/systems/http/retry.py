@@ -15,19 +15,31 @@ def default_transient(response: httpx.Response) -> bool:
     return response.status_code in (502, 503, 504)
 
 
+def server_error(response: httpx.Response) -> bool:
+    """Every 5xx: what a read counts as transient, since repeating a read changes nothing.
+
+    A write cannot be so bold: many systems answer a validation error with a 500, and repeating it only
+    spends the error budget (or, for a create, may make the record twice).
+    """
+    return response.status_code >= 500
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how long to retry: exponential backoff, honouring ``Retry-After``.
 
     ``attempts`` counts the first try. The n-th retry waits ``base_delay * 2**(n-1)`` seconds (at most
     ``max_delay``), stretched by up to ``jitter`` (a fraction) so that parallel workers spread out, unless the
-    response names its own wait in ``Retry-After``.
+    response names its own wait in ``Retry-After``. ``max_elapsed`` bounds the time one call may spend on
+    failed attempts (timeouts and 5xx, the waits between them included): a retry that would end later is
+    not made, so that a system that is down costs the run minutes, not hours.
     """
 
     attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 60.0
     jitter: float = 0.0
+    max_elapsed: float = 300.0
 
     def delay(self, retry: int, response: httpx.Response | None = None, now: float | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (1 for the first retry)."""

@@ -11,8 +11,8 @@ writer (:mod:`reconcile.systems.poweroffice.writes`) of a connection. It holds w
   stop at the first of a 204, an empty or short page, or an ``X-Pagination`` without ``nextPageLink``.
   v1 lists page with ``$top`` / ``$skip`` / ``$orderby`` until ``count`` records are in.
 - **Limits**: 10 calls in any one second per subscription key (a sliding window, shared by the token
-  calls), retries with backoff on 429 (honouring ``Retry-After``, at least a second), 502/503/504 and
-  timeouts (:mod:`reconcile.systems.http.client`).
+  calls), retries with backoff on 429 (honouring ``Retry-After``, at least a second), 502/503/504 (any
+  5xx for a read) and timeouts (:mod:`reconcile.systems.http.client`).
 - **The catalogue**: which API and endpoint serves an entity is data, in the catalogue's ``api`` tables.
 """
 
@@ -30,7 +30,7 @@ from reconcile.model.clock import Clock
 from reconcile.systems.http.breaker import CircuitBreaker
 from reconcile.systems.http.client import HttpClient
 from reconcile.systems.http.limits import SlidingWindowLimiter
-from reconcile.systems.http.retry import RetryPolicy
+from reconcile.systems.http.retry import RetryPolicy, server_error
 from reconcile.systems.poweroffice.auth import SUBSCRIPTION_HEADER, TokenSource
 from reconcile.systems.poweroffice.wire import fold, problem_text, token_claims, v1_error
 
@@ -131,14 +131,18 @@ class PowerOfficeApi:
     # ------------------------------------------------------------------------------------------ calls
 
     def v2_call(self, method: str, path: str, ent: Entity, **options: Any) -> httpx.Response:
-        """One v2 call for ``ent``; a 403 raises :meth:`forbidden`'s explanation."""
+        """One v2 call for ``ent``; a 403 raises :meth:`forbidden`'s explanation. A read is retried on any 5xx."""
+        if method == "GET":
+            options.setdefault("transient", server_error)
         response = self.v2.request(method, path, endpoint=f"v2 {ent.name}", **options)
         if response.status_code == 403:
             raise self.forbidden(ent, write=method != "GET")
         return response
 
     def v1_call(self, method: str, path: str, ent: Entity, **options: Any) -> httpx.Response:
-        """One v1 call for ``ent``; a 403 is an :class:`AuthError`."""
+        """One v1 call for ``ent``; a 403 is an :class:`AuthError`. A read is retried on any 5xx."""
+        if method == "GET":
+            options.setdefault("transient", server_error)
         response = self.v1.request(method, path, endpoint=f"v1 {ent.name}", **options)
         if response.status_code == 403:
             raise AuthError(SYSTEM, f"PowerOffice Go refused {ent.name} (403, API v1): the integration lacks access")

@@ -19,6 +19,7 @@ from reconcile.model.systemfile import Endpoint, SystemFile
 from reconcile.model.values import flatten_record, nest_record, value_at
 from reconcile.systems.base import WriteKind, WriteOp, WriteResult
 from reconcile.systems.http.client import HttpClient, NetworkError
+from reconcile.systems.http.retry import server_error
 from reconcile.systems.rest.bodies import Bodies, Refused
 from reconcile.systems.rest.bulk import BulkWriter
 from reconcile.systems.rest.outcomes import Outcomes, failed
@@ -104,7 +105,7 @@ class RestWriter:
 
     def _whole(self, ent: Entity, ep: Endpoint, key: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         """The record as a PUT replaces it: its writable fields now, with ``changes`` laid over them."""
-        response = self.http.request("GET", ep.get.url(key), endpoint=ep.get.path)
+        response = self.http.request("GET", ep.get.url(key), endpoint=ep.get.path, transient=server_error)
         if response.status_code == 404:
             return None
         if response.status_code != 200:

@@ -1,0 +1,54 @@
+"""The shared HTTP client's retries of reads: every 5xx and timeout, within bounded tries and total time.
+
+``MockTransport`` stands in for the network: the failure shapes here (a server that keeps failing, a read
+that times out) are what no emulator gives on demand for as long as needed.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from reconcile.model.clock import FakeClock
+from reconcile.systems.http.client import HttpClient, NetworkError
+from reconcile.systems.http.retry import RetryPolicy, server_error
+
+
+def _client(handler: httpx.MockTransport, clock: FakeClock, retry: RetryPolicy | None = None) -> HttpClient:
+    return HttpClient("test", "http://api.test", clock=clock, transport=handler, retry=retry)
+
+
+def test_a_read_retries_any_5xx_its_caller_marks_as_a_server_error() -> None:
+    clock = FakeClock()
+    answers = iter([httpx.Response(500, json={"error": "x"}), httpx.Response(507), httpx.Response(200)])
+    http = _client(httpx.MockTransport(lambda request: next(answers)), clock)
+    assert http.request("GET", "/x", endpoint="x", transient=server_error).status_code == 200
+    assert http.calls == 3 and clock.slept == [0.5, 1.0]
+
+
+def test_retries_of_a_failing_read_stop_within_the_policys_total_time() -> None:
+    clock = FakeClock()
+    http = _client(
+        httpx.MockTransport(lambda request: httpx.Response(503)),
+        clock,
+        RetryPolicy(attempts=50, base_delay=10.0, max_delay=40.0, max_elapsed=100.0),
+    )
+    assert http.request("GET", "/x", endpoint="x").status_code == 503
+    assert clock.slept == [10.0, 20.0, 40.0]  # the next wait (40) would end after 100 seconds
+    assert http.calls == 4
+
+
+def test_a_read_that_times_out_is_retried_within_the_policys_total_time() -> None:
+    clock = FakeClock()
+    calls: list[int] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        clock.advance(30.0)  # the timeout itself takes time
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with pytest.raises(NetworkError, match="timed out after 3 attempt"):
+        _client(httpx.MockTransport(slow), clock, RetryPolicy(attempts=20, base_delay=1.0, max_elapsed=90.0)).request(
+            "GET", "/x", endpoint="x"
+        )
+    assert len(calls) == 3 and clock.slept == [1.0, 2.0]
