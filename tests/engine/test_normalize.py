@@ -27,13 +27,15 @@ def test_a_datetime_text_and_a_date_are_the_same_date() -> None:
     assert as_date == ["1980-05-17"]
 
 
-def test_a_datetime_in_a_time_zone_is_dated_in_utc() -> None:
+def test_a_datetime_becomes_a_date_at_its_own_offset_not_in_utc() -> None:
+    """Half past midnight in Oslo is the 17th there, though UTC still says the 16th (issue 9, item 12)."""
     oslo = pl.Datetime("us", "Europe/Oslo")
     frame = pl.DataFrame({"v": [dt.datetime(1980, 5, 17, 0, 30)]}).with_columns(
         pl.col("v").dt.replace_time_zone("Europe/Oslo")
     )
     got = frame.select(canonical(pl.col("v"), oslo, "date").alias("v"))["v"].to_list()
-    assert got == ["1980-05-16"]
+    assert got == ["1980-05-17"]
+    assert canon(["1980-05-17T00:30:00+02:00"], pl.Utf8(), "date") == ["1980-05-17"]
 
 
 def test_a_date_that_does_not_parse_is_kept_for_validation_to_name() -> None:

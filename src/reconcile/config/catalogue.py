@@ -13,10 +13,18 @@ from typing import Annotated, Any
 
 import pydantic
 
-from reconcile.config.schema import Schema, must, validate_table
+from reconcile.config.schema import Schema, is_whole_number, must, validate_table
 from reconcile.errors import ConfigError
 from reconcile.model.catalogue import Catalogue, Embedded, Entity, Field, FieldFormat, FieldType
 from reconcile.model.names import did_you_mean
+
+Decimals = Annotated[
+    int,
+    must(
+        lambda v: is_whole_number(v) and 0 <= v <= 15,
+        lambda v: f"{v!r} is not valid; use a whole number of decimals from 0 to 15",
+    ),
+]
 
 
 class FieldSchema(Schema):
@@ -33,6 +41,8 @@ class FieldSchema(Schema):
     format: FieldFormat | None = pydantic.Field(None, title="format")
     values: list[str] | None = pydantic.Field(None, description="a list of the values the field accepts")
     description: str = ""
+    unique: bool = False
+    decimals: Decimals | None = None
 
     def to_field(self, name: str) -> Field:
         values = tuple(self.values) if self.values is not None else None
@@ -97,6 +107,11 @@ def catalogue_problems(system: str, entities: Mapping[str, EntitySchema], where:
         if entity.modified is not None and entity.modified not in fields:
             hint = did_you_mean(entity.modified, fields)
             problems.append(f'{at}.modified: "{entity.modified}" is not a field of {ename}{hint}')
+        for fname, f in entity.fields.items():
+            if f.decimals is not None and f.type != "float":
+                problems.append(
+                    f'{at}.fields.{fname}.decimals: only a float field keeps decimals; "{fname}" is {f.type}'
+                )
         refs = [(f"fields.{fname}.ref", f.ref) for fname, f in entity.fields.items() if f.ref is not None]
         if entity.embedded is not None:
             refs.append(("embedded.entity", entity.embedded.entity))

@@ -6,6 +6,15 @@ The schema (:class:`FlowSchema` and the tables it holds) checks the keys and val
 then checks what the tables say of each other: references, their cycles, names and targets used twice, and
 mappings given twice (folded into one with a warning). Checks that need the systems' catalogues live in
 :mod:`reconcile.config.check`.
+
+How values compare, as a flow says it:
+
+- ``merge`` is a list of combinations, each a list of ``[source, target]`` pairs. Merge keys compare trimmed,
+  NFC-normalised and without regard to case (``OLA@x.no`` is ``ola@x.no``, ``ab1`` is ``AB1``); a mapping
+  whose keys differ by case alone says ``merge_case_sensitive = true``.
+- A property's ``type`` casts both sides before they are compared (``"80"`` and ``80.0`` are one number when
+  ``type = "int"``); ``string``, the default, leaves it to the target field's catalogue type. Text is
+  NFC-normalised, emails compare without regard to case, floats at the decimals the target field keeps.
 """
 
 from __future__ import annotations
@@ -135,6 +144,7 @@ class MappingSchema(Schema):
     source: Text = ""
     target: Text = ""
     merge: Merge = pydantic.Field(default_factory=list)
+    merge_case_sensitive: bool = False
     properties: list[PropertySchema] = pydantic.Field(default_factory=list, description="a list of property tables")
     conflict: ConflictPolicy | None = None
     delete: DeletePolicy | None = None
@@ -148,6 +158,7 @@ class MappingSchema(Schema):
             target=self.target,
             properties=tuple(p.to_property(i) for i, p in enumerate(self.properties)),
             merge=tuple(tuple(combination) for combination in self.merge),
+            merge_case_sensitive=self.merge_case_sensitive,
             conflict=self.conflict or defaults.conflict,
             delete=self.delete or defaults.delete,
             blank_overwrites=defaults.blank_overwrites if self.blank_overwrites is None else self.blank_overwrites,

@@ -7,7 +7,9 @@ fresh merge) a blank side is filled from the other, and otherwise the flow direc
 says otherwise. A blank never overwrites a filled value unless ``blank_overwrites``; a field read-only on the
 side to be written is not written there (where both sides changed, or at a fresh merge, the other side's
 value is taken instead, so that the pair agrees); a property that does not sync back (fixed values,
-``direction = "forward"``) never writes the source.
+``direction = "forward"``) never writes the source. A difference left unwritten so is a ``skip`` with the
+reason why (:data:`SKIP_REASONS`): never in sync. Values compare by meaning: canonical text, and emails
+without regard to case.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from enum import StrEnum
 
 import polars as pl
 
+from reconcile.engine.normalize import folded
 from reconcile.engine.project import ID, MODIFIED, UNLINKED_PREFIX, prop_col
 from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping
@@ -31,6 +34,10 @@ class Decision(StrEnum):
     CONFLICT = "conflict"
     SKIP = "skip"
     """A difference left unwritten on purpose (a blank that may not overwrite, a read-only side)."""
+
+
+SKIP_REASONS = (Reason.FORWARD_ONLY, Reason.BLANK_KEPT, Reason.READ_ONLY_FIELD, Reason.UNLINKED_REFERENCE)
+"""Why a difference is left unwritten: the reasons of a ``skip``."""
 
 
 DECISION_SCHEMA = {
@@ -100,10 +107,17 @@ def diff_pairs(
         .with_columns(pl.col("has_shadow").fill_null(False))
     )
     slices = []
-    for prop, column, (target_writable, source_writable) in zip(
-        props, columns, facts.select("target_writable", "source_writable").rows(), strict=True
+    folds = bool(facts["folded"].any())
+    for prop, column, (target_writable, source_writable, syncs_back, fold) in zip(
+        props,
+        columns,
+        facts.select("target_writable", "source_writable", "syncs_back", "folded").rows(),
+        strict=True,
     ):
-        base = pl.col(f"b{column}") if f"b{column}" in wide.columns else pl.lit(None, dtype=pl.Utf8)
+        base = pl.col(f"b{column}").cast(pl.Utf8) if f"b{column}" in wide.columns else pl.lit(None, dtype=pl.Utf8)
+        values = [pl.col(f"s{column}"), pl.col(f"t{column}"), base]
+        # Comparison keys: the values themselves, or folded where the property compares without regard to case.
+        keys = [folded(v) if fold else v for v in values] if folds else []
         slices.append(
             wide.select(
                 "source_id",
@@ -112,16 +126,17 @@ def diff_pairs(
                 "t_modified",
                 "has_shadow",
                 pl.lit(prop.target).alias("property"),
-                pl.col(f"s{column}").alias("s"),
-                pl.col(f"t{column}").alias("t"),
-                base.cast(pl.Utf8).alias("b"),
+                *(v.alias(name) for v, name in zip(values, ("s", "t", "b"), strict=True)),
+                *(k.alias(name) for k, name in zip(keys, ("sk", "tk", "bk"), strict=False)),
                 pl.lit(target_writable).alias("target_writable"),
                 pl.lit(source_writable).alias("source_writable"),
+                pl.lit(syncs_back).alias("syncs_back"),
             )
         )
     frame = pl.concat(slices)
 
     s, t, b = pl.col("s"), pl.col("t"), pl.col("b")
+    sk, tk, bk = (pl.col("sk"), pl.col("tk"), pl.col("bk")) if folds else (s, t, b)
     newest_source = pl.col("s_modified") >= pl.col("t_modified")
     newest_known = pl.col("s_modified").is_not_null() & pl.col("t_modified").is_not_null()
     policy = pl.lit(mapping.conflict)
@@ -156,7 +171,7 @@ def diff_pairs(
     # A fresh merge has no base to tell a blanked value from one never filled: a blank side is filled from
     # the other (what the next run, with a shadow, would do too), whatever the policy says.
     raw_dir = (
-        pl.when(s.eq_missing(t))
+        pl.when(sk.eq_missing(tk))
         .then(pl.lit(Decision.IN_SYNC))
         .when(fresh & s.is_null())
         .then(pl.lit(Decision.TO_SOURCE))
@@ -164,36 +179,39 @@ def diff_pairs(
         .then(pl.lit(Decision.TO_TARGET))
         .when(fresh)
         .then(settled_dir)
-        .when(t.eq_missing(b))
+        .when(tk.eq_missing(bk))
         .then(pl.lit(Decision.TO_TARGET))
-        .when(s.eq_missing(b))
+        .when(sk.eq_missing(bk))
         .then(pl.lit(Decision.TO_SOURCE))
         .otherwise(settled_dir)
     )
     raw_reason = (
-        pl.when(s.eq_missing(t))
+        pl.when(sk.eq_missing(tk))
         .then(pl.lit(Reason.IN_SYNC.value))
         .when(fresh & (s.is_null() | t.is_null()))
         .then(pl.lit(Reason.FRESH_MERGE.value))
         .when(fresh)
         .then(settled_reason)
-        .when(t.eq_missing(b))
+        .when(tk.eq_missing(bk))
         .then(pl.lit(Reason.SOURCE_CHANGED.value))
-        .when(s.eq_missing(b))
+        .when(sk.eq_missing(bk))
         .then(pl.lit(Reason.TARGET_CHANGED.value))
         .otherwise(settled_reason)
     )
     frame = frame.with_columns(raw_dir.alias("decision"), raw_reason.alias("reason"))
     blank_ok = pl.lit(mapping.blank_overwrites)
+    unlinked_ref = t.str.starts_with(UNLINKED_PREFIX).fill_null(False)
     may_target = pl.col("target_writable")
-    may_source = pl.col("source_writable") & ~t.str.starts_with(UNLINKED_PREFIX).fill_null(False)
-    blocked_target = ~may_target | (s.is_null() & t.is_not_null() & ~blank_ok)
-    blocked_source = ~may_source | (t.is_null() & s.is_not_null() & ~blank_ok)
+    may_source = pl.col("source_writable") & ~unlinked_ref
+    blank_source = s.is_null() & t.is_not_null() & ~blank_ok
+    blank_target = t.is_null() & s.is_not_null() & ~blank_ok
+    blocked_target = ~may_target | blank_source
+    blocked_source = ~may_source | blank_target
     # A contest (no shadow yet, or both sides changed) whose winner cannot be written (read-only there, or a
     # blank that may not overwrite) is settled the other way when that side may take a filled value: the
     # pair then agrees. Left alone, it would flip at the next run once a write elsewhere in the record has
     # made the loser the newest.
-    contested = fresh | (~t.eq_missing(b) & ~s.eq_missing(b))
+    contested = fresh | (~tk.eq_missing(bk) & ~sk.eq_missing(bk))
     decided = pl.col("decision")
     decision = (
         pl.when((decided == Decision.TO_TARGET) & blocked_target & contested & may_source & t.is_not_null())
@@ -211,18 +229,31 @@ def diff_pairs(
     )
     redirected = (decision != decided) & (decision != Decision.SKIP)
     turned = decided.is_in([Decision.TO_TARGET, Decision.TO_SOURCE]) & redirected
+    to_source = decided == Decision.TO_SOURCE
+    skipped = (
+        pl.when(to_source & unlinked_ref)
+        .then(pl.lit(Reason.UNLINKED_REFERENCE.value))
+        .when(to_source & ~pl.col("syncs_back"))
+        .then(pl.lit(Reason.FORWARD_ONLY.value))
+        .when((to_source & pl.col("source_writable") & blank_target) | ((decided == Decision.TO_TARGET) & may_target))
+        .then(pl.lit(Reason.BLANK_KEPT.value))
+        .otherwise(pl.lit(Reason.READ_ONLY_FIELD.value))
+    )
     reason = (
         pl.when(turned & fresh)
         .then(pl.lit(Reason.FRESH_MERGE.value))
         .when(turned)
         .then(pl.lit(Reason.CONFLICT_KEPT.value))
+        .when(decision == Decision.SKIP)
+        .then(skipped)
         .otherwise(pl.col("reason"))
     )
     return frame.with_columns(decision.alias("decision"), reason.alias("reason")).select(list(DECISION_SCHEMA))
 
 
 def _property_facts(mapping: Mapping, source_entity: Entity, target_entity: Entity) -> pl.DataFrame:
-    """Per property: may the target field be written, may the source field be written back."""
+    """Per property: may the target field be written, may the source field be written back, does the property
+    sync back at all, and does it compare without regard to case (an email)."""
     rows = []
     for p in mapping.properties:
         if p.source is None:
@@ -237,7 +268,22 @@ def _property_facts(mapping: Mapping, source_entity: Entity, target_entity: Enti
             and not source_entity.read_only
             and not (source_field is not None and (source_field.read_only or source_field.create_only))
         )
-        rows.append({"property": p.target, "target_writable": target_writable, "source_writable": source_writable})
+        rows.append(
+            {
+                "property": p.target,
+                "target_writable": target_writable,
+                "source_writable": source_writable,
+                "syncs_back": p.syncs_back,
+                "folded": not p.ref and target_field is not None and target_field.format == "email",
+            }
+        )
     return pl.DataFrame(
-        rows, schema={"property": pl.Utf8, "target_writable": pl.Boolean, "source_writable": pl.Boolean}
+        rows,
+        schema={
+            "property": pl.Utf8,
+            "target_writable": pl.Boolean,
+            "source_writable": pl.Boolean,
+            "syncs_back": pl.Boolean,
+            "folded": pl.Boolean,
+        },
     )

@@ -1,10 +1,16 @@
 """Canonical values: one string per value, so that both sides of a mapping compare equal when they mean the same.
 
-Both sides are normalised by the *target* field's type (the catalogue knows an Exact ``BirthDate`` is a date
-while the dataflow calls it a string): trimmed, empty as null, dates as ``YYYY-MM-DD``, datetimes as UTC
-``YYYY-MM-DDTHH:MM:SS``, numbers as Polars prints a ``Float64`` or ``Int64``, booleans as ``true``/``false``,
-country and currency codes in upper case, guids in lower case. A value that does not parse is kept as it
-is, trimmed, so that validation can reject it by name instead of it silently becoming null.
+Both sides are normalised by one type (:func:`compare_type`): the mapping's, where it says one, else the
+*target* field's (the catalogue knows an Exact ``BirthDate`` is a date while the dataflow calls it a string):
+text trimmed and NFC-normalised, empty as null, dates as ``YYYY-MM-DD`` (a datetime's date at its own offset),
+datetimes as UTC ``YYYY-MM-DDTHH:MM:SS``, numbers as Polars prints a ``Float64`` or ``Int64`` (a float rounded
+to the decimals the target field keeps, or to 15 significant digits, so that ``0.1 + 0.2`` is ``0.3``),
+booleans as ``true``/``false``, country and currency codes in upper case, guids in lower case. A value that
+does not parse is kept as it is, trimmed, so that validation can reject it by name instead of it silently
+becoming null.
+
+Canonical values are what a plan writes, so they keep their case; what compares without regard to case
+(merge keys, emails) is folded where it is compared (:func:`folded`).
 """
 
 from __future__ import annotations
@@ -19,10 +25,17 @@ _NUMERIC = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt3
 _FLOATS = (pl.Float32, pl.Float64)
 
 
+def _nfc(series: pl.Series) -> pl.Series:
+    # Only text with a character beyond ASCII can change, and most columns hold none: skip the work there.
+    if (series.str.len_bytes() != series.str.len_chars()).any():
+        return series.str.normalize("NFC")
+    return series
+
+
 def _text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Any value as trimmed text, empty as null."""
+    """Any value as trimmed text, NFC-normalised, empty as null."""
     if dtype == pl.Utf8:
-        text = expr.str.strip_chars()
+        text = expr.str.strip_chars().map_batches(_nfc, return_dtype=pl.Utf8)
     elif dtype == pl.Boolean:
         text = pl.when(expr).then(pl.lit("true")).when(expr.not_()).then(pl.lit("false"))
     elif dtype == pl.Date:
@@ -62,14 +75,26 @@ def parse_datetime(text: pl.Expr) -> pl.Expr:
     )
 
 
-def canonical(expr: pl.Expr, dtype: pl.DataType, field_type: str, fmt: str | None = None) -> pl.Expr:
-    """The canonical text of ``expr`` (of ``dtype``) compared as a value of ``field_type``."""
+def _number(value: pl.Expr, decimals: int | None) -> pl.Expr:
+    """A float as text at ``decimals`` (or 15 significant digits); no ``-0.0``."""
+    rounded = value.round(decimals) if decimals is not None else value.round_sig_figs(15)
+    return pl.when(rounded == 0).then(pl.lit(0.0)).otherwise(rounded).cast(pl.Utf8)
+
+
+def canonical(
+    expr: pl.Expr, dtype: pl.DataType, field_type: str, fmt: str | None = None, decimals: int | None = None
+) -> pl.Expr:
+    """The canonical text of ``expr`` (of ``dtype``) compared as a value of ``field_type``.
+
+    ``decimals`` is how many decimals a float keeps (the target field's); ``fmt`` the field's format.
+    """
     text = _text(expr, dtype)
     if field_type == "date":
         if dtype == pl.Date:
             return text
         if isinstance(dtype, pl.Datetime):
-            return _utc(expr, dtype).dt.date().dt.strftime("%Y-%m-%d")
+            # The calendar day where the value was written: its own time zone's, not UTC's.
+            return expr.dt.date().dt.strftime("%Y-%m-%d")
         return pl.when(text.str.contains(_DATE)).then(text.str.slice(0, 10)).otherwise(text)
     if field_type == "datetime":
         if isinstance(dtype, pl.Datetime) or dtype == pl.Date:
@@ -77,9 +102,9 @@ def canonical(expr: pl.Expr, dtype: pl.DataType, field_type: str, fmt: str | Non
         return pl.coalesce(parse_datetime(text).dt.strftime("%Y-%m-%dT%H:%M:%S"), text)
     if field_type == "float":
         if dtype in _FLOATS or dtype in _NUMERIC:
-            return expr.cast(pl.Float64).cast(pl.Utf8)
+            return _number(expr.cast(pl.Float64), decimals)
         as_float = text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
-        return pl.coalesce(as_float.cast(pl.Utf8), text)
+        return pl.coalesce(_number(as_float, decimals), text)
     if field_type == "int":
         if dtype in _NUMERIC:
             return expr.cast(pl.Int64).cast(pl.Utf8)
@@ -107,8 +132,23 @@ def canonical(expr: pl.Expr, dtype: pl.DataType, field_type: str, fmt: str | Non
     return text
 
 
-def canonical_for(expr: pl.Expr, dtype: pl.DataType, field: Field | None, fallback_type: str) -> pl.Expr:
-    """:func:`canonical` by the catalogue field's type, or the mapping's type where the field is unknown."""
+def compare_type(field: Field | None, mapping_type: str) -> str:
+    """The type both sides of a property are cast to before they are compared.
+
+    The mapping's ``type``, unless it is ``string`` (the default), which leaves it to the catalogue field's.
+    """
+    if field is None or mapping_type != "string":
+        return mapping_type
+    return field.type
+
+
+def canonical_for(expr: pl.Expr, dtype: pl.DataType, field: Field | None, mapping_type: str) -> pl.Expr:
+    """:func:`canonical` by :func:`compare_type`, with the catalogue field's format and decimals."""
     if field is None:
-        return canonical(expr, dtype, fallback_type)
-    return canonical(expr, dtype, field.type, field.format)
+        return canonical(expr, dtype, mapping_type)
+    return canonical(expr, dtype, compare_type(field, mapping_type), field.format, field.decimals)
+
+
+def folded(expr: pl.Expr) -> pl.Expr:
+    """Canonical text as it compares without regard to case (merge keys, emails)."""
+    return expr.str.to_lowercase()

@@ -2,7 +2,8 @@
 
 A projected frame has ``__id`` (the record's id as text), ``__modified`` (its modified time, UTC, or null),
 ``__label`` (a few words a person recognises it by), one ``p:<target field>`` column per synced property and
-one ``m:<combination>:<pair>`` column per merge key, all canonical text (see :mod:`reconcile.engine.normalize`).
+one ``m:<combination>:<pair>`` column per merge key, all canonical text (see :mod:`reconcile.engine.normalize`;
+merge keys folded to lower case unless the mapping's ``merge_case_sensitive``).
 Reference properties hold the *source* id of the referenced record on both sides: the target's value is
 translated back through the parent mapping's links, and a target id with no link becomes ``target:<id>``, which
 equals no source id.
@@ -14,7 +15,7 @@ from collections.abc import Mapping as MappingType
 
 import polars as pl
 
-from reconcile.engine.normalize import canonical, canonical_for, parse_datetime
+from reconcile.engine.normalize import canonical, canonical_for, folded, parse_datetime
 from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping, Property
 
@@ -106,7 +107,8 @@ def _project(snapshot: pl.DataFrame, mapping: Mapping, own: Entity, target: Enti
     for c, combination in enumerate(mapping.merge):
         for k, pair in enumerate(combination):
             expr, dtype = resolve(schema, pair[side])
-            exprs.append(canonical_for(expr, dtype, target.field_named(pair[1]), "string").alias(merge_col(c, k)))
+            key = canonical_for(expr, dtype, target.field_named(pair[1]), "string")
+            exprs.append((key if mapping.merge_case_sensitive else folded(key)).alias(merge_col(c, k)))
     return snapshot.select(exprs).filter(pl.col(ID).is_not_null())
 
 

@@ -1,9 +1,10 @@
 """Entity catalogues: what a system holds, as data.
 
 A catalogue says, for each entity of a system, its key, its fields (with type, required-on-create, read-only,
-the entity a field references), whether the entity can be written at all, and which child entity is created
-embedded in it. Catalogues are TOML files; the engine, the validator and the flow checker read them, the
-connectors and emulators honour them.
+the entity a field references, whether the system keeps its values unique, how many decimals it keeps of a
+number), whether the entity can be written at all, and which child entity is created embedded in it.
+Catalogues are TOML files; the engine, the validator and the flow checker read them, the connectors and
+emulators honour them.
 
 Nested objects are fields with dotted names (``MailAddress.City``): a snapshot holds them as Polars structs,
 and the projection follows the path.
@@ -50,6 +51,10 @@ class Field:
     format: FieldFormat | None = None
     values: tuple[str, ...] | None = None
     description: str = ""
+    unique: bool = False
+    """The system refuses a second record with the same value (compared without regard to case)."""
+    decimals: int | None = None
+    """The decimals the system keeps of a float: values are compared (and written) rounded to them."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,9 @@ class Entity:
     @property
     def creatable(self) -> bool:
         return not self.read_only
+
+    def unique_fields(self) -> list[str]:
+        return [f.name for f in self.fields.values() if f.unique]
 
     def required_fields(self) -> list[str]:
         return [f.name for f in self.fields.values() if f.required]

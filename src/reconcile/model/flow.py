@@ -39,7 +39,11 @@ class Defaults:
 
 @dataclass(frozen=True)
 class Property:
-    """Source field path -> target field, with a type; or a fixed ``value`` set on create."""
+    """Source field path -> target field, with a type; or a fixed ``value`` set on create.
+
+    Both sides are cast to ``type`` before they are compared; ``string`` (the default) leaves it to the target
+    field's type in the catalogue.
+    """
 
     target: str
     source: str | None = None
@@ -68,6 +72,8 @@ class Mapping:
     target: str
     properties: tuple[Property, ...] = ()
     merge: tuple[tuple[tuple[str, str], ...], ...] = ()
+    merge_case_sensitive: bool = False
+    """Merge keys compare as written; by default they compare without regard to case."""
     conflict: ConflictPolicy = "newest"
     delete: DeletePolicy = "report"
     blank_overwrites: bool = False
