@@ -4,8 +4,9 @@ Built-in systems (``exact``, ``poweroffice``) have catalogues shipped with recon
 described by a system file, ``systems/<name>.toml`` next to the flow files. Without a connection, a system
 is its local sandbox, seeded from ``data/sandbox/<name>/`` and kept in the state directory between runs, so
 that a second nightly run sees what the first one wrote; the seed data itself is never changed. A system of
-files is then the sandbox copy of its folder; any other is opened by the :class:`SandboxOpener` the caller
-gives (:func:`reconcile.sandbox.openers.open_sandbox`): this package never imports the emulators itself.
+files is the folder its system file names (a connection may name another), and the sandbox copy of its
+folder only when neither names one; any other is opened by the :class:`SandboxOpener` the caller gives
+(:func:`reconcile.sandbox.openers.open_sandbox`): this package never imports the emulators itself.
 """
 
 from __future__ import annotations
@@ -100,7 +101,13 @@ class Systems:
         return self.state_dir / "cache" / name if self.cache else None
 
     def uses_sandbox(self, name: str) -> bool:
-        return name not in self.connections
+        """Whether ``name`` is its local sandbox: no connection, and (a system of files) no folder of its own."""
+        if name in self.connections:
+            return False
+        if name in BUILTIN or not self.system_file(name).exists():
+            return True
+        spec = self.system_spec(name)
+        return not (spec.kind == "files" and spec.connection.folder is not None)
 
     # -- systems -------------------------------------------------------------------------------------------
 
@@ -138,15 +145,22 @@ class Systems:
         return self._sandbox(name, self)
 
     def _files(self, name: str, spec: SystemFile, conn: Mapping[str, Any] | None) -> tuple[System, Closer]:
-        """A system that exchanges files: the connection's folder, or the sandbox copy without a connection."""
-        folder = spec.connection.folder if conn is not None else None
+        """A system that exchanges files: the folder its system file or connection names, else the sandbox copy.
+
+        Each entity file is written once, when the run is done with it (``write_once``).
+        """
+        folder = spec.connection.folder
         if conn is not None and folder is None:
             raise ConfigError(
                 f"{conn.get('_file', 'the connections file')}: {name}.folder: missing; a system of "
                 'kind = "files" needs the folder that holds its files, in the system file or here'
             )
         system = FileSystem(
-            name, spec.catalogue, folder or self.sandbox_copy(name), cast(FileFormat, spec.connection.format)
+            name,
+            spec.catalogue,
+            folder or self.sandbox_copy(name),
+            cast(FileFormat, spec.connection.format),
+            write_once=True,
         )
         return system, system.close
 

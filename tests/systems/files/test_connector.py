@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import tomllib
 import uuid
 from datetime import UTC, date, datetime
@@ -95,12 +96,41 @@ def test_it_is_a_system(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("file_format", FORMATS)
-def test_a_missing_file_reads_as_an_empty_frame_with_the_catalogue_schema(
+def test_an_empty_file_reads_as_an_empty_frame_with_the_catalogue_schema(
     tmp_path: Path, file_format: FileFormat
 ) -> None:
+    (tmp_path / f"Customers.{file_format}").write_bytes(b"")
     frame = system(tmp_path, file_format).read("customers")
     assert frame.height == 0
     assert dict(frame.schema) == CUSTOMER_SCHEMA
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_a_missing_entity_file_is_an_error_naming_it_not_an_empty_snapshot(
+    tmp_path: Path, file_format: FileFormat
+) -> None:
+    with pytest.raises(ConfigError, match=rf"no Customers\.{file_format} in {re.escape(str(tmp_path))}") as raised:
+        system(tmp_path, file_format).read("customers")
+    assert raised.value.exit_code == 2
+
+
+def test_a_missing_folder_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=rf"the folder {re.escape(str(tmp_path / 'gone'))} does not exist"):
+        system(tmp_path / "gone").read("Customers")
+    with pytest.raises(ConfigError, match="does not exist"):
+        system(tmp_path / "gone").write("Customers", [create("r", Name="A")])
+    assert not (tmp_path / "gone").exists()
+
+
+def test_a_file_whose_name_differs_in_case_is_named_in_the_error(tmp_path: Path) -> None:
+    (tmp_path / "customers.json").write_text("[]", encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=rf"no Customers\.json in {re.escape(str(tmp_path))}; there is customers\.json"
+    ):
+        system(tmp_path).read("Customers")
+    with pytest.raises(ConfigError, match=r"there is customers\.json"):
+        system(tmp_path).write("Customers", [create("r", Name="A")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["customers.json"]
 
 
 @pytest.mark.parametrize("file_format", FORMATS)

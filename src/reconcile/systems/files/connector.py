@@ -6,32 +6,40 @@ data. ``Customers.json`` holds an array of objects (nested objects for dotted fi
 fields named with their dotted name. A snapshot (:meth:`FileSystem.read`) casts every catalogue field to its
 type and folds dotted fields into structs; fields the catalogue does not know stay in the file untouched.
 
-Writes refuse up front what the catalogue says would fail (read-only entities and fields, required fields
-missing on create), and each batch replaces the file atomically: a crash leaves the old file or the new one,
-never half of either. A batch with embedded children writes the child file first, then the parent file.
+**Missing data is not empty data.** A folder that is not there, or an entity file that is not in it, is a
+:class:`~reconcile.errors.ConfigError` naming it (and naming a file whose name differs only in case or in
+format): read as an empty snapshot, it would plan every record of the other side as new. An entity with no
+records is an empty file (``[]``, a header line, or no bytes at all).
+
+**Writes** refuse up front what the catalogue says would fail (read-only entities and fields, required
+fields missing on create), and replace the file atomically: a crash leaves the old file or the new one,
+never half of either. Embedded children's file is written before their parents'. By default each batch
+replaces its file. With ``write_once`` (as a nightly run opens a files system) each entity file is written
+once, when the run is done with it (:meth:`FileSystem.flush`, or :meth:`FileSystem.close`); until then the
+changes live in memory, where reads see them, and in a pending log beside the file that is synced before
+``write`` answers (:mod:`reconcile.systems.files.pending`), so that a run that stops before the flush loses
+nothing it reported written. While a run holds writes for a file, it holds a lock beside it
+(``.<file>.lock``): another run that writes the same file waits for the flush instead of writing over it.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
+from filelock import FileLock, Timeout
 
 from reconcile.atomic import write_atomically
 from reconcile.errors import ConfigError, SystemFailure
 from reconcile.model.catalogue import DTYPES, Catalogue, Entity
 from reconcile.model.systemfile import FILE_FORMATS
 from reconcile.model.values import (
-    EXPECTED,
     as_utc,
     cast_value,
-    flatten_record,
     is_blank,
     json_value,
     key_text,
@@ -41,60 +49,20 @@ from reconcile.model.values import (
     typed_frame,
 )
 from reconcile.systems.base import System, WriteKind, WriteOp, WriteResult
+from reconcile.systems.files.checks import Refused, cast_values, check_children, check_create
+from reconcile.systems.files.pending import PendingLog, digest
+from reconcile.systems.files.table import Table, load_table
 
 SHARED = 0o644
 """The mode of a new entity file: the files are exchanged with other programs, as a folder's files are."""
 
+LOCK_TIMEOUT = 1800.0
+"""Seconds a run waits for another run's writes to a file to be flushed before it gives up."""
+
 FileFormat = Literal["json", "csv", "parquet"]
 
 
-@dataclass
-class _Table:
-    """The records of one entity file, as flat dicts with dotted names, and what writing them back needs."""
-
-    path: Path
-    records: list[dict[str, Any]]
-    columns: list[str]
-    dtypes: dict[str, pl.DataType] = field(default_factory=dict)
-    deleted: set[int] = field(default_factory=set)
-    index: dict[str, int] = field(default_factory=dict)
-    next_int: int | None = None
-    changed: bool = False
-
-    def live(self) -> list[dict[str, Any]]:
-        return [r for i, r in enumerate(self.records) if i not in self.deleted]
-
-
-# -- files ---------------------------------------------------------------------------------------------------
-
-
-def _load(path: Path, file_format: FileFormat) -> _Table:
-    if not path.exists():
-        return _Table(path, [], [])
-    try:
-        if file_format == "json":
-            data = json.loads(path.read_text(encoding="utf-8") or "[]")
-            if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-                raise ConfigError(f"{path}: must hold a JSON array of objects, one per record")
-            records = [flatten_record(r) for r in data]
-            columns = list(dict.fromkeys(name for r in records for name in r))
-            return _Table(path, records, columns)
-        if path.stat().st_size == 0:
-            return _Table(path, [], [])
-        if file_format == "csv":
-            frame = pl.read_csv(path, infer_schema=False)
-        else:
-            frame = pl.read_parquet(path)
-            while structs := [n for n, t in frame.schema.items() if isinstance(t, pl.Struct)]:
-                frame = frame.unnest(structs, separator=".")
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON: {exc}") from exc
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise ConfigError(f"{path}: cannot be read as {file_format.upper()}: {exc}") from exc
-    return _Table(path, frame.to_dicts(), list(frame.columns), dtypes=dict(frame.schema))
-
-
-def _dump(table: _Table, entity: Entity, file_format: FileFormat, target: Path) -> None:
+def _dump(table: Table, entity: Entity, file_format: FileFormat, target: Path) -> None:
     """Write ``table`` to ``target`` in ``file_format`` (the temporary file of an atomic replace)."""
     records = table.live()
     columns = list(dict.fromkeys([*(table.columns or entity.fields), *(n for r in records for n in r)]))
@@ -117,15 +85,12 @@ def _dump(table: _Table, entity: Entity, file_format: FileFormat, target: Path) 
     pl.DataFrame(out).write_parquet(target)
 
 
-# -- the system ----------------------------------------------------------------------------------------------
-
-
-class _Refused(Exception):
-    """A write the catalogue says would fail; its message is the failed result's error."""
-
-
 class FileSystem(System):
-    """A folder with one ``<Entity>.json``, ``.csv`` or ``.parquet`` file per entity of ``catalogue``."""
+    """A folder with one ``<Entity>.json``, ``.csv`` or ``.parquet`` file per entity of ``catalogue``.
+
+    ``write_once`` keeps writes until :meth:`flush` (see the module docs); ``lock_timeout`` is how long a
+    run then waits for another run's writes to the same file.
+    """
 
     def __init__(
         self,
@@ -135,6 +100,8 @@ class FileSystem(System):
         format: FileFormat = "json",
         *,
         now: Callable[[], datetime] | None = None,
+        write_once: bool = False,
+        lock_timeout: float = LOCK_TIMEOUT,
     ) -> None:
         if format not in FILE_FORMATS:
             raise ConfigError(f'{name}: file format "{format}" is not valid; valid formats are json, csv, parquet')
@@ -142,7 +109,11 @@ class FileSystem(System):
         self.catalogue = catalogue
         self.folder = Path(folder)
         self.format: FileFormat = format
+        self.write_once = write_once
+        self.lock_timeout = lock_timeout
         self._now = now or (lambda: datetime.now(UTC))
+        self._open: dict[str, Table] = {}
+        """The tables held open for writing, by entity name, until they are flushed."""
 
     def entity(self, name: str) -> Entity:
         """The catalogue entity named so, without regard to case; :class:`ConfigError` when there is none."""
@@ -160,58 +131,180 @@ class FileSystem(System):
         return None
 
     def close(self) -> None:
-        """Nothing stays open between calls."""
+        """Write what is pending (:meth:`flush`)."""
+        self.flush()
 
     # -- read ----------------------------------------------------------------------------------------------
 
     def read(self, entity: str) -> pl.DataFrame:
         ent = self.entity(entity)
-        table = _load(self.path(ent.name), self.format)
+        held = self._open.get(ent.name)
+        if held is not None:
+            return self._frame(ent, held)
+        path = self._file(ent, creating=False)
+        log = PendingLog(path)
+        if self.write_once and log.exists():
+            # Writes a run answered for and did not put into the file: when that run is gone (the lock is
+            # free), this one takes them over, and its flush writes them.
+            held = self._hold(ent, wait=False)
+            if held is not None:
+                self._open[ent.name] = held
+                return self._frame(ent, held)
+        table = load_table(path, self.format)
+        if log.exists():
+            pending = log.read()
+            if log.applies(pending, digest(path)):
+                table.index_keys(ent)
+                table.replay(ent, pending)
         return self._frame(ent, table)
 
-    def _frame(self, entity: Entity, table: _Table) -> pl.DataFrame:
-        return typed_frame(entity, table.records, str(table.path))
+    def _frame(self, entity: Entity, table: Table) -> pl.DataFrame:
+        return typed_frame(entity, table.live(), str(table.path))
+
+    def _file(self, entity: Entity, *, creating: bool) -> Path:
+        """The file of ``entity``; a ConfigError when it is missing and may not be made (see the module docs)."""
+        if not self.folder.is_dir():
+            raise ConfigError(
+                f'{self.name}: the folder {self.folder} does not exist; a system of kind = "files" reads '
+                "one file per entity there (check its folder in the system file or the connections file)"
+            )
+        path = self.path(entity.name)
+        if path.exists():
+            return path
+        stem = entity.name.casefold()
+        others = sorted(p.name for p in self.folder.iterdir() if p.stem.casefold() == stem and p.is_file())
+        if others:
+            raise ConfigError(
+                f"{self.name}: no {path.name} in {self.folder}; there is {', '.join(others)} "
+                f"(the name must be {path.name}: entity {entity.name}, format {self.format})"
+            )
+        if creating:
+            return path
+        raise ConfigError(
+            f"{self.name}: no {path.name} in {self.folder}, so {entity.name} cannot be read; "
+            "if it has no records yet, create the file empty"
+        )
 
     # -- write ---------------------------------------------------------------------------------------------
 
     def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
         ent = self.entity(entity)
-        tables: dict[str, _Table] = {}
+        touched: dict[str, Table] = {}
         now = self._now()
-        results = [self._apply(ent, op, tables, now) for op in ops]
+        results = [self._apply(ent, op, touched, now) for op in ops]
         # Children first: a crash between the two files leaves lines without an order, never an order
         # that claims lines it does not have.
-        for name, table in sorted(tables.items(), key=lambda item: item[0] == ent.name):
-            if table.changed:
-                self._save(self.entity(name), table)
+        names = sorted(touched, key=lambda name: name == ent.name)
+        if not self.write_once:
+            self.flush(names)
+            return results
+        for name in names:
+            table = touched[name]
+            if table.log is not None and table.changes:
+                try:
+                    table.log.append(table.changes)
+                except OSError as exc:
+                    self._drop(name)
+                    raise SystemFailure(self.name, f"cannot write {table.log.path}: {exc.strerror or exc}") from exc
+            table.changes = []
         return results
 
-    def _table(self, entity: Entity, tables: dict[str, _Table]) -> _Table:
-        if entity.name not in tables:
-            table = _load(self.path(entity.name), self.format)
-            self._frame(entity, table)  # refuse to write over a file whose records do not read
-            table.index = {k: i for i, r in enumerate(table.records) if (k := key_text(r.get(entity.key)))}
-            tables[entity.name] = table
-        return tables[entity.name]
+    def flush(self, entities: Iterable[str] | None = None) -> None:
+        """Write each entity file with pending writes (of ``entities``, or all) once, atomically.
 
-    def _save(self, entity: Entity, table: _Table) -> None:
+        Its pending log is removed after and its lock released, even when writing fails: the log then
+        keeps the writes for the next run.
+        """
+        names = [n for n in (self._open if entities is None else entities) if n in self._open]
+        failure: SystemFailure | None = None
+        for name in names:
+            table = self._open[name]
+            try:
+                if failure is None and table.changed:
+                    self._save(self.entity(name), table)
+                if failure is None and table.log is not None:
+                    table.log.remove()
+            except SystemFailure as exc:
+                failure = exc
+            finally:
+                self._drop(name)
+        if failure is not None:
+            raise failure
+
+    def _drop(self, name: str) -> None:
+        table = self._open.pop(name, None)
+        if table is not None and table.lock is not None:
+            table.lock.release()
+
+    def _table(self, entity: Entity, touched: dict[str, Table]) -> Table:
+        if entity.name not in self._open:
+            held = self._hold(entity)
+            assert held is not None
+            self._open[entity.name] = held
+        touched[entity.name] = self._open[entity.name]
+        return touched[entity.name]
+
+    def _hold(self, entity: Entity, *, wait: bool = True) -> Table | None:
+        """The table of ``entity`` read for writing, locked and with its pending log when ``write_once``.
+
+        ``wait=False`` answers None at once when another run holds the file.
+        """
+        path = self._file(entity, creating=True)
+        lock = None
+        if self.write_once:
+            lock = FileLock(str(path.with_name(f".{path.name}.lock")), timeout=self.lock_timeout if wait else 0)
+            try:
+                lock.acquire()
+            except Timeout as exc:
+                if not wait:
+                    return None
+                raise SystemFailure(
+                    self.name, f"another run has held {path} for writing for {self.lock_timeout:.0f} s; try later"
+                ) from exc
         try:
-            write_atomically(
-                table.path,
-                lambda tmp: _dump(table, entity, self.format, tmp),
-                mode=None if table.path.exists() else SHARED,
-            )
+            base = digest(path)
+            table = load_table(path, self.format)
+            self._frame(entity, table)  # refuse to write over a file whose records do not read
+            table.index_keys(entity)
+            log = PendingLog(path)
+            if log.exists():
+                pending = log.read()
+                if log.applies(pending, base):
+                    table.replay(entity, pending)
+                    table.log = log
+                else:
+                    log.remove()  # flushed already; the run stopped before removing it
+            if self.write_once and table.log is None:
+                log.start(base)
+                table.log = log
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        table.lock = lock
+        return table
+
+    def _save(self, entity: Entity, table: Table) -> None:
+        def write(tmp: Path) -> None:
+            _dump(table, entity, self.format, tmp)
+            if table.log is not None:
+                new = digest(tmp)
+                assert new is not None
+                table.log.mark_flushed(new)
+
+        try:
+            write_atomically(table.path, write, mode=None if table.path.exists() else SHARED)
         except OSError as exc:
             raise SystemFailure(self.name, f"cannot write {table.path}: {exc.strerror or exc}") from exc
 
-    def _apply(self, entity: Entity, op: WriteOp, tables: dict[str, _Table], now: datetime) -> WriteResult:
+    def _apply(self, entity: Entity, op: WriteOp, touched: dict[str, Table], now: datetime) -> WriteResult:
         try:
             if op.kind is WriteKind.CREATE:
-                return self._create(entity, op, tables, now)
+                return self._create(entity, op, touched, now)
             if op.kind is WriteKind.UPDATE:
-                return self._update(entity, op, tables, now)
-            return self._delete(entity, op, tables)
-        except _Refused as refused:
+                return self._update(entity, op, touched, now)
+            return self._delete(entity, op, touched)
+        except Refused as refused:
             children = tuple(
                 WriteResult(c.row_id, ok=False, error="not created: its parent was refused") for c in op.children
             )
@@ -220,141 +313,80 @@ class FileSystem(System):
     def _where(self, entity: Entity) -> str:
         return f"{self.name} {entity.name}"
 
-    def _cast_values(self, entity: Entity, values: dict[str, Any], *, create: bool) -> dict[str, Any]:
-        """The op's values cast to the catalogue's types; :class:`_Refused` says what cannot be written."""
-        cast: dict[str, Any] = {}
-        for name, value in values.items():
-            f = entity.fields.get(name)
-            if f is None:
-                raise _Refused(f'"{name}" is not a field of {self._where(entity)}{entity.suggest(name)}')
-            if f.read_only and not (create and name == entity.key):
-                raise _Refused(f"{name} is read-only in {self.name}")
-            if f.create_only and not create:
-                raise _Refused(f"{name} can only be set when the record is created")
-            try:
-                cast[name] = cast_value(value, f.type)
-            except ValueError:
-                raise _Refused(f"{name} = {value!r} is not {EXPECTED[f.type]}") from None
-        return cast
-
-    def _check_create(self, entity: Entity, values: dict[str, Any], filled_by_parent: str | None = None) -> None:
-        if entity.read_only:
-            raise _Refused(f"{self._where(entity)} is read-only: records cannot be created")
-        missing = [
-            f.name
-            for f in entity.fields.values()
-            if f.required and not f.read_only and f.name != filled_by_parent and is_blank(values.get(f.name))
-        ]
-        if missing:
-            raise _Refused(f"required on create and missing: {', '.join(missing)}")
-
-    def _new_key(self, entity: Entity, table: _Table) -> Any:
-        ftype = entity.fields[entity.key].type
-        if ftype == "int":
-            if table.next_int is None:
-                table.next_int = max((int(k) for k in table.index if k.lstrip("-").isdigit()), default=0) + 1
-            key = table.next_int
-            table.next_int += 1
-            return key
-        return str(uuid.uuid4()) if ftype == "guid" else uuid.uuid4().hex
-
-    def _stamp(self, entity: Entity, record: dict[str, Any], now: datetime) -> None:
-        if entity.modified is not None:
-            set_field(record, entity.modified, cast_value(as_utc(now), entity.fields[entity.modified].type))
+    def _stamp(self, entity: Entity, now: datetime) -> dict[str, Any]:
+        """The maintained modified field's new value, if the entity has one."""
+        if entity.modified is None:
+            return {}
+        return {entity.modified: cast_value(as_utc(now), entity.fields[entity.modified].type)}
 
     def _create(
         self,
         entity: Entity,
         op: WriteOp,
-        tables: dict[str, _Table],
+        touched: dict[str, Table],
         now: datetime,
         parent: tuple[str, Any] | None = None,
     ) -> WriteResult:
-        values = self._cast_values(entity, op.values, create=True)
+        values = cast_values(self.name, entity, op.values, create=True)
         if parent is not None:
             values[parent[0]] = parent[1]
-        self._check_create(entity, values)
-        child_entity = self._check_children(entity, op)
-        table = self._table(entity, tables)
+        check_create(self.name, entity, values)
+        child_entity = self.entity(entity.embedded.entity) if op.children and entity.embedded else None
+        check_children(self.name, entity, child_entity, op)
+        table = self._table(entity, touched)
         key = values.get(entity.key)
         if is_blank(key):
-            key = self._new_key(entity, table)
+            key = table.new_key(entity)
         text = key_text(key)
         assert text is not None
-        if text in table.index and table.index[text] not in table.deleted:
-            raise _Refused(f"{self._where(entity)} {entity.key} = {text} already exists")
+        if table.position(text) is not None:
+            raise Refused(f"{self._where(entity)} {entity.key} = {text} already exists")
         if entity.fields[entity.key].type == "int" and table.next_int is not None and isinstance(key, int):
             table.next_int = max(table.next_int, key + 1)
         record: dict[str, Any] = {}
         set_field(record, entity.key, key)
-        for name, value in values.items():
+        for name, value in {**values, **self._stamp(entity, now)}.items():
             if name != entity.key:
                 set_field(record, name, value)
-        self._stamp(entity, record, now)
-        table.records.append(record)
-        table.index[text] = len(table.records) - 1
-        table.changed = True
+        table.add(text, record)
         children: tuple[WriteResult, ...] = ()
         if child_entity is not None and entity.embedded is not None:
             parent_field = entity.embedded.parent_field
             link = (parent_field, cast_value(key, child_entity.fields[parent_field].type))
-            children = tuple(self._create_child(child_entity, c, tables, now, link) for c in op.children)
+            children = tuple(self._create_child(child_entity, c, touched, now, link) for c in op.children)
         return WriteResult(op.row_id, ok=True, key=text, children=children)
 
     def _create_child(
-        self, entity: Entity, op: WriteOp, tables: dict[str, _Table], now: datetime, parent: tuple[str, Any]
+        self, entity: Entity, op: WriteOp, touched: dict[str, Table], now: datetime, parent: tuple[str, Any]
     ) -> WriteResult:
         try:
-            return self._create(entity, op, tables, now, parent=parent)
-        except _Refused as refused:  # checked with its parent already; only a key clash is left
+            return self._create(entity, op, touched, now, parent=parent)
+        except Refused as refused:  # checked with its parent already; only a key clash is left
             return WriteResult(op.row_id, ok=False, error=str(refused))
 
-    def _check_children(self, entity: Entity, op: WriteOp) -> Entity | None:
-        """The child entity of ``op``'s embedded children, once every child is known to be writable."""
-        if not op.children:
-            return None
-        if entity.embedded is None:
-            raise _Refused(f"{self._where(entity)} takes no embedded records")
-        child_entity = self.entity(entity.embedded.entity)
-        for number, child in enumerate(op.children, start=1):
-            try:
-                if child.kind is not WriteKind.CREATE:
-                    raise _Refused("embedded records can only be created")
-                values = self._cast_values(child_entity, child.values, create=True)
-                self._check_create(child_entity, values, filled_by_parent=entity.embedded.parent_field)
-            except _Refused as refused:
-                raise _Refused(f"{child_entity.name} {number}: {refused}") from None
-        return child_entity
-
-    def _existing(self, entity: Entity, op: WriteOp, tables: dict[str, _Table]) -> tuple[_Table, int]:
+    def _existing(self, entity: Entity, op: WriteOp, touched: dict[str, Table]) -> Table:
         if is_blank(op.key):
-            raise _Refused(f"an {op.kind} needs the record's {entity.key}")
-        table = self._table(entity, tables)
-        position = table.index.get(str(op.key))
-        if position is None or position in table.deleted:
-            raise _Refused(f"no {entity.name} with {entity.key} = {op.key} in {table.path.name}")
-        return table, position
+            raise Refused(f"an {op.kind} needs the record's {entity.key}")
+        table = self._table(entity, touched)
+        if table.position(str(op.key)) is None:
+            raise Refused(f"no {entity.name} with {entity.key} = {op.key} in {table.path.name}")
+        return table
 
-    def _update(self, entity: Entity, op: WriteOp, tables: dict[str, _Table], now: datetime) -> WriteResult:
+    def _update(self, entity: Entity, op: WriteOp, touched: dict[str, Table], now: datetime) -> WriteResult:
         if entity.read_only:
-            raise _Refused(f"{self._where(entity)} is read-only: records cannot be changed")
-        table, position = self._existing(entity, op, tables)
+            raise Refused(f"{self._where(entity)} is read-only: records cannot be changed")
+        table = self._existing(entity, op, touched)
         values = {k: v for k, v in op.values.items() if not (k == entity.key and key_text(v) == op.key)}
-        values = self._cast_values(entity, values, create=False)
+        values = cast_values(self.name, entity, values, create=False)
         emptied = [n for n, v in values.items() if entity.fields[n].required and is_blank(v)]
         if emptied:
-            raise _Refused(f"required and cannot be emptied: {', '.join(emptied)}")
-        record = table.records[position]
-        for name, value in values.items():
-            set_field(record, name, value)
-        self._stamp(entity, record, now)
-        table.changed = True
+            raise Refused(f"required and cannot be emptied: {', '.join(emptied)}")
+        table.change(str(op.key), {**values, **self._stamp(entity, now)})
         return WriteResult(op.row_id, ok=True, key=op.key)
 
-    def _delete(self, entity: Entity, op: WriteOp, tables: dict[str, _Table]) -> WriteResult:
+    def _delete(self, entity: Entity, op: WriteOp, touched: dict[str, Table]) -> WriteResult:
         if entity.read_only or not entity.deletable:
-            raise _Refused(f"{self._where(entity)} records cannot be deleted")
-        table, position = self._existing(entity, op, tables)
-        table.deleted.add(position)
-        table.changed = True
+            raise Refused(f"{self._where(entity)} records cannot be deleted")
+        table = self._existing(entity, op, touched)
+        table.remove(str(op.key))
         return WriteResult(op.row_id, ok=True, key=op.key)
