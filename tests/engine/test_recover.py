@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from reconcile.engine.project import project_target
-from reconcile.engine.recover import PENDING_SCHEMA, find_created
+from reconcile.engine.recover import PENDING_SCHEMA, STAMP_SCHEMA, find_created, find_stamped
 from tests.engine.world import BOOKS, customers, flow
 
 CUSTOMER = BOOKS.entities["Customer"]
@@ -48,13 +48,38 @@ def test_a_create_not_in_the_target_is_not_linked() -> None:
     assert found(pending(("1", OLA)), customers({"ID": "c8", "Name": "Ola"})) == []
 
 
-def test_a_create_found_twice_is_ambiguous_and_not_linked() -> None:
+def test_a_create_found_twice_is_linked_to_the_newest_record() -> None:
+    """Linking one of the two makes nothing; leaving both would make a third. The newest is likeliest ours."""
     target = customers(OLA_ROW, {**OLA_ROW, "ID": "c9"})
-    assert found(pending(("1", OLA)), target) == []
+    assert found(pending(("1", OLA)), target) == [("1", "c9")]
 
 
-def test_two_pending_creates_claiming_one_record_are_not_linked() -> None:
-    assert found(pending(("1", OLA), ("2", OLA)), customers(OLA_ROW)) == []
+def test_two_pending_creates_with_one_record_link_the_first_and_leave_the_other_to_be_made() -> None:
+    assert found(pending(("1", OLA), ("2", OLA)), customers(OLA_ROW)) == [("1", "c7")]
+
+
+def test_identical_pending_creates_pair_one_to_one_with_identical_records() -> None:
+    """Two orders of one customer for one amount: both were made, both answers were lost."""
+    target = customers({**OLA_ROW, "ID": "c8", "Name": "Kari"}, OLA_ROW, {**OLA_ROW, "ID": "c9"})
+    assert found(pending(("1", OLA), ("2", OLA)), target) == [("1", "c9"), ("2", "c7")]
+
+
+def test_three_identical_creates_and_two_records_make_only_the_third_again() -> None:
+    target = customers(OLA_ROW, {**OLA_ROW, "ID": "c9"})
+    assert found(pending(("1", OLA), ("2", OLA), ("3", OLA)), target) == [("1", "c9"), ("2", "c7")]
+
+
+def test_a_create_with_one_candidate_keeps_it_from_a_create_with_two() -> None:
+    target = customers(OLA_ROW, {**OLA_ROW, "ID": "c9", "Email": "annen@x.no"})
+    wanted = pending(("1", {"Name": "Ola"}), ("2", {"Name": "Ola", "Email": "ola@x.no"}))
+    assert found(wanted, target) == [("1", "c9"), ("2", "c7")]
+
+
+def test_a_stamped_create_is_found_by_its_stamp_whatever_its_values() -> None:
+    stamps = pl.DataFrame({"source_id": ["1", "2"], "stamp": ["s-1", "s-2"]}, schema=STAMP_SCHEMA)
+    carried = pl.DataFrame({"target_id": ["c7", "c8", "c9"], "stamp": [None, "s-2", "s-1"]})
+    assert sorted(find_stamped(stamps, carried, pl.Series([], dtype=pl.Utf8)).rows()) == [("1", "c9"), ("2", "c8")]
+    assert find_stamped(stamps, carried, pl.Series(["c8", "c9"])).is_empty()
 
 
 def test_a_record_already_linked_is_not_claimed() -> None:

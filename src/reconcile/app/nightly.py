@@ -21,6 +21,7 @@ from typing import Protocol
 
 import polars as pl
 
+from reconcile.app.locks import writer_locks
 from reconcile.app.progress import QuietReporter, Reporter
 from reconcile.app.recover import recover_pending
 from reconcile.app.snapshots import read_snapshots
@@ -28,12 +29,14 @@ from reconcile.apply.applier import Applier
 from reconcile.config.check import check_flow, raise_on_errors
 from reconcile.config.flow import load_flow
 from reconcile.engine.build import build_plan
-from reconcile.engine.guards import check_budget, check_guards, check_shrink
+from reconcile.engine.guards import check_budget, check_first_sync, check_guards, check_shrink
 from reconcile.errors import GuardTripped, PlanMismatch, ReconcileError, SystemFailure
+from reconcile.model.clock import Clock, SystemClock
 from reconcile.model.flow import Flow
-from reconcile.model.plan import CHANGES, REVIEW, Outcome, Status
+from reconcile.model.plan import CHANGES, REVIEW, Action, Outcome, Status
 from reconcile.report.runfolder import plan_hash, write_run_folder
 from reconcile.report.summary import counts_json, render_summary
+from reconcile.state.locks import hold_systems
 from reconcile.state.store import StateStore, open_state
 from reconcile.systems.base import System
 from reconcile.systems.registry import Closer, Systems
@@ -74,6 +77,12 @@ class RunSettings:
     """Refresh cached snapshots incrementally where the API allows; False reads everything in full."""
     sandbox: Sandbox | None = None
     """What stands in for systems without a connection; None: every system needs one."""
+    first_sync: bool = False
+    """The flow's first run may create records in a target that already holds some (``--first-sync``)."""
+    lock_wait: float = 4 * 3600.0
+    """Seconds a run waits for another run that writes one of its systems to finish."""
+    clock: Clock = field(default_factory=SystemClock)
+    """What waits for a system's lock."""
 
 
 @dataclass(frozen=True)
@@ -113,9 +122,17 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
-def _outcome(plan: pl.DataFrame, dry_run: bool, applied: int, failed: int) -> tuple[Outcome, str, int]:
-    """(code, words, exit code) of a finished run."""
-    review = plan.filter(pl.col("action").is_in(REVIEW)).height
+def reported_deletes(flow: Flow, plan: pl.DataFrame) -> pl.DataFrame:
+    """The deletes a run only reports (``delete = "report"``): a person decides what becomes of the record."""
+    reporting = [m.name for m in flow.mappings if m.delete == "report"]
+    return plan.filter(
+        (pl.col("action") == Action.DELETE.value) & ~pl.col("both_gone") & pl.col("mapping").is_in(reporting)
+    )
+
+
+def _outcome(flow: Flow, plan: pl.DataFrame, dry_run: bool, applied: int, failed: int) -> tuple[Outcome, str, int]:
+    """(code, words, exit code) of a finished run. A reported delete waits for review: it is not "in sync"."""
+    review = plan.filter(pl.col("action").is_in(REVIEW)).height + reported_deletes(flow, plan).height
     writes = plan.filter(pl.col("action").is_in(CHANGES)).height
     waiting = f"{_n(review, 'row')} {'waits' if review == 1 else 'wait'} for review"
     if dry_run:
@@ -124,9 +141,14 @@ def _outcome(plan: pl.DataFrame, dry_run: bool, applied: int, failed: int) -> tu
         return (Outcome.FAILED_WRITES, f"applied {_n(applied, 'write')}; {failed} failed and {waiting}", 1)
     if review:
         return (Outcome.REVIEW, f"applied {_n(applied, 'write')}; {waiting}", 1)
+    differs = plan.filter(pl.col("action") == Action.DIFFERS.value).height
+    # A difference left unwritten on purpose is said, never passed off as in sync.
+    unwritten = f"; {_n(differs, 'row')} {'differs' if differs == 1 else 'differ'} where nothing is written" * bool(
+        differs
+    )
     if writes == 0:
-        return (Outcome.IN_SYNC, "in sync", 0)
-    return (Outcome.APPLIED, f"applied {_n(applied, 'write')}", 0)
+        return (Outcome.IN_SYNC, ("nothing to write" if differs else "in sync") + unwritten, 0)
+    return (Outcome.APPLIED, f"applied {_n(applied, 'write')}" + unwritten, 0)
 
 
 def execute(flow_path: Path, settings: RunSettings) -> RunResult:
@@ -149,8 +171,19 @@ def execute(flow_path: Path, settings: RunSettings) -> RunResult:
                     if settings.dry_run:
                         result = _execute(flow, systems, store, settings, run_id, report_dir, started)
                     else:
-                        with store.lock(flow.name, flow.target, run_id):
-                            result = _execute(flow, systems, store, settings, run_id, report_dir, started)
+                        held = hold_systems(
+                            writer_locks(flow, systems),
+                            run_id,
+                            wait=settings.lock_wait,
+                            clock=settings.clock,
+                            waiting=log.warning,
+                        )
+                        with store.lock(flow.name, flow.target, run_id), held:
+                            try:
+                                result = _execute(flow, systems, store, settings, run_id, report_dir, started)
+                            finally:
+                                # A system that keeps its writes until it is closed settles them under the lock.
+                                systems.close()
                 except GuardTripped as exc:
                     store.end_run(run_id, Outcome.GUARD, {"error": str(exc)})
                     raise
@@ -189,7 +222,20 @@ def _execute(
     guards = check_guards(flow, plan.rows, snapshots, catalogues)
     budgets = {name: systems.open(name).calls_left() for name in (flow.source, flow.target)}
     guards += check_budget(flow, plan.rows, budgets)
-    tripped = bool(guards) and not settings.force
+    first = [] if settings.first_sync else check_first_sync(flow, plan.rows, snapshots, catalogues, links)
+    if first:
+        first.append(
+            f"the state {settings.state_dir} holds no links of flow {flow.name}: if the flow has run before, its "
+            "state is elsewhere (check --state and the directory the job starts in)"
+        )
+    # A plan shows a first sync, for a person to look at before saying --first-sync; only a run stops at it.
+    overrides = [
+        flag
+        for flag, tripping in (("--force", bool(guards) and not settings.force), ("--first-sync", bool(first)))
+        if tripping and (flag == "--force" or not settings.dry_run)
+    ]
+    guards += first
+    tripped = bool(overrides)
     rows = plan.rows
     failed = applied = 0
     stopped: str | None = None
@@ -215,7 +261,7 @@ def _execute(
         )
         store.record_counts(run_id, flow.name, {k: v.height for k, v in snapshots.items()})
         stopped = applier.stopped
-    status, outcome, code = _outcome(plan.rows, settings.dry_run or tripped, applied, failed)
+    status, outcome, code = _outcome(flow, plan.rows, settings.dry_run or tripped, applied, failed)
     if tripped:
         status, outcome = Outcome.GUARD, "stopped by a guard, nothing written"
     if stopped:
@@ -226,6 +272,7 @@ def _execute(
         raise SystemFailure(flow.target, f"{stopped}\nthe run stopped; the report is in {report_dir}")
     if tripped:
         raise GuardTripped(
-            "\n".join(guards) + f"\nthe plan is in {report_dir}; run again with --force to apply it anyway"
+            "\n".join(guards)
+            + f"\nthe plan is in {report_dir}; run again with {' and '.join(overrides)} to apply it anyway"
         )
     return RunResult(run_id, flow.name, report_dir, rows, status, outcome, code, summary, tuple(guards))

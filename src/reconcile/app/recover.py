@@ -1,18 +1,24 @@
-"""Recovery: the creates a run that stopped left pending are looked for in the target before anything is made again.
+"""Recovery: the creates a run left pending are looked for in the target before anything is made again.
 
-A create is journaled as pending before it is sent; a run that dies before the answer is recorded leaves it
-so. The next run, before it plans, finds each such record in the target snapshot (by the values it was sent
-with), links it and settles the journal entry, so that the plan does not create it a second time.
+A create is journaled as pending before it is sent; a run that dies before the answer is recorded, or a
+create whose answer was lost (a timeout, a 5xx after the system committed), leaves it so. The next run,
+before it plans, finds each such record in the target snapshot, by the identity stamp the create carried
+where the target has a field for one, then by the values it was sent with, pairing creates and records one
+to one (:mod:`reconcile.engine.recover`). It links what it found and settles the journal entry, so that the
+plan does not create it a second time; a create not found was not made and is planned again.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import polars as pl
 
+from reconcile.engine.order import mapping_order
 from reconcile.engine.project import project_target
-from reconcile.engine.recover import find_created
+from reconcile.engine.recover import PAIR_SCHEMA, PENDING_SCHEMA, STAMP_SCHEMA, find_created, find_stamped
+from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Flow
 from reconcile.state.store import JournalState, StateStore
 from reconcile.systems.base import WriteKind
@@ -21,10 +27,23 @@ from reconcile.systems.registry import Systems
 log = logging.getLogger("reconcile")
 
 
+def _by_stamp(mine: list[dict[str, Any]], snapshot: pl.DataFrame, entity: Entity, linked: pl.Series) -> pl.DataFrame:
+    """source_id, target_id of the stamped creates whose stamp a record of ``snapshot`` carries."""
+    stamped = [p for p in mine if p.get("stamp") and p.get("stamp_field") in snapshot.columns]
+    if not stamped:
+        return pl.DataFrame(schema=PAIR_SCHEMA)
+    field = stamped[0]["stamp_field"]
+    stamps = pl.DataFrame([{"source_id": p["source_id"], "stamp": p["stamp"]} for p in stamped], schema=STAMP_SCHEMA)
+    carried = snapshot.select(
+        pl.col(entity.key).cast(pl.Utf8).alias("target_id"), pl.col(field).cast(pl.Utf8).alias("stamp")
+    )
+    return find_stamped(stamps, carried, linked)
+
+
 def recover_pending(
     flow: Flow, store: StateStore, systems: Systems, snapshots: dict[tuple[str, str], pl.DataFrame]
 ) -> None:
-    """Resolve the creates a run that died left pending: link what the target already has."""
+    """Resolve the creates a run left pending: link what the target already has, settle the rest as failed."""
     pending = store.pending(flow.name)
     if not pending:
         return
@@ -34,22 +53,29 @@ def recover_pending(
     }
     found_total = 0
     target_cat = systems.catalogue(flow.target)
-    for mapping in flow.mappings:
+    for mapping in mapping_order(flow.mappings):  # parents first: a child's reference needs its parent's link
         mine = [p for p in pending if p["mapping"] == mapping.name and p["kind"] == WriteKind.CREATE]
         if not mine:
             continue
         entity = target_cat.entity(mapping.target)
         assert entity is not None
+        snapshot = snapshots[(flow.target, entity.name)]
+        # A record any mapping of the flow has linked is not ours to claim, whichever mapping made it.
+        writers = [m.name for m in flow.mappings if m.target.casefold() == mapping.target.casefold()]
+        linked = links.filter(pl.col("mapping").is_in(writers))["target_id"]
+        found = _by_stamp(mine, snapshot, entity, linked)
+        rest = [p for p in mine if p["source_id"] not in set(found["source_id"].to_list())]
         wanted = pl.DataFrame(
-            [{"source_id": p["source_id"], "property": k, "value": v} for p in mine for k, v in p["payload"].items()],
-            schema={"source_id": pl.Utf8, "property": pl.Utf8, "value": pl.Utf8},
+            [{"source_id": p["source_id"], "property": k, "value": v} for p in rest for k, v in p["payload"].items()],
+            schema=PENDING_SCHEMA,
         )
-        target = project_target(snapshots[(flow.target, entity.name)], mapping, entity, parent_links)
-        linked = links.filter(pl.col("mapping") == mapping.name)["target_id"]
-        found = find_created(wanted, target, linked)
+        target = project_target(snapshot, mapping, entity, parent_links)
+        taken = pl.concat([linked, found["target_id"]])
+        found = pl.concat([found, find_created(wanted, target, taken)])
         found_ids = dict(found.iter_rows())
+        shared = frozenset(m.name for m in flow.mappings if m.many_to_one)
         with store.transaction() as db:
-            store.add_links(db, flow.name, [(mapping.name, s, t) for s, t in found.iter_rows()])
+            store.add_links(db, flow.name, [(mapping.name, s, t) for s, t in found.iter_rows()], shared=shared)
             for p in mine:
                 target_id = found_ids.get(p["source_id"])
                 if target_id is not None:

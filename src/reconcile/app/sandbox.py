@@ -24,7 +24,7 @@ from reconcile.model.plan import CHANGES
 from reconcile.sandbox.history import seed_history
 from reconcile.sandbox.openers import open_sandbox
 from reconcile.sandbox.serve import serve_rest_sandbox, serve_sandboxes
-from reconcile.state.store import STATE_FILE, StateStore, open_state
+from reconcile.state.store import STATE_FILE, StateStore, read_state
 from reconcile.systems.base import System
 from reconcile.systems.registry import Closer, Systems
 
@@ -65,8 +65,11 @@ def reset_sandbox(state_dir: Path) -> None:
 
     A state that holds runs against real systems is refused: resetting it would forget real links.
     """
-    with open_state(state_dir) as store:
-        real = store.meta(HISTORY_LOADED) is None and not store.runs().is_empty()
+    state_file = state_dir / STATE_FILE
+    real = False
+    if state_file.is_file() and state_file.stat().st_size:  # an empty file holds nothing to keep
+        with read_state(state_dir) as store:
+            real = store.meta(HISTORY_LOADED) is None and not store.runs().is_empty()
     if real:
         raise ConfigError(f"{state_dir} holds the state of flows that ran against real systems; not resetting it")
     shutil.rmtree(state_dir / "sandbox", ignore_errors=True)

@@ -22,7 +22,16 @@ from reconcile.app.nightly import RunResult, RunSettings, execute
 from reconcile.app.review import apply_review, read_review
 from reconcile.app.sandbox import LocalSandbox, demo_flows, run_demo
 from reconcile.cli.flows import flows_app
-from reconcile.cli.options import ConnOpt, FlowsArg, ForceOpt, NoCacheOpt, ReportOpt, StateOpt, state_dir
+from reconcile.cli.options import (
+    ConnOpt,
+    FirstSyncOpt,
+    FlowsArg,
+    ForceOpt,
+    NoCacheOpt,
+    ReportOpt,
+    StateOpt,
+    state_dir,
+)
 from reconcile.cli.progress import ConsoleReporter
 from reconcile.cli.records import links_app, runs_app
 from reconcile.cli.sandbox import auth_app, sandbox_app
@@ -81,6 +90,7 @@ def _settings(
     *,
     dry_run: bool = False,
     force: bool = False,
+    first_sync: bool = False,
     no_cache: bool = False,
 ) -> RunSettings:
     return RunSettings(
@@ -89,6 +99,7 @@ def _settings(
         connections=connections,
         dry_run=dry_run,
         force=force,
+        first_sync=first_sync,
         cache=not no_cache,
         reporter=ConsoleReporter(),
         sandbox=LocalSandbox(),
@@ -116,10 +127,12 @@ def run(
     report_dir: ReportOpt = Path("reports"),
     connections: ConnOpt = None,
     force: ForceOpt = False,
+    first_sync: FirstSyncOpt = False,
     no_cache: NoCacheOpt = False,
 ) -> None:
     """The nightly job: plan each flow, apply it, record links and shadows, write the report."""
-    raise typer.Exit(_run_all(flows, _settings(state, report_dir, connections, force=force, no_cache=no_cache)))
+    settings = _settings(state, report_dir, connections, force=force, first_sync=first_sync, no_cache=no_cache)
+    raise typer.Exit(_run_all(flows, settings))
 
 
 @app.command()
@@ -141,6 +154,7 @@ def apply_cmd(
     report_dir: ReportOpt = Path("reports"),
     connections: ConnOpt = None,
     force: ForceOpt = False,
+    first_sync: FirstSyncOpt = False,
 ) -> None:
     """Apply the rows approved in a reviewed workbook (Decision = approve); nothing else is written.
 
@@ -149,7 +163,7 @@ def apply_cmd(
     """
     review = read_review(report)
     typer.echo(f"{len(review.approved)} rows approved of {review.rows} in {review.workbook}")
-    result = apply_review(review, _settings(state, report_dir, connections, force=force))
+    result = apply_review(review, _settings(state, report_dir, connections, force=force, first_sync=first_sync))
     _show(result)
     raise typer.Exit(result.exit_code)
 

@@ -32,6 +32,14 @@ NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Read every snapshot in full instead of refreshing the cached one.")
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Apply even when a guard trips.")]
+FirstSyncOpt = Annotated[
+    bool,
+    typer.Option(
+        "--first-sync",
+        help="This is the flow's first run on this state, and its creates are meant even though the target "
+        "already holds records (without it such a run stops before writing, exit 3).",
+    ),
+]
 FlowsArg = Annotated[list[Path], typer.Argument(help="Flow files (flows/*.toml).", show_default=False)]
 FlowOpt = Annotated[str | None, typer.Option("--flow", help="Only this flow (its name).")]
 

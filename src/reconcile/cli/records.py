@@ -1,4 +1,7 @@
-"""``reconcile links`` and ``reconcile runs``: what the state holds, for a person to inspect and export."""
+"""``reconcile links`` and ``reconcile runs``: what the state holds, for a person to inspect and export.
+
+They only read: a state that is not there is said to be missing (exit 2), never made.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import typer
 
 from reconcile.cli.options import FlowOpt, StateOpt, state_dir
 from reconcile.errors import ConfigError
-from reconcile.state.store import open_state
+from reconcile.state.store import read_state
 
 links_app = typer.Typer(help="Inspect and export the links between records.", no_args_is_help=True)
 runs_app = typer.Typer(help="Inspect past runs.", no_args_is_help=True)
@@ -22,7 +25,7 @@ def links_list(
     state: StateOpt = None,
 ) -> None:
     """Count the links per flow and mapping."""
-    with open_state(state_dir(state)) as store:
+    with read_state(state_dir(state)) as store:
         frame = store.export_links(flow)
     if frame.is_empty():
         typer.echo("no links yet")
@@ -39,7 +42,7 @@ def links_export(
     state: StateOpt = None,
 ) -> None:
     """Export every link (flow, mapping, source id, target id, created, last synced)."""
-    with open_state(state_dir(state)) as store:
+    with read_state(state_dir(state)) as store:
         frame = store.export_links(flow)
     suffix = output.suffix.lower()
     if suffix == ".csv":
@@ -59,7 +62,7 @@ def runs_list(
     state: StateOpt = None,
 ) -> None:
     """List past runs: id, flow, start, outcome."""
-    with open_state(state_dir(state)) as store:
+    with read_state(state_dir(state)) as store:
         frame = store.runs(flow)
     if frame.is_empty():
         typer.echo("no runs yet")
@@ -73,7 +76,7 @@ def runs_show(
     run_id: Annotated[str, typer.Argument(help="A run id from `runs list`.")], state: StateOpt = None
 ) -> None:
     """Show one run: when, outcome, counts and its report folder."""
-    with open_state(state_dir(state)) as store:
+    with read_state(state_dir(state)) as store:
         found = store.run(run_id)
     if found is None:
         raise ConfigError(f"no run {run_id}; `reconcile runs list` shows the runs")

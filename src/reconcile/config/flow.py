@@ -145,6 +145,7 @@ class MappingSchema(Schema):
     target: Text = ""
     merge: Merge = pydantic.Field(default_factory=list)
     merge_case_sensitive: bool = False
+    many_to_one: bool = False
     properties: list[PropertySchema] = pydantic.Field(default_factory=list, description="a list of property tables")
     conflict: ConflictPolicy | None = None
     delete: DeletePolicy | None = None
@@ -159,6 +160,7 @@ class MappingSchema(Schema):
             properties=tuple(p.to_property(i) for i, p in enumerate(self.properties)),
             merge=tuple(tuple(combination) for combination in self.merge),
             merge_case_sensitive=self.merge_case_sensitive,
+            many_to_one=self.many_to_one,
             conflict=self.conflict or defaults.conflict,
             delete=self.delete or defaults.delete,
             blank_overwrites=defaults.blank_overwrites if self.blank_overwrites is None else self.blank_overwrites,
@@ -242,6 +244,7 @@ def _mappings(schema: FlowSchema, defaults: Defaults, where: str) -> tuple[list[
         seen[mapping.name] = i
         mappings.append(mapping)
     names = [m.name for m in mappings]
+    shared = {m.name for m in mappings if m.many_to_one}
     for m in mappings:
         for p in m.properties:
             if p.ref is not None and p.ref not in names:
@@ -249,6 +252,12 @@ def _mappings(schema: FlowSchema, defaults: Defaults, where: str) -> tuple[list[
                     f"{where}: mapping[{m.index}].properties[{p.index}].ref: "
                     f'"{p.ref}" is not a mapping of this flow{did_you_mean(p.ref, names)}; '
                     f"valid mappings are {', '.join(names)}"
+                )
+            elif p.ref in shared:
+                problems.append(
+                    f"{where}: mapping[{m.index}].properties[{p.index}].ref: "
+                    f'"{p.ref}" says many_to_one = true: a target record it links may stand for several source '
+                    "records, so a reference to one cannot be translated back; refer to a one-to-one mapping"
                 )
     if not problems and (cycle := _find_cycle(mappings)):
         first = next(m for m in mappings if m.name == cycle[0])

@@ -108,3 +108,34 @@ def check_budget(flow: Flow, plan: pl.DataFrame, calls_left: MappingType[str, in
                 "apply it after the daily limit resets, or in parts"
             )
     return messages
+
+
+def check_first_sync(
+    flow: Flow,
+    plan: pl.DataFrame,
+    snapshots: MappingType[tuple[str, str], pl.DataFrame],
+    catalogues: MappingType[str, Catalogue],
+    links: pl.DataFrame,
+) -> list[str]:
+    """A message for each mapping whose creates could duplicate what the target holds, on a flow's first run.
+
+    A flow's first run is one whose state holds no link of it: a new flow, or a state that was lost, left
+    empty or looked for in the wrong place. A mapping without a merge rule cannot find the records the
+    target already holds, so it would create each of them again. That may be meant (the target's records
+    are other records), and ``--first-sync`` says so.
+    """
+    if not links.is_empty():
+        return []
+    messages: list[str] = []
+    for m in flow.mappings:
+        entity = catalogues[flow.target].entity(m.target)
+        if m.merge or entity is None:
+            continue
+        held = snapshots.get((flow.target, entity.name), pl.DataFrame()).height
+        creates = plan.filter((pl.col("mapping") == m.name) & (pl.col("action") == Action.CREATE.value)).height
+        if held and creates:
+            messages.append(
+                f"mapping {m.name}: first sync of flow {flow.name}, and {flow.target} {entity.name} already holds "
+                f"{held} records; with no merge rule to find them by, {creates} creates could make them again"
+            )
+    return messages

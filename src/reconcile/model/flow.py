@@ -74,6 +74,9 @@ class Mapping:
     merge: tuple[tuple[tuple[str, str], ...], ...] = ()
     merge_case_sensitive: bool = False
     """Merge keys compare as written; by default they compare without regard to case."""
+    many_to_one: bool = False
+    """Several source records may be linked to one target record: the target answers a create with the record
+    it already holds when the values are the same (Exact's addresses). Otherwise such an answer is refused."""
     conflict: ConflictPolicy = "newest"
     delete: DeletePolicy = "report"
     blank_overwrites: bool = False

@@ -2,14 +2,20 @@
 
 Tables (all reachable with plain SQL; ``reconcile links export`` writes them out):
 
-- ``links``: (flow, mapping, source_id, target_id, created_at, synced_at). Once made a link holds.
+- ``links``: (flow, mapping, source_id, target_id, created_at, synced_at, shared). Once made a link holds.
+  A link is one to one unless ``shared``: a mapping whose target de-duplicates (``many_to_one``) may link
+  several source records to one target record.
 - ``shadows``: (flow, mapping, source_id, property, value): the values both sides held after the last sync.
+- ``unlinked``: (flow, mapping, source_id, unlinked_at): source records unlinked on purpose (``delete =
+  "unlink"`` of a record deleted in the target), which are never created again.
 - ``journal``: every write before it is sent (``pending``), and what became of it (``done`` / ``failed``),
-  with the payload and its hash. A create's link and shadows are recorded in the transaction that marks it
+  with the payload and its hash, and the identity stamp (field and value) a create carries where its system
+  has a field for one. A create's link and shadows are recorded in the transaction that marks it
   done, so a run that died leaves ``pending`` rows that the next run resolves before creating anything.
 - ``runs``: (run_id, flow, started_at, ended_at, dry_run, outcome, counts, report_dir).
 - ``snapshot_counts``: records per system entity per run, to notice a snapshot that shrank.
-- ``locks``: one per (flow, target system), so two runs never write the same thing at once.
+- ``locks``: one per (flow, target system), so that one flow never runs twice at once. Runs of different
+  flows that write one system take turns on that system's lock file (:mod:`reconcile.state.locks`).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -28,6 +34,7 @@ import polars as pl
 
 from reconcile.errors import StateError
 from reconcile.model.plan import Outcome
+from reconcile.state.migrate import SCHEMA_VERSION, migrate
 
 
 class JournalState(StrEnum):
@@ -43,9 +50,13 @@ class JournalState(StrEnum):
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS links (
     flow TEXT NOT NULL, mapping TEXT NOT NULL, source_id TEXT NOT NULL, target_id TEXT NOT NULL,
-    created_at TEXT NOT NULL, synced_at TEXT NOT NULL,
-    PRIMARY KEY (flow, mapping, source_id),
-    UNIQUE (flow, mapping, target_id)
+    created_at TEXT NOT NULL, synced_at TEXT NOT NULL, shared INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (flow, mapping, source_id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS links_one_to_one ON links (flow, mapping, target_id) WHERE shared = 0;
+CREATE TABLE IF NOT EXISTS unlinked (
+    flow TEXT NOT NULL, mapping TEXT NOT NULL, source_id TEXT NOT NULL, unlinked_at TEXT NOT NULL,
+    PRIMARY KEY (flow, mapping, source_id)
 );
 CREATE TABLE IF NOT EXISTS shadows (
     flow TEXT NOT NULL, mapping TEXT NOT NULL, source_id TEXT NOT NULL, property TEXT NOT NULL, value TEXT,
@@ -56,6 +67,7 @@ CREATE TABLE IF NOT EXISTS journal (
     run_id TEXT NOT NULL, flow TEXT NOT NULL, mapping TEXT NOT NULL, row_id TEXT NOT NULL,
     system TEXT NOT NULL, entity TEXT NOT NULL, kind TEXT NOT NULL,
     source_id TEXT, target_id TEXT, payload TEXT NOT NULL, payload_hash TEXT NOT NULL,
+    stamp_field TEXT, stamp TEXT,
     status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed', 'resolved')),
     error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
 );
@@ -80,8 +92,23 @@ STATE_DIR_ENV = "RECONCILE_STATE"
 
 
 def open_state(state_dir: Path) -> StateStore:
-    """The state store of ``state_dir`` (its ``state.db``)."""
+    """The state store of ``state_dir`` (its ``state.db``), made when there is none yet."""
     return StateStore(state_dir / STATE_FILE)
+
+
+def read_state(state_dir: Path) -> StateStore:
+    """The state store of ``state_dir`` for a command that only reads it: a missing state is never made.
+
+    A command that only shows what the state holds must not leave a new, empty state behind (a typo in
+    ``--state`` would otherwise look like a state that holds nothing); it says there is none instead.
+    """
+    path = state_dir / STATE_FILE
+    if not path.is_file():
+        raise StateError(
+            f"no state at {state_dir} ({path} does not exist); check --state or ${STATE_DIR_ENV}: "
+            "the state is made by the first `reconcile run`"
+        )
+    return StateStore(path)
 
 
 def default_state_dir() -> Path:
@@ -108,13 +135,30 @@ class StateStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        if str(path) != ":memory:" and path.is_file() and path.stat().st_size == 0:
+            # SQLite would take an empty file for a new database, and a run on a new state creates everything
+            # again. Our own states are never empty: the first thing written is the header.
+            raise StateError(
+                f"{path} is empty (0 bytes): the state it held is lost. Restore it from a backup; to start "
+                "over on purpose, delete the file (the next run is then a first sync and asks for --first-sync)"
+            )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA)
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                migrate(self._db)
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{path}: not a usable state database: {exc}") from exc
 
@@ -129,14 +173,24 @@ class StateStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic unit: everything inside is recorded together or not at all."""
-        self._db.execute("BEGIN IMMEDIATE")
+        """One atomic unit: everything inside is recorded together or not at all.
+
+        A statement the database refuses ends the command with a :class:`StateError` naming the state and
+        what was refused, never with a traceback; nothing of the unit is recorded.
+        """
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StateError(f"{self.path}: the state cannot be written: {exc}") from exc
         try:
             yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StateError(f"{self.path}: the state refused a change, and nothing of it was kept: {exc}") from exc
             raise
-        self._db.execute("COMMIT")
 
     # -- links and shadows -------------------------------------------------------------------------------
 
@@ -158,15 +212,24 @@ class StateStore:
         )
 
     @staticmethod
-    def add_links(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str, str]]) -> None:
-        """Record (mapping, source_id, target_id) links inside an open transaction."""
+    def add_links(
+        db: sqlite3.Connection,
+        flow: str,
+        rows: Iterable[tuple[str, str, str]],
+        shared: Collection[str] = (),
+    ) -> None:
+        """Record (mapping, source_id, target_id) links inside an open transaction.
+
+        A link of a mapping named in ``shared`` may share its target record with other links of its mapping
+        (the target de-duplicates what it is sent); any other link is one to one.
+        """
         now = _now()
         db.executemany(
-            "INSERT INTO links (flow, mapping, source_id, target_id, created_at, synced_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) "
+            "INSERT INTO links (flow, mapping, source_id, target_id, created_at, synced_at, shared) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (flow, mapping, source_id) "
-            "DO UPDATE SET target_id = excluded.target_id, synced_at = excluded.synced_at",
-            [(flow, m, s, t, now, now) for m, s, t in rows],
+            "DO UPDATE SET target_id = excluded.target_id, synced_at = excluded.synced_at, shared = excluded.shared",
+            [(flow, m, s, t, now, now, int(m in shared)) for m, s, t in rows],
         )
 
     @staticmethod
@@ -184,6 +247,36 @@ class StateStore:
             "ON CONFLICT (flow, mapping, source_id, property) DO UPDATE SET value = excluded.value",
             [(flow, m, s, p, v) for m, s, p, v in rows],
         )
+
+    @staticmethod
+    def move_links(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Move (mapping, from_source_id, source_id) links, with their shadows, to a new source id inside an
+        open transaction: the target record stays linked, to the record that now stands for the old one."""
+        now = _now()
+        for mapping, old, new in rows:
+            db.execute("DELETE FROM shadows WHERE flow = ? AND mapping = ? AND source_id = ?", (flow, mapping, new))
+            db.execute(
+                "UPDATE shadows SET source_id = ? WHERE flow = ? AND mapping = ? AND source_id = ?",
+                (new, flow, mapping, old),
+            )
+            db.execute(
+                "UPDATE links SET source_id = ?, synced_at = ? WHERE flow = ? AND mapping = ? AND source_id = ?",
+                (new, now, flow, mapping, old),
+            )
+
+    @staticmethod
+    def mark_unlinked(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str]]) -> None:
+        """Remember (mapping, source_id) as unlinked on purpose inside an open transaction."""
+        now = _now()
+        db.executemany(
+            "INSERT OR IGNORE INTO unlinked (flow, mapping, source_id, unlinked_at) VALUES (?, ?, ?, ?)",
+            [(flow, m, s, now) for m, s in rows],
+        )
+
+    def unlinked(self, flow: str) -> pl.DataFrame:
+        """mapping, source_id of the source records unlinked on purpose: the engine creates none of them again."""
+        rows = self._db.execute("SELECT mapping, source_id FROM unlinked WHERE flow = ?", (flow,)).fetchall()
+        return pl.DataFrame(rows, schema={"mapping": pl.Utf8, "source_id": pl.Utf8}, orient="row")
 
     @staticmethod
     def touch_links(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str]]) -> None:
@@ -204,8 +297,8 @@ class StateStore:
             payload = json.dumps(e["payload"], sort_keys=True, default=str)
             cursor = db.execute(
                 "INSERT INTO journal (run_id, flow, mapping, row_id, system, entity, kind, source_id, target_id, "
-                "payload, payload_hash, status, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                "payload, payload_hash, stamp_field, stamp, status, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
                 (
                     run_id,
                     flow,
@@ -218,6 +311,8 @@ class StateStore:
                     e.get("target_id"),
                     payload,
                     _hash(payload),
+                    e.get("stamp_field"),
+                    e.get("stamp"),
                     now,
                     now,
                 ),
@@ -239,11 +334,16 @@ class StateStore:
             (status, error, target_id, _now(), journal_id),
         )
 
+    @staticmethod
+    def journal_note(db: sqlite3.Connection, journal_id: int, error: str | None) -> None:
+        """Note what a write that may have happened answered, leaving it pending for the next run to look for."""
+        db.execute("UPDATE journal SET error = ?, updated_at = ? WHERE id = ?", (error, _now(), journal_id))
+
     def pending(self, flow: str) -> list[dict[str, Any]]:
         """Writes a run that died left unresolved, oldest first."""
         cursor = self._db.execute(
-            "SELECT id, run_id, mapping, row_id, system, entity, kind, source_id, target_id, payload FROM journal "
-            "WHERE flow = ? AND status = 'pending' ORDER BY id",
+            "SELECT id, run_id, mapping, row_id, system, entity, kind, source_id, target_id, payload, "
+            "stamp_field, stamp FROM journal WHERE flow = ? AND status = 'pending' ORDER BY id",
             (flow,),
         )
         names = [d[0] for d in cursor.description]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
@@ -88,3 +89,25 @@ class System(Protocol):
     def close(self) -> None:
         """Release connections and files."""
         ...
+
+
+@runtime_checkable
+class CarriesIdentity(Protocol):
+    """A system with a field a create can carry the writer's own identity in: an idempotency key.
+
+    The applier puts a stamp of its own (the same for the same plan row of the same flow, night after night)
+    into that field of every create and journals it before sending; a create whose answer was lost is then
+    found by its stamp, and a system that refuses a second record with one stamp makes a create sent twice
+    harmless. PowerOffice Go's ``ExternalImportReference`` is such a field.
+    """
+
+    def identity_field(self, entity: str) -> str | None:
+        """The field of ``entity`` that carries the stamp; None when the entity has none."""
+        ...
+
+
+@runtime_checkable
+class FolderSystem(Protocol):
+    """A system whose records are files in a folder, which other programs and other runs may write too."""
+
+    folder: Path
