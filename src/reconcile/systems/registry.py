@@ -100,6 +100,11 @@ class Systems:
         """Where a connector keeps its snapshot cache; None reads every snapshot in full."""
         return self.state_dir / "cache" / name if self.cache else None
 
+    @property
+    def limits_dir(self) -> Path:
+        """Where connectors keep what their API keys have spent of the systems' rate limits, for every process."""
+        return self.state_dir / "limits"
+
     def uses_sandbox(self, name: str) -> bool:
         """Whether ``name`` is its local sandbox: no connection, and (a system of files) no folder of its own."""
         if name in self.connections:
@@ -122,7 +127,7 @@ class Systems:
     def _connect(self, name: str) -> tuple[System, Closer]:
         conn = self.connections.get(name)
         if name == "exact" and conn is not None:
-            exact = ExactSystem.from_connection(conn, cache_dir=self.cache_dir(name))
+            exact = ExactSystem.from_connection(conn, cache_dir=self.cache_dir(name), limits_dir=self.limits_dir)
             return exact, exact.close
         if name == "poweroffice" and conn is not None:
             missing = [k for k in PowerOfficeConnection.required_keys() if k not in conn]
@@ -130,7 +135,7 @@ class Systems:
                 where = conn.get("_file", "the connections file")
                 raise ConfigError(f"{where}: poweroffice.{missing[0]}: missing; it is required")
             poweroffice = PowerOfficeSystem.from_connection(
-                conn, catalogue=self.catalogue(name), cache_dir=self.cache_dir(name)
+                conn, catalogue=self.catalogue(name), cache_dir=self.cache_dir(name), limits_dir=self.limits_dir
             )
             return poweroffice, poweroffice.close
         if name not in BUILTIN:

@@ -184,6 +184,35 @@ def test_a_daily_limit_is_not_waited_for_but_reported(env: Env) -> None:
     assert env.api_statuses().count(429) == 0
 
 
+def test_a_rerun_right_after_a_crash_sends_no_call_into_a_429(env: Env, tmp_path: Path) -> None:
+    env.emulator.limits.minute_limit = 3
+    seed_accounts(env.emulator, 2)
+    limits = tmp_path / "limits"
+    first = env.connect(limits_dir=limits)
+    for _ in range(3):
+        first.read("Accounts")  # the minute's three calls; then the run dies, and its limiter with it
+    second = env.connect(limits_dir=limits)
+    with _closing(second):
+        assert second.read("Accounts").height == 2
+        assert second.limiter.waited > 0
+    assert 429 not in env.api_statuses()
+    first.close()
+
+
+def test_a_day_used_up_by_another_process_stops_the_next_before_any_call(env: Env, tmp_path: Path) -> None:
+    from reconcile.errors import RateLimited
+
+    env.emulator.limits.day_limit = 2
+    seed_accounts(env.emulator, 2)
+    with _closing(env.connect(limits_dir=tmp_path / "limits")) as first:
+        first.read("Accounts")
+        first.read("Accounts")
+    sent = len(env.api_statuses())
+    with _closing(env.connect(limits_dir=tmp_path / "limits")) as second, pytest.raises(RateLimited, match="daily"):
+        second.read("Accounts")
+    assert len(env.api_statuses()) == sent and 429 not in env.api_statuses()
+
+
 # ------------------------------------------------------------------------------------------------ auth
 
 

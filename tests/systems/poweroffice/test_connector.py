@@ -267,6 +267,23 @@ def test_429s_are_absorbed_and_the_limiter_keeps_under_ten_a_second(
     assert po.read("Customers").equals(expected)
 
 
+def test_a_second_process_right_after_the_first_sends_no_call_into_a_429(
+    emulator: PowerOfficeEmulator, url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    limits = tmp_path / "limits"
+    first = system_for_emulator(emulator, url, clock=clock, page_size=2, limits_dir=limits)
+    while first.calls < 10:
+        first.read("Departments")  # ten calls within one second of the fake clock
+    second = system_for_emulator(emulator, url, clock=clock, page_size=2, limits_dir=limits)
+    try:
+        assert second.read("Departments").height == 3
+    finally:
+        first.close()
+        second.close()
+    assert not _calls(emulator, 429)
+    assert clock.slept and sum(clock.slept) <= 1.0
+
+
 def test_a_single_500_on_a_read_is_retried_instead_of_ending_the_night(
     po: PowerOfficeSystem, emulator: PowerOfficeEmulator, clock: FakeClock
 ) -> None:

@@ -16,7 +16,8 @@ natural key among the records created since, and adopts it when there is exactly
 create as retryable when there is none.
 
 The division is pinned by the connection; ``/current/Me`` is never consulted for it. Calls stay within
-Exact's limits by following the ``X-RateLimit-*`` headers (:class:`ExactRateLimiter`).
+Exact's limits by following the ``X-RateLimit-*`` headers (:class:`ExactRateLimiter`), kept in the state
+directory for the processes that follow (``limits_dir``): a rerun right after a crash sends no call into a 429.
 
 **Cached snapshots.** Given a ``cache_dir``, an entity with a sync endpoint (Accounts, Contacts, Addresses,
 Items, Employees, sales orders and quotations with their lines) is read through it, and its snapshot is kept
@@ -60,7 +61,7 @@ from reconcile.config.connections import resolve_secret
 from reconcile.model.catalogue import Catalogue
 from reconcile.model.clock import Clock, SystemClock
 from reconcile.systems.base import WriteOp, WriteResult
-from reconcile.systems.cache import SnapshotCache
+from reconcile.systems.cache import SnapshotCache, secret_digest
 from reconcile.systems.catalogues import builtin_catalogue
 from reconcile.systems.exact.api import SYSTEM, ExactApi
 from reconcile.systems.exact.auth import TokenManager
@@ -71,6 +72,7 @@ from reconcile.systems.exact.writer import ExactWriter
 from reconcile.systems.http.breaker import CircuitBreaker
 from reconcile.systems.http.client import HttpClient
 from reconcile.systems.http.retry import RetryPolicy
+from reconcile.systems.http.spent import SpentCalls
 
 
 class ExactSystem:
@@ -93,6 +95,7 @@ class ExactSystem:
         cache_dir: Path | None = None,
         cache_id: str | None = None,
         cache_max_age: float = CACHE_MAX_AGE,
+        limits_dir: Path | None = None,
     ) -> None:
         self.catalogue = catalogue or builtin_catalogue("exact")
         self.division = int(division)
@@ -105,7 +108,12 @@ class ExactSystem:
                 cache_dir, system=SYSTEM, connection=identity, clock=self.clock, max_age=cache_max_age
             )
         self.tokens = tokens
-        self.limiter = ExactRateLimiter(clock=self.clock)
+        shared = None
+        if limits_dir is not None:
+            # Exact counts per app and division: what the last answers said is kept for every process.
+            key = secret_digest(base_url.rstrip("/"), tokens.client_id, str(self.division))
+            shared = SpentCalls(limits_dir, f"exact-{key}")
+        self.limiter = ExactRateLimiter(clock=self.clock, shared=shared)
         self.breaker = CircuitBreaker(SYSTEM, max_errors=max_errors, clock=self.clock)
         self.http = HttpClient(
             SYSTEM,
@@ -137,12 +145,14 @@ class ExactSystem:
         cache_dir: Path | None = None,
         cache_id: str | None = None,
         cache_max_age: float = CACHE_MAX_AGE,
+        limits_dir: Path | None = None,
     ) -> ExactSystem:
         """The connector for an ``[exact]`` connection table (see ``reconcile.systems.connections``).
 
         ``client_secret`` overrides the ``client_secret_env`` variable (the local sandbox's secret is public).
         ``cache_dir`` keeps snapshots between runs (see the module docs); ``cache_id`` names the connection
-        in it when the base URL does not (the local sandbox).
+        in it when the base URL does not (the local sandbox). ``limits_dir`` keeps what the division's calls
+        have spent of Exact's limits for every process (:class:`~reconcile.systems.http.spent.SpentCalls`).
         """
         secret = client_secret or resolve_secret(conn, "client_secret_env", system=SYSTEM)
         tokens = TokenManager(
@@ -163,6 +173,7 @@ class ExactSystem:
             cache_dir=cache_dir,
             cache_id=cache_id,
             cache_max_age=cache_max_age,
+            limits_dir=limits_dir,
         )
 
     @property

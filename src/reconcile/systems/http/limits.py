@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections import deque
+from typing import Any
 
 import httpx
 
 from reconcile.model.clock import Clock, SystemClock
+from reconcile.systems.http.spent import SpentCalls
 
 
 class RateLimiter:
@@ -62,15 +65,20 @@ class SlidingWindowLimiter(RateLimiter):
 
     For systems that count over a rolling span ("10 requests a second"), where a fixed window would let
     ``2 * calls`` through around a window edge. The limiter remembers the start time of its last ``calls``
-    calls and waits until the oldest of them is ``window`` seconds old.
+    calls and waits until the oldest of them is ``window`` seconds old. With ``shared`` those times are kept
+    for every process that uses the API key (:class:`~reconcile.systems.http.spent.SpentCalls`): a process
+    started within the window of another's calls waits for them too.
     """
 
-    def __init__(self, calls: int, window: float, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, calls: int, window: float, *, clock: Clock | None = None, shared: SpentCalls | None = None
+    ) -> None:
         if calls < 1 or window <= 0:
             raise ValueError("a sliding window needs calls >= 1 and window > 0")
         self.calls = calls
         self.window = window
         self.clock: Clock = clock or SystemClock()
+        self.shared = shared
         self._lock = threading.Lock()
         self._sent: deque[float] = deque()
 
@@ -79,9 +87,29 @@ class SlidingWindowLimiter(RateLimiter):
         with self._lock:
             while True:
                 now = self.clock.now()
-                while self._sent and self._sent[0] <= now - self.window:
-                    self._sent.popleft()
-                if len(self._sent) < self.calls:
-                    self._sent.append(now)
+                if self.shared is None:
+                    wait = self._take(now)
+                else:
+                    wait = self.shared.change(functools.partial(self._take_shared, now=now))
+                if wait <= 0:
                     return
-                self.clock.sleep(self._sent[0] + self.window - now)
+                self.clock.sleep(wait)
+
+    def _take(self, now: float) -> float:
+        """Count a call at ``now`` and answer 0, or answer how long to wait first."""
+        while self._sent and self._sent[0] <= now - self.window:
+            self._sent.popleft()
+        if len(self._sent) < self.calls:
+            self._sent.append(now)
+            return 0.0
+        return self._sent[0] + self.window - now
+
+    def _take_shared(self, doc: dict[str, Any], now: float) -> float:
+        """:meth:`_take` over the calls every process sent (``doc["sent"]``), which it then updates."""
+        sent = doc.get("sent")
+        times = [float(t) for t in sent if isinstance(t, int | float)] if isinstance(sent, list) else []
+        # A time further ahead than a window is another clock's; it would hold the limiter back for ever.
+        self._sent = deque(sorted(t for t in times if now - self.window < t <= now + self.window))
+        wait = self._take(now)
+        doc["sent"] = list(self._sent)
+        return wait

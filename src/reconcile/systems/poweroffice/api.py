@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,10 +28,12 @@ import httpx
 from reconcile.errors import AuthError, ConfigError, RemoteError
 from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.model.clock import Clock
+from reconcile.systems.cache import secret_digest
 from reconcile.systems.http.breaker import CircuitBreaker
 from reconcile.systems.http.client import HttpClient
 from reconcile.systems.http.limits import SlidingWindowLimiter
 from reconcile.systems.http.retry import RetryPolicy, server_error
+from reconcile.systems.http.spent import SpentCalls
 from reconcile.systems.poweroffice.auth import SUBSCRIPTION_HEADER, TokenSource
 from reconcile.systems.poweroffice.wire import fold, problem_text, token_claims, v1_error
 
@@ -42,6 +45,8 @@ class PowerOfficeApi:
 
     ``base_url`` is the v2 host (``/v2/...`` and ``/OAuth/Token`` below it), ``v1_base_url`` the v1 host.
     ``page_size`` caps every page (tests use small pages); by default each endpoint's largest page is used.
+    ``limits_dir`` keeps the last second's calls for every process that uses the keys
+    (:class:`~reconcile.systems.http.spent.SpentCalls`), so that a rerun right after a crash meets no 429.
     """
 
     def __init__(
@@ -60,6 +65,7 @@ class PowerOfficeApi:
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
+        limits_dir: Path | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.clock = clock
@@ -67,8 +73,13 @@ class PowerOfficeApi:
         retry = retry or RetryPolicy(attempts=6, base_delay=1.0, max_delay=30.0)
         # PowerOffice blocks no key for failed calls; the breaker only stops hammering a broken endpoint.
         breaker = CircuitBreaker(SYSTEM, max_errors=100, period=60.0, clock=clock)
-        v2_limiter = SlidingWindowLimiter(rate_per_second, 1.0, clock=clock)
-        v1_limiter = SlidingWindowLimiter(v1_rate_per_second, 1.0, clock=clock)
+        v2_spent = v1_spent = None
+        if limits_dir is not None:
+            # Go counts v2 calls per subscription key and v1 calls per integration: every process's count.
+            v2_spent = SpentCalls(limits_dir, f"poweroffice-v2-{secret_digest(subscription_key)}")
+            v1_spent = SpentCalls(limits_dir, f"poweroffice-v1-{secret_digest(application_key)}")
+        v2_limiter = SlidingWindowLimiter(rate_per_second, 1.0, clock=clock, shared=v2_spent)
+        v1_limiter = SlidingWindowLimiter(v1_rate_per_second, 1.0, clock=clock, shared=v1_spent)
         common: dict[str, Any] = {"retry": retry, "clock": clock, "timeout": timeout, "transport": transport}
         base_url, v1_base_url = base_url.rstrip("/"), v1_base_url.rstrip("/")
         self.clients: list[HttpClient] = []

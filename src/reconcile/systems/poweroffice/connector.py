@@ -63,7 +63,8 @@ class PowerOfficeSystem:
     ``base_url`` is the v2 host (``/v2/...`` and ``/OAuth/Token`` below it), ``v1_base_url`` the v1 host.
     ``page_size`` caps every page (tests use small pages); by default each endpoint's largest page is used.
     ``cache_dir`` keeps order lines between runs (see the module docs); ``cache_id`` names the connection
-    there when the hosts and keys do not (the local sandbox).
+    there when the hosts and keys do not (the local sandbox). ``limits_dir`` keeps the calls of the last
+    second for every process that uses the keys.
     """
 
     name = SYSTEM
@@ -87,6 +88,7 @@ class PowerOfficeSystem:
         cache_dir: Path | None = None,
         cache_id: str | None = None,
         cache_max_age: float = CACHE_MAX_AGE,
+        limits_dir: Path | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.cache: SnapshotCache | None = None
@@ -112,6 +114,7 @@ class PowerOfficeSystem:
             retry=retry,
             timeout=timeout,
             transport=transport,
+            limits_dir=limits_dir,
         )
         self.reader = PowerOfficeReader(self.api, self.cache)
         self.writer = PowerOfficeWriter(self.api, self.reader)
