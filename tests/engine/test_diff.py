@@ -139,8 +139,9 @@ def test_a_fresh_merge_with_known_times_lets_the_newest_win() -> None:
 def test_a_blank_never_overwrites_a_filled_value() -> None:
     blanked_source = pair({"name": "Ola", "email": " "}, {"Name": "Ola", "Email": "ola@x.no"}, {"Email": "ola@x.no"})
     blanked_target = pair({"name": "Ola", "email": "ola@x.no"}, {"Name": "Ola", "Email": None}, {"Email": "ola@x.no"})
-    assert rows_of(blanked_source, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
-    assert rows_of(blanked_target, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+    # Not in sync either: the difference is left unwritten on purpose, and said so (issue 9, item 11).
+    assert rows_of(blanked_source, "customers") == [("1", A.DIFFERS, R.BLANK_KEPT)]
+    assert rows_of(blanked_target, "customers") == [("1", A.DIFFERS, R.BLANK_KEPT)]
     # Nor is the value agreed: the shadow keeps the filled value until one side changes again.
     assert ("customers", "1", "Email") not in {r[:3] for r in blanked_source.agreed.rows()}
 
@@ -179,9 +180,9 @@ def test_a_difference_no_side_may_write_is_left_alone() -> None:
         None,
         the_flow,
     )
-    assert rows_of(fresh, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+    assert rows_of(fresh, "customers") == [("1", A.DIFFERS, R.READ_ONLY_FIELD)]
     both = pair({"name": "Ola", "code": "A"}, {"Name": "Ola", "Code": "B"}, {"Name": "Ola", "Code": "C"}, the_flow)
-    assert rows_of(both, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+    assert rows_of(both, "customers") == [("1", A.DIFFERS, R.READ_ONLY_FIELD)]
 
 
 def test_blank_overwrites_when_the_flow_says_so() -> None:
@@ -196,7 +197,7 @@ def test_blank_overwrites_when_the_flow_says_so() -> None:
 
 def test_a_field_read_only_in_the_target_is_not_written_there() -> None:
     result = pair({"name": "Ola", "code": "NEW"}, {"Name": "Ola", "Code": "OLD"}, {"Name": "Ola", "Code": "OLD"})
-    assert rows_of(result, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+    assert rows_of(result, "customers") == [("1", A.DIFFERS, R.READ_ONLY_FIELD)]
 
 
 def test_a_read_only_target_field_changed_there_is_written_back() -> None:
@@ -208,7 +209,7 @@ def test_a_read_only_target_field_changed_there_is_written_back() -> None:
 def test_a_forward_property_is_never_written_back() -> None:
     the_flow = flow(extra=({"source": "segment", "target": "Segment", "direction": "forward"},))
     back = pair({"name": "Ola", "segment": "A"}, {"Name": "Ola", "Segment": "B"}, {"Segment": "A"}, the_flow)
-    assert rows_of(back, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+    assert rows_of(back, "customers") == [("1", A.DIFFERS, R.FORWARD_ONLY)]
     forth = pair({"name": "Ola", "segment": "C"}, {"Name": "Ola", "Segment": "A"}, {"Segment": "A"}, the_flow)
     assert changes(forth, "customers", "1") == {"Segment": ("A", "C")}
 

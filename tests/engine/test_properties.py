@@ -30,6 +30,8 @@ from tests.engine.world import CATALOGUES, MemorySystem, clients, customers, flo
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REVIEW = {Action.CONFLICT.value, Action.REJECT.value, Action.AMBIGUOUS.value, Action.DELETE.value}
+SETTLED = {Action.IN_SYNC.value, Action.DIFFERS.value}
+"""Nothing left to write: in sync, or a difference left unwritten on purpose (issue 9, item 11)."""
 
 NAMES = st.sampled_from(["Ola", "Kari", " Kari ", "", None])
 EMAILS = st.sampled_from(["ola@x.no", "OLA@x.no", "kari@x.no", "not an email", " ", None])
@@ -188,7 +190,7 @@ def keyed(result: FlowPlan) -> set[tuple[str, str | None, str, str]]:
 @FAST
 @given(world=worlds(), the_flow=POLICIES)
 def test_after_applying_everything_the_next_plan_is_in_sync(world: World, the_flow: Flow) -> None:
-    """Everything is in sync except what waits for a person (conflicts, rejects, ambiguous, reported deletes).
+    """Everything is settled except what waits for a person (conflicts, rejects, ambiguous, reported deletes).
 
     Those rows are the ones the first plan had: applying the rest changed nothing they depend on. One
     exception, a limit of ``conflict = "newest"``: a conflict left for review because a modified time was
@@ -206,12 +208,12 @@ def test_after_applying_everything_the_next_plan_is_in_sync(world: World, the_fl
     in_conflict = {(m, s) for m, s, a, _ in waiting if a == Action.CONFLICT.value}
     newest = {Reason.CONFLICT_NEWEST_SOURCE.value, Reason.CONFLICT_NEWEST_TARGET.value, Reason.CONFLICT_KEPT.value}
     for m, s, action, reason in keyed(second):
-        if action == Action.IN_SYNC.value or (m, s, action, reason) in waiting:
+        if action in SETTLED or (m, s, action, reason) in waiting:
             continue
         settled_later = the_flow.mapping(m).conflict == "newest" and (m, s) in in_conflict and reason in newest
         assert settled_later, second.rows.filter((pl.col("mapping") == m) & (pl.col("source_id") == s))
     # And applying the second plan changes nothing more: only what waits for a person is left.
-    assert {k for k in keyed(third) if k[2] != Action.IN_SYNC.value} <= waiting
+    assert {k for k in keyed(third) if k[2] not in SETTLED} <= waiting
 
 
 @FAST
@@ -264,10 +266,10 @@ def test_a_record_edited_on_one_side_only_is_never_a_conflict(
             client = run.systems["crm"].records["Client"][s]
             client.update({"name": edit["Name"], "email": edit["Email"], "changed": "2031-01-01T00:00:00"})
             client["address"] = {"country": edit["Country"]}
-            allowed = {Action.IN_SYNC.value, Action.UPDATE_TARGET.value, Action.REJECT.value}
+            allowed = {*SETTLED, Action.UPDATE_TARGET.value, Action.REJECT.value}
         else:
             run.systems["books"].records["Customer"][t].update({**edit, "Modified": "2031-01-01T00:00:00"})
-            allowed = {Action.IN_SYNC.value, Action.UPDATE_SOURCE.value, Action.REJECT.value}
+            allowed = {*SETTLED, Action.UPDATE_SOURCE.value, Action.REJECT.value}
         after = run.plan().rows
     mine = after.filter((pl.col("mapping") == "customers") & (pl.col("source_id") == s))
     assert set(mine["action"].to_list()) <= allowed, mine

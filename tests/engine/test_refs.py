@@ -87,7 +87,7 @@ def test_a_reference_to_an_unlinked_target_record_is_never_written_back() -> Non
         sales({"id": 10, "client": 1, "total": 80}),
         orders({"ID": "o10", "Customer": "c9", "Amount": 80.0}),
     )
-    assert rows_of(result, "orders") == [("10", A.IN_SYNC, R.IN_SYNC)]
+    assert rows_of(result, "orders") == [("10", A.DIFFERS, R.UNLINKED_REFERENCE)]
 
 
 def test_a_child_waits_for_a_parent_created_in_the_same_plan() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textwrap import dedent
+
 import polars as pl
 
 from reconcile.report.summary import counts, counts_json, render_summary
@@ -15,22 +17,26 @@ ALL_ZERO = {
     "delete": 0,
     "reject": 0,
     "ambiguous": 0,
+    "move_link": 0,
+    "differs": 0,
     "in_sync": 0,
 }
 
 
 def test_render_summary_is_a_fixed_width_table_with_totals_and_outcome() -> None:
     text = render_summary(sample_plan(), flow="powerofficego-to-exact", run_id="r42", outcome="dry run")
-    assert text == (
-        "flow powerofficego-to-exact, run r42\n"
-        "mapping      create  upd→target  upd→source  conflict  delete  reject  ambiguous  in sync\n"
-        "-----------  ------  ----------  ----------  --------  ------  ------  ---------  -------\n"
-        "customers         1           1           1         1       1       0          0        1\n"
-        "products          0           0           0         0       0       1          1        0\n"
-        "departments       0           0           0         0       0       0          0        2\n"
-        "-----------  ------  ----------  ----------  --------  ------  ------  ---------  -------\n"
-        "total             1           1           1         1       1       1          1        3\n"
-        "outcome: dry run\n"
+    assert text == dedent(
+        """\
+        flow powerofficego-to-exact, run r42
+        mapping      create  upd→target  upd→source  conflict  delete  reject  ambiguous  move link  differs  in sync
+        -----------  ------  ----------  ----------  --------  ------  ------  ---------  ---------  -------  -------
+        customers         1           1           1         1       1       0          0          0        0        1
+        products          0           0           0         0       0       1          1          0        0        0
+        departments       0           0           0         0       0       0          0          0        0        2
+        -----------  ------  ----------  ----------  --------  ------  ------  ---------  ---------  -------  -------
+        total             1           1           1         1       1       1          1          0        0        3
+        outcome: dry run
+        """
     )
 
 
@@ -44,7 +50,7 @@ def test_render_summary_of_an_empty_plan() -> None:
     text = render_summary(plan_of([]), flow="f", run_id="r", outcome="in sync")
     lines = text.splitlines()
     assert "(the plan is empty)" in lines
-    assert lines[-2].split() == ["total", "0", "0", "0", "0", "0", "0", "0", "0"]
+    assert lines[-2].split() == ["total", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0"]
     assert lines[-1] == "outcome: in sync"
 
 
@@ -76,3 +82,19 @@ def test_counts_json_has_every_action() -> None:
     assert counts_json(plan) == {"b": {**ALL_ZERO, "create": 1}, "a": {**ALL_ZERO, "delete": 1}}
     assert list(counts_json(plan)["a"]) == list(ALL_ZERO)
     assert counts_json(plan_of([])) == {}
+
+
+def test_differences_left_unwritten_are_counted_as_differs_never_as_in_sync() -> None:
+    """Issue 9, item 11: a forward property edited in the target, a blank kept, has a count of its own."""
+    plan = plan_of(
+        [
+            row("1", "customers", "in_sync", "in_sync"),
+            row("2", "customers", "differs", "forward_only", detail="not written: Segment (only flows forward)"),
+            row("3", "customers", "differs", "blank_kept"),
+        ]
+    )
+    assert counts_json(plan)["customers"] == {**ALL_ZERO, "in_sync": 1, "differs": 2}
+    lines = render_summary(plan, flow="f", run_id="r", outcome="in sync").splitlines()
+    header, customers = lines[1].split("  "), lines[3]
+    assert [h.strip() for h in header if h.strip()][-2:] == ["differs", "in sync"]
+    assert customers.split()[-2:] == ["2", "1"]

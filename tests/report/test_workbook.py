@@ -249,13 +249,15 @@ def test_summary_shows_the_run_counts_guards_and_a_chart(tmp_path: Path) -> None
             "delete",
             "reject",
             "ambiguous",
+            "move link",
+            "differs",
             "in sync",
             "Total",
         ],
-        ["departments", "Departments -> Departments", 0, 0, 0, 0, 0, 0, 0, 2, 2],
-        ["customers", "Customers -> Accounts", 1, 1, 1, 1, 1, 0, 0, 1, 6],
-        ["products", "Items -> Items", 0, 0, 0, 0, 0, 1, 1, 0, 2],
-        ["Total", None, 1, 1, 1, 1, 1, 1, 1, 3, 10],
+        ["departments", "Departments -> Departments", 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2],
+        ["customers", "Customers -> Accounts", 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 6],
+        ["products", "Items -> Items", 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 2],
+        ["Total", None, 1, 1, 1, 1, 1, 1, 1, 0, 0, 3, 10],
     ]
     texts = [c.value for c in ws["A"] if isinstance(c.value, str)]
     assert "Guards" in texts

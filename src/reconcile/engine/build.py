@@ -9,21 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Mapping as MappingType
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
+from reconcile.engine.creates import check_unique, plan_creates
+from reconcile.engine.deletes import plan_deletes
 from reconcile.engine.diff import Decision, diff_pairs
 from reconcile.engine.match import match_records
 from reconcile.engine.order import mapping_order
-from reconcile.engine.project import ID, LABEL, project_source, project_target, prop_col
+from reconcile.engine.project import ID, LABEL, project_source, project_target
 from reconcile.engine.refs import check_children, check_parents
+from reconcile.engine.rows import change, plan_rows
 from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.model.flow import Flow, Mapping
-from reconcile.model.plan import CHANGE_DTYPE, PLAN_SCHEMA, Action, Reason, empty_plan
+from reconcile.model.plan import Action, Reason, empty_plan
 
 LINK_SCHEMA = {"mapping": pl.Utf8, "source_id": pl.Utf8, "target_id": pl.Utf8}
 SHADOW_SCHEMA = {"mapping": pl.Utf8, "source_id": pl.Utf8, "property": pl.Utf8, "value": pl.Utf8}
+MOVE_SCHEMA = {"mapping": pl.Utf8, "from_source_id": pl.Utf8, "source_id": pl.Utf8, "target_id": pl.Utf8}
+UNLINKED_SCHEMA = {"mapping": pl.Utf8, "source_id": pl.Utf8}
 
 Validator = Callable[[pl.DataFrame, Mapping, Entity, Entity], pl.DataFrame]
 """Checks the rows a mapping's plan would write; returns the plan with invalid rows turned into rejects."""
@@ -38,44 +43,11 @@ class FlowPlan:
     """mapping, source_id, target_id: links made by merge rules in this run."""
     agreed: pl.DataFrame
     """mapping, source_id, property, value: values both sides hold now (the next shadows)."""
-
-
-def row_ids(mapping: str, action: str) -> pl.Expr:
-    """Stable, readable row ids: mapping, action, source id and target id."""
-    return pl.concat_str(
-        [
-            pl.lit(f"{mapping}|{action}|"),
-            pl.col("source_id").fill_null(""),
-            pl.lit("|"),
-            pl.col("target_id").fill_null(""),
-        ]
-    ).alias("row_id")
-
-
-def _rows(
-    frame: pl.DataFrame,
-    mapping: str,
-    action: Action,
-    reason: Reason | pl.Expr,
-    detail: pl.Expr | None = None,
-    both_gone: pl.Expr | None = None,
-) -> pl.DataFrame:
-    """Shape ``frame`` (source_id, target_id, label, changes, optionally reason/detail) as plan rows."""
-    reason_expr = reason if isinstance(reason, pl.Expr) else pl.lit(reason.value)
-    columns = {
-        "row_id": row_ids(mapping, action.value),
-        "mapping": pl.lit(mapping),
-        "action": pl.lit(action.value),
-        "reason": reason_expr,
-        "detail": detail if detail is not None else pl.lit(None, dtype=pl.Utf8),
-        "source_id": pl.col("source_id"),
-        "target_id": pl.col("target_id"),
-        "label": pl.col("label"),
-        "changes": pl.col("changes") if "changes" in frame.columns else pl.lit([], dtype=pl.List(CHANGE_DTYPE)),
-        "parents": pl.lit([], dtype=pl.List(pl.Utf8)),
-        "both_gone": both_gone if both_gone is not None else pl.lit(False),
-    }
-    return frame.select([expr.cast(PLAN_SCHEMA[name]).alias(name) for name, expr in columns.items()])
+    moves: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=MOVE_SCHEMA))
+    """mapping, from_source_id, source_id, target_id: stored links that move to a new source record (the
+    ``move_link`` rows). Applying one removes the link of ``from_source_id``, adds the link of ``source_id`` to
+    the same ``target_id`` and carries the shadows of ``from_source_id`` over to ``source_id``; it is recorded
+    before any write, as merges are, and before the agreed values (which are keyed by the new source id)."""
 
 
 def _labels(source: pl.DataFrame, target: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -83,6 +55,18 @@ def _labels(source: pl.DataFrame, target: pl.DataFrame) -> tuple[pl.DataFrame, p
         source.select(pl.col(ID).alias("source_id"), pl.col(LABEL).alias("s_label")),
         target.select(pl.col(ID).alias("target_id"), pl.col(LABEL).alias("t_label")),
     )
+
+
+def _carry_shadows(shadows: pl.DataFrame, moved: pl.DataFrame) -> pl.DataFrame:
+    """The shadows with those of each moved link's old source id under its new one."""
+    if moved.is_empty():
+        return shadows
+    renamed = shadows.join(
+        moved.select(pl.col("from_source_id").alias("source_id"), pl.col("source_id").alias("moved_to")),
+        on="source_id",
+        how="left",
+    )
+    return renamed.select(pl.coalesce("moved_to", "source_id").alias("source_id"), "property", "value")
 
 
 def plan_mapping(
@@ -93,12 +77,19 @@ def plan_mapping(
     target: pl.DataFrame,
     links: pl.DataFrame,
     shadows: pl.DataFrame,
+    unlinked: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Plan one mapping from its projected sides: (plan rows, merges, agreed values)."""
+    """Plan one mapping from its projected sides: (plan rows, merges, agreed values).
+
+    ``unlinked`` holds the source ids unlinked on purpose, which are never created again.
+    """
     matches = match_records(source, target, links, mapping)
     s_labels, t_labels = _labels(source, target)
-    pairs = pl.concat([matches.linked, matches.merged])
-    decisions = diff_pairs(pairs, source, target, shadows, mapping, source_entity, target_entity)
+    moved = matches.moved.select("source_id", "target_id")
+    pairs = pl.concat([matches.linked, matches.merged, moved])
+    decisions = diff_pairs(
+        pairs, source, target, _carry_shadows(shadows, matches.moved), mapping, source_entity, target_entity
+    )
     source_paths = {p.target: p.source for p in mapping.properties if p.source}
     path_frame = pl.DataFrame(
         {"property": list(source_paths), "source_path": list(source_paths.values())},
@@ -107,141 +98,87 @@ def plan_mapping(
     decisions = decisions.join(path_frame, on="property", how="left")
     parts: list[pl.DataFrame] = []
 
-    # Updates and conflicts: one row per pair and direction.
-    change = {
+    # Updates, conflicts and differences left unwritten: one row per pair and direction.
+    shapes = {
         Decision.TO_TARGET: (pl.col("property"), pl.col("t"), pl.col("s"), Action.UPDATE_TARGET),
         Decision.TO_SOURCE: (pl.col("source_path"), pl.col("s"), pl.col("t"), Action.UPDATE_SOURCE),
         Decision.CONFLICT: (pl.col("property"), pl.col("t"), pl.col("s"), Action.CONFLICT),
+        Decision.SKIP: (pl.col("property"), pl.col("t"), pl.col("s"), Action.DIFFERS),
     }
-    for decision, (field, old, new, action) in change.items():
+    for decision, (where, old, new, action) in shapes.items():
         chosen = decisions.filter(pl.col("decision") == decision)
         if chosen.is_empty():
             continue
+        gathered = [pl.col("change").alias("changes"), pl.col("reason").first()]
+        if decision == Decision.SKIP:
+            words = pl.col("property") + " (" + pl.col("reason").replace_strict(_SKIP_WORDS, default="") + ")"
+            gathered.append(words.str.join(", ").alias("skipped"))
         grouped = (
-            chosen.with_columns(
-                pl.struct(
-                    pl.col("property"),
-                    field.alias("field"),
-                    old.alias("old"),
-                    new.alias("new"),
-                    pl.col("b").alias("base"),
-                ).alias("change")
-            )
+            chosen.with_columns(change(pl.col("property"), where, old, new, pl.col("b")))
             .group_by("source_id", "target_id", maintain_order=True)
-            .agg(pl.col("change").alias("changes"), pl.col("reason").first())
+            .agg(gathered)
             .join(s_labels, on="source_id", how="left")
             .with_columns(pl.col("s_label").alias("label"))
         )
-        parts.append(_rows(grouped, mapping.name, action, pl.col("reason")))
+        detail = pl.lit("not written: ") + pl.col("skipped") if decision == Decision.SKIP else None
+        parts.append(plan_rows(grouped, mapping.name, action, pl.col("reason"), detail))
 
-    written = decisions.filter(pl.col("decision").is_in([Decision.TO_TARGET, Decision.TO_SOURCE, Decision.CONFLICT]))
-    quiet = pairs.join(written.select("source_id").unique(), on="source_id", how="anti")
+    if not matches.moved.is_empty():
+        shifted = matches.moved.join(s_labels, on="source_id", how="left").with_columns(
+            pl.col("s_label").alias("label")
+        )
+        detail = (
+            pl.lit("the link moves from source record ")
+            + pl.col("from_source_id")
+            + pl.lit(", gone from the source, to ")
+            + pl.col("source_id")
+        )
+        parts.append(plan_rows(shifted, mapping.name, Action.MOVE_LINK, Reason.LINK_MOVED, detail))
+
+    noisy = decisions.filter(pl.col("decision") != Decision.IN_SYNC).select("source_id")
+    quiet = pairs.join(pl.concat([noisy, moved.select("source_id")]).unique(), on="source_id", how="anti")
     if not quiet.is_empty():
         quiet = quiet.join(s_labels, on="source_id", how="left").with_columns(pl.col("s_label").alias("label"))
-        parts.append(_rows(quiet, mapping.name, Action.IN_SYNC, Reason.IN_SYNC))
+        parts.append(plan_rows(quiet, mapping.name, Action.IN_SYNC, Reason.IN_SYNC))
     agreed = decisions.filter(pl.col("decision") == Decision.IN_SYNC).select(
         pl.lit(mapping.name).alias("mapping"), "source_id", "property", pl.col("s").alias("value")
     )
 
     # Creates: what matched nothing.
     if not matches.unmatched.is_empty():
-        parts.append(_creates(mapping, target_entity, source, matches.unmatched, s_labels))
+        parts.append(plan_creates(mapping, target_entity, source, matches.unmatched, s_labels, unlinked))
 
     if not matches.ambiguous.is_empty():
         amb = matches.ambiguous.join(s_labels, on="source_id", how="left").with_columns(
             pl.col("s_label").alias("label"), pl.lit(None, dtype=pl.Utf8).alias("target_id")
         )
         detail = pl.lit("candidates in the target: ") + pl.col("candidates").list.join(", ")
-        parts.append(_rows(amb, mapping.name, Action.AMBIGUOUS, Reason.AMBIGUOUS_MERGE, detail))
+        parts.append(plan_rows(amb, mapping.name, Action.AMBIGUOUS, Reason.AMBIGUOUS_MERGE, detail))
 
     # Deletes: a linked record gone on one side.
-    if not matches.source_gone.is_empty():
-        gone = matches.source_gone.join(t_labels, on="target_id", how="left").with_columns(
-            pl.col("t_label").alias("label")
-        )
-        detail = (
-            pl.when(pl.col("target_exists"))
-            .then(pl.lit(_delete_words(mapping, "target")))
-            .otherwise(pl.lit("gone on both sides: the link is removed"))
-        )
-        parts.append(
-            _rows(gone, mapping.name, Action.DELETE, Reason.SOURCE_DELETED, detail, both_gone=~pl.col("target_exists"))
-        )
-    if not matches.target_gone.is_empty():
-        gone = matches.target_gone.join(s_labels, on="source_id", how="left").with_columns(
-            pl.col("s_label").alias("label")
-        )
-        parts.append(
-            _rows(
-                gone,
-                mapping.name,
-                Action.DELETE,
-                Reason.TARGET_DELETED,
-                pl.lit(_delete_words(mapping, "source")),
-            )
-        )
+    parts += plan_deletes(
+        mapping,
+        target_entity,
+        matches.source_gone,
+        matches.target_gone,
+        source,
+        target,
+        shadows,
+        s_labels,
+        t_labels,
+    )
     rows = pl.concat(parts) if parts else empty_plan()
     merges = matches.merged.select(pl.lit(mapping.name).alias("mapping"), "source_id", "target_id")
     return rows, merges, agreed
 
 
-def _delete_words(mapping: Mapping, side: str) -> str:
-    if mapping.delete == "propagate":
-        return f"deleted in the {side} too (delete = propagate)"
-    if mapping.delete == "unlink":
-        return "the link is removed; the other record stays (delete = unlink)"
-    return "reported only (delete = report)"
-
-
-def _creates(
-    mapping: Mapping,
-    target_entity: Entity,
-    source: pl.DataFrame,
-    unmatched: pl.DataFrame,
-    s_labels: pl.DataFrame,
-) -> pl.DataFrame:
-    """Create rows carrying every value the target would get."""
-    base = unmatched.join(s_labels, on="source_id", how="left").with_columns(
-        pl.col("s_label").alias("label"), pl.lit(None, dtype=pl.Utf8).alias("target_id")
-    )
-    if target_entity.read_only:
-        reason = Reason.READ_ONLY_ENTITY if mapping.merge else Reason.NO_MERGE_RULE_READ_ONLY
-        detail = f"{target_entity.name} is read-only" + (
-            "" if mapping.merge else " and nothing links the record to one"
-        )
-        return _rows(base, mapping.name, Action.REJECT, reason, pl.lit(detail))
-    wanted = source.join(unmatched, left_on=ID, right_on="source_id", how="semi")
-    slices: list[pl.DataFrame] = []
-    for position, p in enumerate(mapping.properties):
-        field = target_entity.field_named(p.target)
-        if field is not None and field.read_only:
-            continue
-        value = pl.lit(p.value, dtype=pl.Utf8) if p.is_fixed else pl.col(prop_col(p.target))
-        slices.append(
-            wanted.select(
-                pl.col(ID).alias("source_id"),
-                pl.lit(position).alias("position"),
-                pl.struct(
-                    pl.lit(p.target).alias("property"),
-                    pl.lit(p.target).alias("field"),
-                    pl.lit(None, dtype=pl.Utf8).alias("old"),
-                    value.cast(pl.Utf8).alias("new"),
-                    pl.lit(None, dtype=pl.Utf8).alias("base"),
-                ).alias("change"),
-            ).filter(pl.col("change").struct.field("new").is_not_null())
-        )
-    if slices:
-        # One slice per property, stacked and gathered per record: the changes keep the mapping's order.
-        values = (
-            pl.concat(slices)
-            .sort("source_id", "position")
-            .group_by("source_id", maintain_order=True)
-            .agg(pl.col("change").alias("changes"))
-        )
-        base = base.join(values, on="source_id", how="left").with_columns(
-            pl.col("changes").fill_null(pl.lit([], dtype=pl.List(CHANGE_DTYPE)))
-        )
-    return _rows(base, mapping.name, Action.CREATE, Reason.NEW_IN_SOURCE)
+_SKIP_WORDS = {
+    Reason.FORWARD_ONLY.value: "only flows forward",
+    Reason.BLANK_KEPT.value: "a blank does not overwrite",
+    Reason.READ_ONLY_FIELD.value: "cannot be written there",
+    Reason.UNLINKED_REFERENCE.value: "refers to an unlinked record",
+}
+"""A few words per reason a difference is left unwritten, for the ``detail`` of a ``differs`` row."""
 
 
 def build_plan(
@@ -251,17 +188,21 @@ def build_plan(
     links: pl.DataFrame,
     shadows: pl.DataFrame,
     validate: Validator | None = None,
+    unlinked: pl.DataFrame | None = None,
 ) -> FlowPlan:
     """The plan of a whole flow.
 
     ``snapshots`` maps (system, entity name) to a snapshot; ``links`` has mapping, source_id, target_id and
-    ``shadows`` mapping, source_id, property, value. Mappings are planned parents first, so a child that
-    refers to a record which is neither linked nor being created is rejected, naming the parent.
+    ``shadows`` mapping, source_id, property, value. ``unlinked`` (mapping, source_id) lists the source records
+    unlinked on purpose (``delete = "unlink"`` of a record deleted in the target): none is created again.
+    Mappings are planned parents first, so a child that refers to a record which is neither linked nor being
+    created is rejected, naming the parent.
     """
     source_cat, target_cat = catalogues[flow.source], catalogues[flow.target]
     all_rows: list[pl.DataFrame] = []
     all_merges: list[pl.DataFrame] = []
     all_agreed: list[pl.DataFrame] = []
+    all_moves: list[pl.DataFrame] = []
     # Per mapping: source ids that are (or will be) linked, and the create row id of each.
     linked_ids: dict[str, pl.DataFrame] = {}
     creatable: dict[str, pl.DataFrame] = {}
@@ -276,17 +217,28 @@ def build_plan(
         source_frame = project_source(
             snapshots[(flow.source, source_entity.name)], mapping, source_entity, target_entity
         )
-        target_frame = project_target(
-            snapshots[(flow.target, target_entity.name)], mapping, target_entity, mapping_links
-        )
+        target_snapshot = snapshots[(flow.target, target_entity.name)]
+        target_frame = project_target(target_snapshot, mapping, target_entity, mapping_links)
         own_shadows = shadows.filter(pl.col("mapping") == mapping.name).select("source_id", "property", "value")
+        own_unlinked = (
+            unlinked.filter(pl.col("mapping") == mapping.name).select("source_id") if unlinked is not None else None
+        )
         rows, merges, agreed = plan_mapping(
-            mapping, source_entity, target_entity, source_frame, target_frame, own_links, own_shadows
+            mapping, source_entity, target_entity, source_frame, target_frame, own_links, own_shadows, own_unlinked
         )
         if validate is not None:
             rows = validate(rows, mapping, source_entity, target_entity)
+        rows = check_unique(rows, mapping, target_entity, target_snapshot)
         rows = check_parents(rows, mapping, linked_ids, creatable, rejected)
-        mapping_links[mapping.name] = pl.concat([own_links, merges.select("source_id", "target_id")])
+        moves = (
+            rows.filter(pl.col("action") == Action.MOVE_LINK.value)
+            .select("source_id", "target_id")
+            .join(own_links.rename({"source_id": "from_source_id"}), on="target_id", how="inner")
+        )
+        kept = own_links.join(moves.select("target_id"), on="target_id", how="anti")
+        mapping_links[mapping.name] = pl.concat(
+            [kept, merges.select("source_id", "target_id"), moves.select("source_id", "target_id")]
+        )
         # A parent counts as linked only while both its records exist: a child must not be written pointing
         # at a record that is gone (or about to be deleted because its counterpart is).
         live = mapping_links[mapping.name].filter(
@@ -299,10 +251,12 @@ def build_plan(
         all_rows.append(rows)
         all_merges.append(merges)
         all_agreed.append(agreed)
+        all_moves.append(moves.select(pl.lit(mapping.name).alias("mapping"), *MOVE_SCHEMA.keys() - {"mapping"}))
     plan = pl.concat(all_rows) if all_rows else empty_plan()
     plan = check_children(plan, flow, target_cat)
     return FlowPlan(
         rows=plan,
         merges=pl.concat(all_merges) if all_merges else pl.DataFrame(schema=LINK_SCHEMA),
         agreed=pl.concat(all_agreed) if all_agreed else pl.DataFrame(schema=SHADOW_SCHEMA),
+        moves=pl.concat(all_moves).select(list(MOVE_SCHEMA)) if all_moves else pl.DataFrame(schema=MOVE_SCHEMA),
     )

@@ -5,6 +5,10 @@ is tried in turn against target records without a link: a source record and a ta
 every pair of one combination (no blank key ever matches) are the same thing, provided neither has another
 candidate. A source record with several candidates, or whose only candidate is wanted by several source
 records, is ambiguous: reported, never linked. What matches nothing is created.
+
+A linked source record that is gone leaves its target record to be claimed: a new source record that matches
+it by the merge rules (as if it were unlinked) is the same record under a changed key, and the link moves
+to it instead of a create of the new record and a delete of the old.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ class Matches:
     """source_id, candidates (list of target ids)."""
     unmatched: pl.DataFrame
     """source_id of records to create."""
+    moved: pl.DataFrame
+    """source_id, target_id, from_source_id: stored links moving from a source record that is gone to a new one
+    that matches its target record by a merge rule."""
     source_gone: pl.DataFrame
     """source_id, target_id of links whose source record is gone (target may be gone too: ``target_exists``)."""
     target_gone: pl.DataFrame
@@ -51,9 +58,19 @@ def match_records(source: pl.DataFrame, target: pl.DataFrame, links: pl.DataFram
         "source_id", "target_id", pl.col("has_target").alias("target_exists")
     )
     target_gone = flagged.filter(pl.col("has_source") & ~pl.col("has_target")).select("source_id", "target_id")
+    # Target records whose source record is gone may be claimed by a new source record (a changed key),
+    # provided no other link holds them (a target shared by several links of a many-to-one mapping).
+    orphans = (
+        source_gone.filter(pl.col("target_exists"))
+        .select("target_id", pl.col("source_id").alias("from_source_id"))
+        .filter(pl.len().over("target_id") == 1)
+        .join(linked.select("target_id"), on="target_id", how="anti")
+    )
 
     open_sources = source.filter(~pl.col(ID).is_in(links["source_id"].implode()))
-    open_targets = target.filter(~pl.col(ID).is_in(links["target_id"].implode()))
+    open_targets = target.filter(
+        ~pl.col(ID).is_in(links["target_id"].implode()) | pl.col(ID).is_in(orphans["target_id"].implode())
+    )
     merged_parts: list[pl.DataFrame] = []
     ambiguous_parts: list[pl.DataFrame] = []
     for c, combination in enumerate(mapping.merge):
@@ -81,7 +98,10 @@ def match_records(source: pl.DataFrame, target: pl.DataFrame, links: pl.DataFram
         open_sources = open_sources.filter(~pl.col(ID).is_in(done.implode()))
         open_targets = open_targets.filter(~pl.col(ID).is_in(merged["target_id"].implode()))
 
-    merged_all = pl.concat(merged_parts) if merged_parts else pl.DataFrame(schema=_PAIR)
+    claimed = pl.concat(merged_parts) if merged_parts else pl.DataFrame(schema=_PAIR)
+    moved = claimed.join(orphans, on="target_id", how="inner")
+    merged_all = claimed.join(orphans, on="target_id", how="anti")
+    source_gone = source_gone.join(moved.select("target_id"), on="target_id", how="anti")
     ambiguous_all = (
         pl.concat(ambiguous_parts)
         if ambiguous_parts
@@ -92,6 +112,7 @@ def match_records(source: pl.DataFrame, target: pl.DataFrame, links: pl.DataFram
         merged=merged_all,
         ambiguous=ambiguous_all,
         unmatched=open_sources.select(pl.col(ID).alias("source_id")),
+        moved=moved,
         source_gone=source_gone,
         target_gone=target_gone,
     )

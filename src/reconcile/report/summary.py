@@ -3,12 +3,16 @@
 The console table is plain fixed-width text so it reads the same in a terminal and in a cron mail::
 
     flow powerofficego-to-exact, run 20240601-0200
-    mapping    create  upd→target  upd→source  conflict  delete  reject  ambiguous  in sync
-    ---------  ------  ----------  ----------  --------  ------  ------  ---------  -------
-    customers       2           1           0         1       0       1          0       12
-    ---------  ------  ----------  ----------  --------  ------  ------  ---------  -------
-    total           2           1           0         1       0       1          0       12
+    mapping    create  upd→target  upd→source  conflict  delete  reject  ambiguous  move link  differs  in sync
+    ---------  ------  ----------  ----------  --------  ------  ------  ---------  ---------  -------  -------
+    customers       2           1           0         1       0       1          0          0        3       12
+    ---------  ------  ----------  ----------  --------  ------  ------  ---------  ---------  -------  -------
+    total           2           1           0         1       0       1          0          0        3       12
     outcome: dry run, nothing written
+
+``differs`` counts linked records whose values differ where nothing may be written on purpose (a property that
+only flows forward, a blank that may not overwrite, a read-only field, a reference to an unlinked record) and
+records unlinked on purpose: never counted as in sync.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ ACTIONS: tuple[Action, ...] = (
     Action.DELETE,
     Action.REJECT,
     Action.AMBIGUOUS,
+    Action.MOVE_LINK,
+    Action.DIFFERS,
     Action.IN_SYNC,
 )
 """The order actions are shown in, everywhere a person reads them."""
@@ -37,6 +43,8 @@ _CONSOLE_HEADERS: dict[Action, str] = {
     Action.DELETE: "delete",
     Action.REJECT: "reject",
     Action.AMBIGUOUS: "ambiguous",
+    Action.MOVE_LINK: "move link",
+    Action.DIFFERS: "differs",
     Action.IN_SYNC: "in sync",
 }
 

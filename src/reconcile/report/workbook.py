@@ -181,6 +181,8 @@ def _write_summary(ws: Worksheet, plan: pl.DataFrame, info: RunInfo, names: list
         "A highlighted new value differs from the old one.",
         "Set Decision to approve or reject; leave it blank to decide later. Only Decision is read back.",
         "Conflicts, Rejected and Ambiguous list those rows across all mappings.",
+        "Differs rows differ where nothing is written on purpose (a property that only flows one way, a blank, "
+        "a read-only field): they are not in sync, and need no decision.",
     ):
         line += 1
         put(ws, line, 1, text)

@@ -1,0 +1,153 @@
+"""Creates: the source records that matched nothing, with every value the target would get.
+
+A create is never planned for a source record unlinked on purpose (``delete = "unlink"`` of a record deleted
+in the target): it is reported as a difference left unwritten instead. A create whose value of a field the
+target keeps unique is already held by a target record, or by another create of the run, is never sent: it
+becomes a reject naming the record that holds the value (the merge rule has had its chance first, in
+matching).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from reconcile.engine.normalize import canonical, canonical_for, folded
+from reconcile.engine.project import ID, prop_col, resolve
+from reconcile.engine.rows import change, plan_rows
+from reconcile.model.catalogue import Entity
+from reconcile.model.flow import Mapping
+from reconcile.model.plan import CHANGE_DTYPE, PLAN_SCHEMA, Action, Reason
+
+_IDS = {"source_id": pl.Utf8}
+
+
+def plan_creates(
+    mapping: Mapping,
+    target_entity: Entity,
+    source: pl.DataFrame,
+    unmatched: pl.DataFrame,
+    s_labels: pl.DataFrame,
+    unlinked: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Create rows (or rejects, where the target cannot take a create) for ``unmatched`` source ids.
+
+    ``unlinked`` holds the source ids unlinked on purpose: each is a ``differs`` row, not a create.
+    """
+    base = unmatched.join(s_labels, on="source_id", how="left").with_columns(
+        pl.col("s_label").alias("label"), pl.lit(None, dtype=pl.Utf8).alias("target_id")
+    )
+    parts: list[pl.DataFrame] = []
+    if unlinked is not None and not unlinked.is_empty():
+        kept = base.join(unlinked.select("source_id"), on="source_id", how="semi")
+        base = base.join(unlinked.select("source_id"), on="source_id", how="anti")
+        parts.append(plan_rows(kept, mapping.name, Action.DIFFERS, Reason.UNLINKED_ON_PURPOSE))
+    if target_entity.read_only:
+        reason = Reason.READ_ONLY_ENTITY if mapping.merge else Reason.NO_MERGE_RULE_READ_ONLY
+        detail = f"{target_entity.name} is read-only" + (
+            "" if mapping.merge else " and nothing links the record to one"
+        )
+        return pl.concat([*parts, plan_rows(base, mapping.name, Action.REJECT, reason, pl.lit(detail))])
+    wanted = source.join(base, left_on=ID, right_on="source_id", how="semi")
+    slices: list[pl.DataFrame] = []
+    for position, p in enumerate(mapping.properties):
+        field = target_entity.field_named(p.target)
+        if field is not None and field.read_only:
+            continue
+        value = pl.lit(p.value, dtype=pl.Utf8) if p.is_fixed else pl.col(prop_col(p.target))
+        target = pl.lit(p.target)
+        nothing = pl.lit(None, dtype=pl.Utf8)
+        slices.append(
+            wanted.select(
+                pl.col(ID).alias("source_id"),
+                pl.lit(position).alias("position"),
+                change(target, target, nothing, value, nothing),
+            ).filter(pl.col("change").struct.field("new").is_not_null())
+        )
+    if slices:
+        # One slice per property, stacked and gathered per record: the changes keep the mapping's order.
+        values = (
+            pl.concat(slices)
+            .sort("source_id", "position")
+            .group_by("source_id", maintain_order=True)
+            .agg(pl.col("change").alias("changes"))
+        )
+        base = base.join(values, on="source_id", how="left").with_columns(
+            pl.col("changes").fill_null(pl.lit([], dtype=pl.List(CHANGE_DTYPE)))
+        )
+    return pl.concat([*parts, plan_rows(base, mapping.name, Action.CREATE, Reason.NEW_IN_SOURCE)])
+
+
+def check_unique(rows: pl.DataFrame, mapping: Mapping, entity: Entity, snapshot: pl.DataFrame) -> pl.DataFrame:
+    """Turn every create whose value of a unique field is taken into a reject naming what holds it.
+
+    ``snapshot`` is the target entity's snapshot. Values compare canonical and without regard to case, as a
+    system keeping them unique compares them; a blank is never taken.
+    """
+    unique = entity.unique_fields()
+    creates = rows.filter(pl.col("action") == Action.CREATE.value)
+    if not unique or creates.is_empty():
+        return rows
+    wanted = (
+        creates.select("row_id", "source_id", "changes")
+        .explode("changes")
+        .unnest("changes")
+        .filter(pl.col("field").is_in(unique) & pl.col("new").is_not_null())
+        .select("row_id", "source_id", "field", "new", folded(pl.col("new")).alias("key"))
+    )
+    if wanted.is_empty():
+        return rows
+    types = {p.target: p.type for p in mapping.properties if p.source is not None}
+    schema = snapshot.schema
+    holder = canonical(*resolve(schema, entity.key), "string").alias("holder")
+
+    def key(name: str) -> pl.Expr:
+        return folded(canonical_for(*resolve(schema, name), entity.field_named(name), types.get(name, "string")))
+
+    held = pl.concat(
+        [
+            snapshot.select(holder, pl.lit(name).alias("field"), key(name).alias("key"))
+            for name in sorted(set(wanted["field"].to_list()))
+        ]
+    ).drop_nulls()
+    in_target = (
+        wanted.join(held, on=["field", "key"], how="inner")
+        .group_by("row_id", "field", "new", maintain_order=True)
+        .agg(pl.col("holder").unique().sort())
+        .select(
+            "row_id",
+            (
+                pl.col("field")
+                + pl.lit(' = "')
+                + pl.col("new")
+                + pl.lit(f'" is already held by {entity.name} record ')
+                + pl.col("holder").list.join(", ")
+            ).alias("what"),
+        )
+    )
+    twins = (
+        wanted.join(wanted.select("field", "key", pl.col("source_id").alias("twin")), on=["field", "key"])
+        .filter(pl.col("twin") != pl.col("source_id"))
+        .group_by("row_id", "field", "new", maintain_order=True)
+        .agg(pl.col("twin").unique().sort())
+        .select(
+            "row_id",
+            (
+                pl.col("field")
+                + pl.lit(' = "')
+                + pl.col("new")
+                + pl.lit('" is also created from source record ')
+                + pl.col("twin").list.join(", ")
+                + pl.lit(" in this run")
+            ).alias("what"),
+        )
+    )
+    taken = pl.concat([in_target, twins]).group_by("row_id", maintain_order=True).agg(pl.col("what").str.join("; "))
+    if taken.is_empty():
+        return rows
+    out = rows.join(taken, on="row_id", how="left")
+    hit = pl.col("what").is_not_null()
+    return out.with_columns(
+        pl.when(hit).then(pl.lit(Action.REJECT.value)).otherwise(pl.col("action")).alias("action"),
+        pl.when(hit).then(pl.lit(Reason.UNIQUE_TAKEN.value)).otherwise(pl.col("reason")).alias("reason"),
+        pl.when(hit).then(pl.col("what")).otherwise(pl.col("detail")).alias("detail"),
+    ).select(list(PLAN_SCHEMA))

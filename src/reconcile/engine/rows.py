@@ -1,0 +1,56 @@
+"""Plan rows: any frame of records shaped as rows of :data:`reconcile.model.plan.PLAN_SCHEMA`."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from reconcile.model.plan import CHANGE_DTYPE, PLAN_SCHEMA, Action, Reason
+
+
+def row_ids(mapping: str, action: str) -> pl.Expr:
+    """Stable, readable row ids: mapping, action, source id and target id."""
+    return pl.concat_str(
+        [
+            pl.lit(f"{mapping}|{action}|"),
+            pl.col("source_id").fill_null(""),
+            pl.lit("|"),
+            pl.col("target_id").fill_null(""),
+        ]
+    ).alias("row_id")
+
+
+def plan_rows(
+    frame: pl.DataFrame,
+    mapping: str,
+    action: Action,
+    reason: Reason | pl.Expr,
+    detail: pl.Expr | None = None,
+    both_gone: pl.Expr | None = None,
+) -> pl.DataFrame:
+    """Shape ``frame`` (source_id, target_id, label, optionally changes) as plan rows."""
+    reason_expr = reason if isinstance(reason, pl.Expr) else pl.lit(reason.value)
+    columns = {
+        "row_id": row_ids(mapping, action.value),
+        "mapping": pl.lit(mapping),
+        "action": pl.lit(action.value),
+        "reason": reason_expr,
+        "detail": detail if detail is not None else pl.lit(None, dtype=pl.Utf8),
+        "source_id": pl.col("source_id"),
+        "target_id": pl.col("target_id"),
+        "label": pl.col("label"),
+        "changes": pl.col("changes") if "changes" in frame.columns else pl.lit([], dtype=pl.List(CHANGE_DTYPE)),
+        "parents": pl.lit([], dtype=pl.List(pl.Utf8)),
+        "both_gone": both_gone if both_gone is not None else pl.lit(False),
+    }
+    return frame.select([expr.cast(PLAN_SCHEMA[name]).alias(name) for name, expr in columns.items()])
+
+
+def change(property_: pl.Expr, field: pl.Expr, old: pl.Expr, new: pl.Expr, base: pl.Expr) -> pl.Expr:
+    """One entry of a row's ``changes``."""
+    return pl.struct(
+        property_.alias("property"),
+        field.alias("field"),
+        old.cast(pl.Utf8).alias("old"),
+        new.cast(pl.Utf8).alias("new"),
+        base.cast(pl.Utf8).alias("base"),
+    ).alias("change")
