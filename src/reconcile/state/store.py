@@ -8,8 +8,6 @@ Tables (all reachable with plain SQL; ``reconcile links export`` writes them out
 - ``shadows``: (flow, mapping, source_id, property, value): the values both sides held after the last sync.
 - ``unlinked``: (flow, mapping, source_id, unlinked_at): source records unlinked on purpose (``delete =
   "unlink"`` of a record deleted in the target), which are never created again.
-- ``unlinked``: (flow, mapping, source_id, unlinked_at): source records unlinked on purpose (``delete =
-  "unlink"`` of a record deleted in the target), which are never created again.
 - ``journal``: every write before it is sent (``pending``), and what became of it (``done`` / ``failed``),
   with the payload and its hash, and the identity stamp (field and value) a create carries where its system
   has a field for one. A create's link and shadows are recorded in the transaction that marks it
@@ -56,10 +54,6 @@ CREATE TABLE IF NOT EXISTS links (
     PRIMARY KEY (flow, mapping, source_id)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS links_one_to_one ON links (flow, mapping, target_id) WHERE shared = 0;
-CREATE TABLE IF NOT EXISTS unlinked (
-    flow TEXT NOT NULL, mapping TEXT NOT NULL, source_id TEXT NOT NULL, unlinked_at TEXT NOT NULL,
-    PRIMARY KEY (flow, mapping, source_id)
-);
 CREATE TABLE IF NOT EXISTS unlinked (
     flow TEXT NOT NULL, mapping TEXT NOT NULL, source_id TEXT NOT NULL, unlinked_at TEXT NOT NULL,
     PRIMARY KEY (flow, mapping, source_id)
@@ -253,36 +247,6 @@ class StateStore:
             "ON CONFLICT (flow, mapping, source_id, property) DO UPDATE SET value = excluded.value",
             [(flow, m, s, p, v) for m, s, p, v in rows],
         )
-
-    @staticmethod
-    def move_links(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str, str]]) -> None:
-        """Move (mapping, from_source_id, source_id) links, with their shadows, to a new source id inside an
-        open transaction: the target record stays linked, to the record that now stands for the old one."""
-        now = _now()
-        for mapping, old, new in rows:
-            db.execute("DELETE FROM shadows WHERE flow = ? AND mapping = ? AND source_id = ?", (flow, mapping, new))
-            db.execute(
-                "UPDATE shadows SET source_id = ? WHERE flow = ? AND mapping = ? AND source_id = ?",
-                (new, flow, mapping, old),
-            )
-            db.execute(
-                "UPDATE links SET source_id = ?, synced_at = ? WHERE flow = ? AND mapping = ? AND source_id = ?",
-                (new, now, flow, mapping, old),
-            )
-
-    @staticmethod
-    def mark_unlinked(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str]]) -> None:
-        """Remember (mapping, source_id) as unlinked on purpose inside an open transaction."""
-        now = _now()
-        db.executemany(
-            "INSERT OR IGNORE INTO unlinked (flow, mapping, source_id, unlinked_at) VALUES (?, ?, ?, ?)",
-            [(flow, m, s, now) for m, s in rows],
-        )
-
-    def unlinked(self, flow: str) -> pl.DataFrame:
-        """mapping, source_id of the source records unlinked on purpose: the engine creates none of them again."""
-        rows = self._db.execute("SELECT mapping, source_id FROM unlinked WHERE flow = ?", (flow,)).fetchall()
-        return pl.DataFrame(rows, schema={"mapping": pl.Utf8, "source_id": pl.Utf8}, orient="row")
 
     @staticmethod
     def move_links(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str, str]]) -> None:
