@@ -77,6 +77,9 @@ class Applier:
         self._record_agreement(plan)
         for link_row in plan.merges.iter_rows():
             self.links.add(*link_row)
+        for mapping_name, from_source_id, source_id, target_id in plan.moves.iter_rows():
+            self.links.remove(mapping_name, from_source_id)
+            self.links.add(mapping_name, source_id, target_id)
         embedded_children = self.creates.embedded_children(rows)
         for mapping in mapping_order(self.flow.mappings):
             mine = rows.filter(pl.col("mapping") == mapping.name)
@@ -96,8 +99,10 @@ class Applier:
         return self.outcomes.frame()
 
     def _record_agreement(self, plan: FlowPlan) -> None:
-        """Links made by merge rules and the values both sides agree on: recorded before any write."""
+        """Links moved or made by merge rules and the values both sides agree on: recorded before any write."""
         with self.store.transaction() as db:
+            moves = plan.moves.select("mapping", "from_source_id", "source_id")
+            self.store.move_links(db, self.flow.name, moves.iter_rows())
             self.store.add_links(db, self.flow.name, plan.merges.iter_rows(), shared=self.creates.shared)
             self.store.set_shadows(db, self.flow.name, plan.agreed.iter_rows())
 
@@ -197,5 +202,10 @@ class Applier:
         if unlink:
             with self.store.transaction() as db:
                 self.store.remove_links(db, self.flow.name, unlink)
+                if mapping.delete == "unlink":
+                    # Unlinked on purpose: the source record is not created again in the target it left.
+                    left = deletes.filter((pl.col("reason") == Reason.TARGET_DELETED) & ~pl.col("both_gone"))
+                    gone = set(left["source_id"].to_list())
+                    self.store.mark_unlinked(db, self.flow.name, [(m, s) for m, s in unlink if s in gone])
             for mapping_name, source_id in unlink:
                 self.links.remove(mapping_name, source_id)
