@@ -1,0 +1,110 @@
+"""Kills at every point of apply: before a send, after a send before the journal commit, in a batch's middle.
+
+In this process a kill raises :class:`~tests.faults.inject.Killed` at the chosen write call (the n-th
+``write`` of the run to its target, counted over every mapping); ``kill-process`` kills a real child
+process there with ``os._exit`` (:mod:`.child`). Over HTTP a kill can also fall on one call of a batch: after
+the server carried out the n-th write call, before its answer reached the connector.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from random import Random
+
+import reconcile
+from tests.faults import inject
+from tests.faults.inject import HttpRule, WriteRule, faulty_writes
+from tests.faults.trial import Inflict, Inflicted
+from tests.faults.worlds.base import CRASHED, KILLED, RunOutcome, World
+from tests.faults.worlds.files import FilesWorld
+from tests.faults.worlds.http import HttpWorld
+
+REPO = Path(__file__).resolve().parents[2]
+WHERE = {
+    "before": "before a send",
+    "after": "after a send, before the journal commit",
+    "midway": "in the middle of a batch",
+}
+
+
+def _allowed(fired: bool) -> frozenset[int]:
+    """A kill that fell ends the run; one whose write never came lets the run finish."""
+    return frozenset({KILLED}) if fired else frozenset({0})
+
+
+def kill_at(point: str) -> Inflict:
+    """The ``inflict`` of a kill ``point`` (before, after, midway) in this process."""
+
+    def inflict(world: World, rng: Random, first: bool) -> Inflicted:
+        target = world.flow().target
+        nth = rng.randint(1, world.write_calls() + 1)
+        if point != "midway" and isinstance(world, HttpWorld) and rng.random() < 0.5:
+            rule = HttpRule(inject.kill(sent=point == "after"), methods=inject.WRITES, nth=nth)
+            world.http_rules[target] = [rule]
+            try:
+                outcome = world.run(first_sync=first)
+            finally:
+                world.http_rules.clear()
+            return Inflicted(f"killed {WHERE[point]} at HTTP write {nth}", [outcome], _allowed(rule.fired > 0))
+        keep = rng.randint(1, max(1, world.batch_size - 1))
+        effect = {
+            "before": inject.kill_before_send(),
+            "after": inject.kill_after_send(),
+            "midway": inject.kill_midway(keep),
+        }[point]
+        write_rule = WriteRule(target, effect, nth=nth)
+        with faulty_writes([write_rule]):
+            outcome = world.run(first_sync=first)
+        kept = f", {keep} of the batch sent" if point == "midway" else ""
+        return Inflicted(f"killed {WHERE[point]} at write call {nth}{kept}", [outcome], _allowed(write_rule.fired > 0))
+
+    return inflict
+
+
+# -- real processes ------------------------------------------------------------------------------------------
+
+
+def child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILE_")}
+    # The reconcile this process runs (a worktree's, say), then the tests.
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(reconcile.__file__).resolve().parents[1]), str(REPO)])
+    env["POLARS_MAX_THREADS"] = "1"
+    return env
+
+
+def start_child(spec: list[dict[str, object]], args: list[str]) -> subprocess.Popen[str]:
+    """The command line in a process of its own, with ``spec``'s write faults (see :mod:`.child`)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.faults.child", json.dumps(spec), "--", *args],
+        cwd=REPO,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def outcome_of(child: subprocess.Popen[str], timeout: float = 120) -> RunOutcome:
+    """How a child's run ended, as :meth:`World.run` says it for a run in this process."""
+    _, err = child.communicate(timeout=timeout)
+    if child.returncode == inject.KILL_STATUS:
+        return RunOutcome(KILLED)
+    if "Traceback (most recent call last)" in err:
+        return RunOutcome(CRASHED, crash=err)
+    return RunOutcome(child.returncode, err.strip().removeprefix("error: "))
+
+
+def kill_process(world: World, rng: Random, first: bool) -> Inflicted:
+    """A real kill (``os._exit``) at a seeded write call and point, in a child process."""
+    assert isinstance(world, FilesWorld)
+    point = rng.choice(sorted(WHERE))
+    nth = rng.randint(1, world.write_calls() + 1)
+    keep = rng.randint(1, max(1, world.batch_size - 1))
+    spec: list[dict[str, object]] = [{"system": world.flow().target, "nth": nth, "effect": point, "keep": keep}]
+    outcome = outcome_of(start_child(spec, world.cli(world.flows[0], first_sync=first)))
+    allowed = frozenset({KILLED, 0})
+    return Inflicted(f"process killed {WHERE[point]} at write call {nth}", [outcome], allowed)

@@ -1,0 +1,112 @@
+"""Faults on the wire, over HTTP against the emulators: what real systems and networks do to a night.
+
+- ``lost-answer``: the server carries a write out, the client sees a 5xx or a timeout instead of its answer
+  (one call, or two in a row). The create has happened: the run, or the next, must find it, not make it again.
+- ``rate-limit``: a storm of 429s with ``Retry-After``, on any call, sometimes longer than the retries last.
+- ``server-error``: 5xx answers on reads or writes, the server having done nothing.
+- ``timeout``: reads or writes that time out before reaching the server.
+- ``token-expiry``: a token that expires in the middle of the run (its life passes on the clock, or the
+  server ends it early); the run must take a new one and go on.
+- ``truncated-page``: one page of a snapshot breaks off in its middle: never a shorter snapshot that leads
+  to creates or deletes.
+
+The n-th call a fault falls on is drawn from the seed, over the calls the world's first run makes.
+"""
+
+from __future__ import annotations
+
+from random import Random
+
+from tests.faults import inject
+from tests.faults.inject import HttpRule
+from tests.faults.trial import Inflicted
+from tests.faults.worlds.base import World
+from tests.faults.worlds.exact import ExactWorld
+from tests.faults.worlds.http import HttpWorld
+
+CAN_FAIL = frozenset({0, 1, 4})
+"""A run whose system failed may end 4 (a system failed) or 1 (writes failed), or recover and end 0."""
+STATUSES = (500, 502, 503, 504)
+
+
+def _inflict(world: World, system: str, rule: HttpRule, first: bool, fault: str, allowed: frozenset[int]) -> Inflicted:
+    assert isinstance(world, HttpWorld)
+    world.http_rules[system] = [rule]
+    try:
+        outcome = world.run(first_sync=first)
+    finally:
+        world.http_rules.clear()
+    if not rule.fired:
+        fault += " (its call never came)"
+        allowed = frozenset({0})
+    return Inflicted(f"{fault} on {system}", [outcome], allowed)
+
+
+def _reads(world: World, rng: Random) -> str:
+    assert isinstance(world, HttpWorld)
+    return rng.choice(sorted(world.servers))
+
+
+def lost_answer(world: World, rng: Random, first: bool) -> Inflicted:
+    target = world.flow().target
+    nth, times = rng.randint(1, world.write_calls()), rng.choice([1, 1, 2])
+    if rng.random() < 0.5:
+        status = rng.choice(STATUSES)
+        effect, how = inject.lose(status), f"a {status}"
+    else:
+        effect, how = inject.time_out(sent=True), "a timeout"
+    rule = HttpRule(effect, methods=frozenset({"POST"}), nth=nth, times=times)
+    return _inflict(
+        world, target, rule, first, f"{times} create(s) carried out, then {how}, from create {nth}", CAN_FAIL
+    )
+
+
+def rate_limit(world: World, rng: Random, first: bool) -> Inflicted:
+    system = _reads(world, rng)
+    nth, times, wait = rng.randint(1, world.read_calls()), rng.randint(2, 9), rng.choice([1, 2, 5])
+    rule = HttpRule(inject.refuse(429, retry_after=wait), nth=nth, times=times)
+    return _inflict(world, system, rule, first, f"{times} 429s (Retry-After {wait}) from call {nth}", CAN_FAIL)
+
+
+def server_error(world: World, rng: Random, first: bool) -> Inflicted:
+    reads = rng.random() < 0.5
+    system = _reads(world, rng) if reads else world.flow().target
+    status, times = rng.choice(STATUSES), rng.randint(1, 6)
+    nth = rng.randint(1, world.read_calls() if reads else world.write_calls())
+    methods = inject.READS if reads else inject.WRITES
+    rule = HttpRule(inject.refuse(status), methods=methods, nth=nth, times=times)
+    what = "reads" if reads else "writes"
+    return _inflict(world, system, rule, first, f"{times} {status}s on {what} from the {nth}th, nothing done", CAN_FAIL)
+
+
+def timeout(world: World, rng: Random, first: bool) -> Inflicted:
+    reads = rng.random() < 0.5
+    system = _reads(world, rng) if reads else world.flow().target
+    times = rng.randint(1, 6)
+    nth = rng.randint(1, world.read_calls() if reads else world.write_calls())
+    methods = inject.READS if reads else inject.WRITES
+    rule = HttpRule(inject.time_out(sent=False), methods=methods, nth=nth, times=times)
+    what = "reads" if reads else "writes"
+    return _inflict(world, system, rule, first, f"{times} timeouts on {what} from the {nth}th, nothing done", CAN_FAIL)
+
+
+def token_expiry(world: World, rng: Random, first: bool) -> Inflicted:
+    assert isinstance(world, ExactWorld)
+    system = _reads(world, rng)
+    nth = rng.randint(2, world.read_calls())
+    if system == "poweroffice" and rng.random() < 0.5:
+        action, how = world.emulators[system].expire_tokens, "PowerOffice ended its tokens"
+    else:
+        life = 1201 if system == "poweroffice" else 601
+        action, how = (lambda: world.clock.advance(life)), f"{life} s passed"
+    rule = HttpRule(inject.before(action), nth=nth)
+    return _inflict(world, system, rule, first, f"{how} before call {nth}: the token expired", frozenset({0}))
+
+
+def truncated_page(world: World, rng: Random, first: bool) -> Inflicted:
+    system = _reads(world, rng)
+    nth, keep = rng.randint(1, world.read_calls()), rng.choice([0.1, 0.5, 0.9, 0.99])
+    rule = HttpRule(inject.truncate(keep), methods=inject.READS, nth=nth)
+    return _inflict(
+        world, system, rule, first, f"read {nth} broke off after {keep:.0%} of its bytes", frozenset({0, 4})
+    )

@@ -1,0 +1,1 @@
+"""The small worlds trials run in: a project folder with flows, systems and their records, built from a seed."""
