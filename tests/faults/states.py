@@ -1,9 +1,10 @@
 """Faults of the ground a run stands on: a lost or empty state, missing data, two flows at once on one target.
 
 - ``lost-state``: after a clean night the state is deleted, emptied to 0 bytes, or looked for elsewhere (a
-  typo in ``--state``, cron starting in another directory). The run must stop before any write (a guard,
-  exit 3): the target already holds what it would create again. Commands that only read the state never
-  make one. Then the state is put back and the rerun finds everything in sync.
+  typo in ``--state``, cron starting in another directory). The run must stop before any write: a guard
+  (exit 3), the target holding what it would create again, or an error that names the state (exit 2).
+  Commands that only read the state never make one. Then the state is put back and the rerun finds
+  everything in sync.
 - ``missing-data``: an entity file or a system's folder is missing, is named in other letter case, or
   breaks off: an error that names it (exit 2), never an empty snapshot that leads to creates.
 - ``two-flows``: two flows that write the same ledger run at once, in two processes that both read their
@@ -25,6 +26,9 @@ from tests.faults.oracle import Finding
 from tests.faults.trial import Inflicted
 from tests.faults.worlds.base import World
 from tests.faults.worlds.files import FilesWorld, TwoShopsWorld
+
+STOPPED = frozenset({2, 3})
+"""A run that must not write: a guard (3), or an error that names the state file (2)."""
 
 
 def _quietly(argv: list[str]) -> int:
@@ -55,7 +59,7 @@ def lost_state(world: World, rng: Random, first: bool) -> Inflicted:
         world.restore_state(saved)
 
     found = made if (nowhere / STATE_FILE).exists() else []
-    return Inflicted(f"the state {how}", outcomes, frozenset({3}), unchanged=True, restore=restore, findings=found)
+    return Inflicted(f"the state {how}", outcomes, STOPPED, unchanged=True, restore=restore, findings=found)
 
 
 def missing_data(world: World, rng: Random, first: bool) -> Inflicted:

@@ -133,10 +133,10 @@ def _steps(kind: Kind, world: World, rng: Random, trial: Trial) -> None:
             trial.findings.append(_ended("exit", outcome, f"the faulty run (allowed: {allowed})"))
         elif inflicted.named and inflicted.named.casefold() not in outcome.error.casefold():
             trial.findings.append(Finding("unnamed", f"the error does not name {inflicted.named}: {outcome.error!r}"))
-    if inflicted.unchanged and _target(world.records(), target) != before:
-        trial.findings.append(Finding("written", f"the faulty run changed {target}, though it had to stop first"))
     if inflicted.restore is not None:
         inflicted.restore()
+    if inflicted.unchanged and _target(world.records(), target) != before:
+        trial.findings.append(Finding("written", f"the faulty run changed {target}, though it had to stop first"))
     for flow in world.flows:
         rerun = world.run(flow, first_sync=first)
         if rerun.code != 0:
