@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import reconcile
 from reconcile.systems.registry import Systems
 from tests.cli.world import make_world, read
 
@@ -29,6 +30,8 @@ def write(self, entity, ops):
     results = real(self, entity, ops)
     calls["n"] += 1
     if calls["n"] == int(os.environ["KILL_AFTER_WRITE"]):
+        sys.stderr.write(f"killed after {entity} took {sum(r.ok for r in results)} writes\\n")
+        sys.stderr.flush()
         os._exit(9)
     return results
 
@@ -39,8 +42,12 @@ app()
 """
 
 
+IMPORTS = f"{Path(reconcile.__file__).parents[1]}:{Path.cwd()}"
+"""The child imports the reconcile this test runs against, and the tests."""
+
+
 def _run(args: list[str], kill_after: int | None, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "KILL_AFTER_WRITE": str(kill_after or 0), "PYTHONPATH": str(Path.cwd())}
+    env = {"PATH": "/usr/bin:/bin", "KILL_AFTER_WRITE": str(kill_after or 0), "PYTHONPATH": IMPORTS}
     return subprocess.run(
         [sys.executable, "-c", KILLER, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
@@ -82,3 +89,26 @@ def test_killed_run_resumes_without_duplicates(tmp_path: Path, kill_after: int) 
     for mapping in ("customers", "orders"):
         assert summary["counts"][mapping]["create"] == 0
         assert summary["counts"][mapping]["in_sync"] == 120
+
+
+def test_a_create_whose_answer_was_lost_is_linked_not_made_again(tmp_path: Path) -> None:
+    """Orders that cannot be told apart: two per customer, same customer, same amount, no merge rule.
+
+    The run is killed after the ledger took the invoices and before the run recorded them; the next run must
+    pair the pending creates with the invoices one to one, not take them all for ambiguous and make them again.
+    """
+    flow = make_world(tmp_path, n_customers=6, bad=False)
+    twins = [{"id": 100 + i, "customer": 1 + i // 2, "total": 250.0} for i in range(12)]
+    (tmp_path / "data" / "sandbox" / "shop" / "Order.json").write_text(json.dumps(twins))
+    state, reports = tmp_path / "state", tmp_path / "reports"
+    args = ["run", str(flow), "--state", str(state), "--report-dir", str(reports)]
+
+    killed = _run(args, 2, tmp_path)  # the accounts, then the invoices: killed before they were recorded
+    assert killed.returncode == 9, killed.stderr
+    assert "killed after Invoice took 12 writes" in killed.stderr
+
+    again = _run(args, None, tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    invoices = read(tmp_path, state, "ledger", "Invoice")
+    assert len(invoices) == 12, "an invoice was created twice"
+    assert sorted(Counter(i["Account"] for i in invoices).values()) == [2] * 6

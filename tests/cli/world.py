@@ -130,3 +130,21 @@ def read(root: Path, state: Path, system: str, entity: str) -> list[dict[str, An
     """A system's records as the sandbox copy in the state directory holds them."""
     data: list[dict[str, Any]] = json.loads((state / "sandbox" / system / f"{entity}.json").read_text())
     return data
+
+
+def connect(root: Path) -> Path:
+    """A connections file that makes shop and ledger the folders under ``root/data/sandbox``, as a company's are.
+
+    Without it each is the sandbox copy in the state directory; with it, every state directory sees one folder.
+    """
+    connections = root / "connections.toml"
+    connections.write_text(
+        '[shop]\nfolder = "data/sandbox/shop"\n\n[ledger]\nfolder = "data/sandbox/ledger"\n', encoding="utf-8"
+    )
+    return connections
+
+
+def held(root: Path, system: str, entity: str) -> list[dict[str, Any]]:
+    """A connected system's records (see :func:`connect`)."""
+    data: list[dict[str, Any]] = json.loads((root / "data" / "sandbox" / system / f"{entity}.json").read_text())
+    return data

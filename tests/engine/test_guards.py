@@ -104,3 +104,20 @@ def test_a_shrunk_snapshot_reads_as_one_message() -> None:
     error = SnapshotShrank("crm", "a snapshot shrank suspiciously:\n  crm Client is empty")
     assert str(error) == "a snapshot shrank suspiciously:\n  crm Client is empty"
     assert error.system == "crm" and error.exit_code == 3
+
+
+def test_a_first_sync_that_could_make_the_targets_records_again_trips_its_guard() -> None:
+    """No link of the flow yet, and customers (no merge rule) would create beside the ten the target holds."""
+    from reconcile.engine.guards import check_first_sync
+
+    the_flow = flow(merge=False)
+    result = plan(the_flow, TEN_CLIENTS, TEN_CUSTOMERS)
+    found = snapshots(TEN_CLIENTS, TEN_CUSTOMERS)
+    assert check_first_sync(the_flow, result.rows, found, CATALOGUES, links()) == [
+        "mapping customers: first sync of flow crm-to-books, and books Customer already holds 10 records; with no "
+        "merge rule to find them by, 10 creates could make them again"
+    ]
+    # Once the flow holds a link it is not its first sync; a mapping with a merge rule finds what it can.
+    assert check_first_sync(the_flow, result.rows, found, CATALOGUES, links(("customers", "0", "c0"))) == []
+    merging = flow()
+    assert check_first_sync(merging, plan(merging, TEN_CLIENTS, TEN_CUSTOMERS).rows, found, CATALOGUES, links()) == []

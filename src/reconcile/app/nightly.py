@@ -210,10 +210,18 @@ def _execute(
     links = store.links(flow.name)
     check_shrink(flow, snapshots, store.last_counts(flow.name), links, settings.force)
     if not settings.dry_run:
-        recover_pending(flow, store, systems, snapshots)
+        recover_pending(flow, store, systems.catalogue(flow.target), snapshots)
         links = store.links(flow.name)
     catalogues = {flow.source: systems.catalogue(flow.source), flow.target: systems.catalogue(flow.target)}
-    plan = build_plan(flow, catalogues, snapshots, links, store.shadows(flow.name), validate=validate_rows)
+    plan = build_plan(
+        flow,
+        catalogues,
+        snapshots,
+        links,
+        store.shadows(flow.name),
+        validate=validate_rows,
+        unlinked=store.unlinked(flow.name),
+    )
     if settings.expect_hash is not None and plan_hash(plan.rows) != settings.expect_hash:
         raise PlanMismatch(
             f"the systems or the state changed since the workbook's plan {settings.expect_hash} was made "

@@ -11,6 +11,7 @@ plan does not create it a second time; a create not found was not made and is pl
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
@@ -18,11 +19,10 @@ import polars as pl
 from reconcile.engine.order import mapping_order
 from reconcile.engine.project import project_target
 from reconcile.engine.recover import PAIR_SCHEMA, PENDING_SCHEMA, STAMP_SCHEMA, find_created, find_stamped
-from reconcile.model.catalogue import Entity
+from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.model.flow import Flow
 from reconcile.state.store import JournalState, StateStore
 from reconcile.systems.base import WriteKind
-from reconcile.systems.registry import Systems
 
 log = logging.getLogger("reconcile")
 
@@ -41,9 +41,12 @@ def _by_stamp(mine: list[dict[str, Any]], snapshot: pl.DataFrame, entity: Entity
 
 
 def recover_pending(
-    flow: Flow, store: StateStore, systems: Systems, snapshots: dict[tuple[str, str], pl.DataFrame]
+    flow: Flow, store: StateStore, target_cat: Catalogue, snapshots: Mapping[tuple[str, str], pl.DataFrame]
 ) -> None:
-    """Resolve the creates a run left pending: link what the target already has, settle the rest as failed."""
+    """Resolve the creates a run left pending: link what the target already has, settle the rest as failed.
+
+    ``target_cat`` is the catalogue of the flow's target; ``snapshots`` hold its entities as this run read them.
+    """
     pending = store.pending(flow.name)
     if not pending:
         return
@@ -52,7 +55,6 @@ def recover_pending(
         m: links.filter(pl.col("mapping") == m).select("source_id", "target_id") for m in links["mapping"].unique()
     }
     found_total = 0
-    target_cat = systems.catalogue(flow.target)
     for mapping in mapping_order(flow.mappings):  # parents first: a child's reference needs its parent's link
         mine = [p for p in pending if p["mapping"] == mapping.name and p["kind"] == WriteKind.CREATE]
         if not mine:

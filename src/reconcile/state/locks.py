@@ -58,6 +58,10 @@ def hold_systems(
         yield
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} minutes" if seconds >= 120 else f"{seconds:.0f} seconds"
+
+
 def _holder(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8").strip()
@@ -85,7 +89,7 @@ def _hold(lock: SystemLock, run_id: str, wait: float, clock: Clock, waiting: Cal
                 if clock.now() >= deadline:
                     raise StateError(
                         f"{lock.system} is being written by another run ({holder}), and it did not finish within "
-                        f"{wait / 60:.0f} minutes; nothing was read or written. Run again when it has finished "
+                        f"{_duration(wait)}; nothing was read or written. Run again when it has finished "
                         f"(the lock file is {lock.path})"
                     ) from None
                 if not told:
