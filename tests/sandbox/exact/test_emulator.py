@@ -229,6 +229,29 @@ def test_post_returns_201_with_the_entity_and_assigns_a_padded_code(api: Api) ->
     assert d["Created"] == d["Modified"]
 
 
+@pytest.mark.parametrize(
+    ("service", "body"),
+    [
+        ("logistics/Items", {"Code": "A-1", "Description": "Box"}),
+        ("vat/VATCodes", {"Code": "V1", "Description": "High"}),
+        ("crm/Accounts", {"Code": "77", "Name": "Acme"}),
+    ],
+)
+def test_a_code_exact_keeps_unique_is_refused_when_taken_whatever_its_case(
+    api: Api, service: str, body: dict[str, str]
+) -> None:
+    first = api.call("POST", f"{DIV}/{service}", json=body)
+    assert first.status_code == 201
+    again = api.call("POST", f"{DIV}/{service}", json={**body, "Code": f" {body['Code'].lower()} "})
+    assert again.status_code == 400
+    assert message(again) == f"Code {body['Code'].lower()} already exists."
+    other = api.call("POST", f"{DIV}/{service}", json={**body, "Code": "OTHER"})
+    key = other.json()["d"]["ID"]
+    renamed = api.call("PUT", f"{DIV}/{service}(guid'{key}')", json={"Code": body["Code"]})
+    assert renamed.status_code == 400 and "already exists" in message(renamed)
+    assert api.call("PUT", f"{DIV}/{service}(guid'{key}')", json={"Code": "OTHER"}).status_code == 204
+
+
 def test_post_refuses_missing_fields_unknown_refs_and_read_only_entities(api: Api) -> None:
     missing = api.call("POST", f"{DIV}/crm/Contacts", json={"Email": "a@b.c"})
     assert missing.status_code == 400

@@ -196,6 +196,15 @@ def test_post_refuses_missing_required_unknown_fields_and_duplicate_references(c
     assert bad_product.status_code == 404
 
 
+def test_codes_go_keeps_unique_are_compared_without_regard_to_case(client: Client) -> None:
+    product = client.v2("POST", "/Products", json={"Name": "Another box", "Code": " ba-12"})
+    assert product.status_code == 400 and "already in use" in product.json()["detail"]
+    department = client.v2("POST", "/Departments", json={"Name": "Salg 2", "Code": "10 "})
+    assert department.status_code == 400 and "already in use" in department.json()["detail"]
+    location = client.v1("POST", "/Location", json={"name": "Oslo 2", "code": "osl"})
+    assert location.json()["success"] is False
+
+
 def test_json_patch_is_case_insensitive_and_refuses_read_only_paths(client: Client) -> None:
     before = client.v2("GET", "/Customers/101").json()
     patched = client.patch("/Customers/101", [{"op": "replace", "path": "/mailaddress/city", "value": "Bergen"}])

@@ -7,6 +7,7 @@ wait for the rate limit moves the emulator's minute on at once.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import subprocess
@@ -21,10 +22,12 @@ import polars as pl
 import pytest
 
 from reconcile.errors import AuthError
+from reconcile.model.catalogue import Catalogue
 from reconcile.model.clock import FakeClock
 from reconcile.sandbox.exact.emulator import DEFAULT_DIVISION, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ExactEmulator
 from reconcile.sandbox.server import BackgroundServer, serve
 from reconcile.systems.base import WriteKind, WriteOp
+from reconcile.systems.catalogues import builtin_catalogue
 from reconcile.systems.exact.auth import TokenManager, read_token_file, store_refresh_token
 from reconcile.systems.exact.connector import ExactSystem
 
@@ -331,6 +334,31 @@ def test_a_create_whose_answer_was_lost_is_found_again_not_duplicated(env: Env) 
     stored = env.emulator.records("Accounts")
     assert len(stored) == 1 and result.key == stored[0]["ID"]
     assert env.emulator.api_calls("POST") == 1  # looked, did not send it again
+
+
+def _with_unique(entity: str, field: str) -> Catalogue:
+    """The built-in catalogue with ``entity``'s ``field`` marked unique (as the shipped one may mark it)."""
+    catalogue = builtin_catalogue("exact")
+    ent = catalogue.entities[entity]
+    fields = {**ent.fields, field: dataclasses.replace(ent.fields[field], unique=True)}
+    entities = {**catalogue.entities, entity: dataclasses.replace(ent, fields=fields)}
+    return dataclasses.replace(catalogue, entities=entities)
+
+
+def test_a_write_whose_unique_code_a_record_of_this_run_holds_is_refused_before_any_call(env: Env) -> None:
+    def item(row: str, code: str) -> WriteOp:
+        return WriteOp(WriteKind.CREATE, row, {"Code": code, "Description": f"Item {row}"})
+
+    with _closing(env.connect(catalogue=_with_unique("Items", "Code"))) as system:
+        first = system.write("Items", [item("a", "BOX-1"), item("b", "box-1 "), item("c", "BOX-2")])
+        later = system.write("Items", [item("d", "Box-2")])
+        renamed = system.write("Items", [WriteOp(WriteKind.UPDATE, "e", {"Code": "BOX-1"}, key=first[2].key)])
+        same = system.write("Items", [WriteOp(WriteKind.UPDATE, "f", {"Code": "BOX-1"}, key=first[0].key)])
+    assert [r.ok for r in first] == [True, False, True] and not later[0].ok and not renamed[0].ok
+    assert first[1].error is not None and "created by row a of this run" in first[1].error
+    assert not first[1].retryable and same[0].ok
+    assert env.emulator.api_calls("POST") == 2 and env.emulator.api_calls("PUT") == 1
+    assert 400 not in env.api_statuses()
 
 
 def test_a_create_into_a_read_only_entity_and_one_missing_a_required_field_make_no_call(env: Env) -> None:

@@ -317,6 +317,21 @@ def test_a_v1_error_delivered_as_http_200_is_a_proper_error(po: PowerOfficeSyste
 # ----------------------------------------------------------------------------------------------- writes
 
 
+def test_two_creates_with_one_external_reference_are_never_linked_to_one_record(
+    po: PowerOfficeSystem, emulator: PowerOfficeEmulator
+) -> None:
+    def customer(row: str, name: str) -> WriteOp:
+        return WriteOp(WriteKind.CREATE, row, {"Name": name, "ExternalImportReference": "crm-4711"})
+
+    first, second = po.write("Customers", [customer("a", "Delta AS"), customer("b", "Epsilon AS")])
+    assert first.ok and not second.ok and second.key != first.key
+    assert second.error is not None and "ExternalImportReference" in second.error
+    posts = [r for r in emulator.requests if r["method"] == "POST" and r["path"].endswith("/Customers")]
+    assert len(posts) == 1  # the second was refused before any call
+    assert po.identity_field("Customers") == "ExternalImportReference"
+    assert po.identity_field("Departments") is None
+
+
 def test_an_update_patches_only_the_fields_the_op_changes(po: PowerOfficeSystem, emulator: PowerOfficeEmulator) -> None:
     before = emulator.record("Customers", 101)
     assert before is not None

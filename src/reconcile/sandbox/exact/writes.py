@@ -1,7 +1,8 @@
 """The writes of the Exact Online emulator: POST, PUT and DELETE with Exact's validation and computed fields.
 
 Bodies are checked as Exact checks them (unknown properties, values of the wrong type as 500s, mandatory
-fields, references, codes unique and padded to 18), read-only fields are ignored, and the fields Exact fills
+fields, references, the codes of accounts, items and VAT codes unique, account codes padded to 18),
+read-only fields are ignored, and the fields Exact fills
 in itself are computed: ids, numbers, statuses, line numbers and amounts. A record still in use cannot be
 deleted; an order's lines go with it.
 """
@@ -20,6 +21,10 @@ from reconcile.model.catalogue import Entity
 from reconcile.sandbox.exact.protocol import GUID, STREAM, error, parse_key
 from reconcile.sandbox.exact.reads import Endpoint, ReadHandlers
 from reconcile.sandbox.exact.store import ExactStore, pad_code, wall_ms_from_input
+
+UNIQUE: Mapping[str, tuple[str, ...]] = {"Accounts": ("Code",), "Items": ("Code",), "VATCodes": ("Code",)}
+"""The fields Exact keeps unique within a division. Values compare as its database compares them (SQL Server's
+default collation): without regard to case or to surrounding spaces, so a padded account code is its code."""
 
 
 class WriteHandlers:
@@ -181,6 +186,7 @@ class WriteHandlers:
             row["Division"] = division
         row["Timestamp"] = self.store.tick()
         table = self.store.table(entity.name, division)
+        self._refuse_taken(entity, row, division)
         if entity.name == "Accounts":
             if row.get("Code") in (None, ""):
                 codes = [
@@ -191,8 +197,6 @@ class WriteHandlers:
                 code = str(row["Code"]).strip()
                 if len(code) > 18:
                     raise error(400, "Code: the value is longer than 18 characters.")
-                if any(str(r.get("Code") or "").strip() == code for r in table.values()):
-                    raise error(400, f"Code {code} already exists.")
                 row["Code"] = pad_code(code)
             row["Type"] = "A"
             row["IsSales"] = row.get("Status") == "C"
@@ -226,6 +230,17 @@ class WriteHandlers:
                 row["NetPrice"] = price
             row["AmountFC"] = round(float(quantity) * float(row["NetPrice"]), 2)
         return row
+
+    def _refuse_taken(self, entity: Entity, row: Mapping[str, Any], division: int) -> None:
+        """A 400 when a field Exact keeps unique holds the value of another record of the division."""
+        for name in UNIQUE.get(entity.name, ()):
+            value = _fold(row.get(name))
+            if value in (None, ""):
+                continue
+            key = row.get(entity.key)
+            for other_key, other in self.store.table(entity.name, division).items():
+                if other_key != key and _fold(other.get(name)) == value:
+                    raise error(400, f"{name} {str(row[name]).strip()} already exists.")
 
     def _same_address(self, values: Mapping[str, Any], division: int) -> dict[str, Any] | None:
         keys = (
@@ -266,14 +281,9 @@ class WriteHandlers:
         if problems:
             raise error(400, "\r\n".join(problems))
         self._check_refs(entity, values, division)
+        self._refuse_taken(entity, {**values, entity.key: key}, division)
         if entity.name == "Accounts" and "Code" in values:
-            code = str(values["Code"] or "").strip()
-            if any(
-                k != key and str(r.get("Code") or "").strip() == code
-                for k, r in self.store.table(entity.name, division).items()
-            ):
-                raise error(400, f"Code {code} already exists.")
-            values["Code"] = pad_code(code)
+            values["Code"] = pad_code(str(values["Code"] or ""))
         row.update(values)
         if entity.name == "Accounts" and "Status" in values:
             row["IsSales"] = row.get("Status") == "C"

@@ -146,6 +146,7 @@ class ExactSystem:
         cache_id: str | None = None,
         cache_max_age: float = CACHE_MAX_AGE,
         limits_dir: Path | None = None,
+        catalogue: Catalogue | None = None,
     ) -> ExactSystem:
         """The connector for an ``[exact]`` connection table (see ``reconcile.systems.connections``).
 
@@ -174,6 +175,7 @@ class ExactSystem:
             cache_id=cache_id,
             cache_max_age=cache_max_age,
             limits_dir=limits_dir,
+            catalogue=catalogue,
         )
 
     @property

@@ -2,7 +2,9 @@
 
 Exact has no working ``$batch``, so each operation is one call; orders and quotations carry their lines
 embedded in the header's POST, and the new lines' ids are read back when the answer leaves them out. An
-operation the catalogue knows would fail is refused without a call (:mod:`reconcile.systems.exact.checks`).
+operation the catalogue knows would fail is refused without a call (:mod:`reconcile.systems.exact.checks`),
+and so is one whose unique field (a ``Code``) holds the value of a record written earlier in the run
+(:mod:`reconcile.systems.unique`): Exact would refuse it and count the refusal against the API key.
 A create whose answer was lost is not sent again blindly: the record is looked for by its natural key among
 those created since, and adopted when there is exactly one.
 """
@@ -30,6 +32,7 @@ from reconcile.systems.exact.wire import (
     unwrap,
 )
 from reconcile.systems.http.client import NetworkError
+from reconcile.systems.unique import WrittenValues
 
 _LINES_PER_READ = 50
 _NATURAL_KEYS = ("Code", "YourRef", "Email", "Name", "Description", "LastName", "FirstName")
@@ -41,6 +44,7 @@ class ExactWriter:
     def __init__(self, api: ExactApi, clock: Clock) -> None:
         self.api = api
         self.clock = clock
+        self.written = WrittenValues("Exact")
 
     def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Apply a batch: one call per op (an order with its lines is one op), each with its own result.
@@ -52,8 +56,11 @@ class ExactWriter:
         ent = self.api.entity(entity)
         results: list[WriteResult] = []
         stopped: str | None = None
+        unique = ent.unique_fields()
         for op in ops:
             refusal = self._refusal(ent, op)
+            if refusal is None and op.kind is not WriteKind.DELETE:
+                refusal = self.written.collision(ent, op.values, unique, key=op.key)
             if refusal is not None:
                 results.append(_failed(op, refusal))
                 continue
@@ -72,6 +79,8 @@ class ExactWriter:
             except SystemFailure as exc:
                 stopped = f"not sent: {exc}"
                 results.append(_failed(op, str(exc), retryable=True, stopped=True))
+            if results[-1].ok and op.kind is not WriteKind.DELETE:
+                self.written.note(ent, op.values, unique, row=op.row_id, key=results[-1].key)
         if stopped is None:
             self._read_back_lines(ent, ops, results)
         return results

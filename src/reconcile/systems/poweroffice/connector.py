@@ -51,7 +51,7 @@ from reconcile.systems.catalogues import builtin_catalogue
 from reconcile.systems.http.retry import RetryPolicy
 from reconcile.systems.poweroffice.api import SYSTEM, PowerOfficeApi
 from reconcile.systems.poweroffice.reads import PowerOfficeReader
-from reconcile.systems.poweroffice.writes import PowerOfficeWriter, identity_stamp
+from reconcile.systems.poweroffice.writes import PowerOfficeWriter, identity_stamp, reference_field
 
 CACHE_MAX_AGE = 20 * 3600.0
 """How long ago cached order lines may have been read in full (see the module docs)."""
@@ -168,6 +168,14 @@ class PowerOfficeSystem:
         so that what was written is still reported.
         """
         return self.writer.write(self.entity(entity), ops)
+
+    def identity_field(self, entity: str) -> str | None:
+        """The field a create of ``entity`` carries its writer's identity in (``ExternalImportReference``), if any.
+
+        See :class:`~reconcile.systems.base.CarriesIdentity`: Go refuses a second record of a contact class
+        with one reference, and lists records by it, so a create sent twice or answered never is harmless.
+        """
+        return reference_field(self.entity(entity))
 
     def identity_stamp(self, row_id: str) -> str:
         """The ``ExternalImportReference`` a create of plan row ``row_id`` carries (at most 50 characters)."""

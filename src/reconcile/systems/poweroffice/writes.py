@@ -7,7 +7,10 @@ whole record since v1 replaces it. Creates carry ``ExternalImportReference`` (th
 record is found by it instead of being made twice.
 
 Every op gets its own result; an op the catalogue says must fail is refused without a call
-(:mod:`reconcile.systems.poweroffice.checks`).
+(:mod:`reconcile.systems.poweroffice.checks`), and so is one whose unique field (a ``Code``, the
+``ExternalImportReference``) holds the value of a record written earlier in the run
+(:mod:`reconcile.systems.unique`): Go would refuse it, or answer "already in use", which a create would
+take for its own lost answer and link the wrong record.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from reconcile.systems.poweroffice.api import PowerOfficeApi
 from reconcile.systems.poweroffice.checks import refuse
 from reconcile.systems.poweroffice.reads import PowerOfficeReader
 from reconcile.systems.poweroffice.wire import fold, nest, patch_document, problem_text, selects, wire_value
+from reconcile.systems.unique import WrittenValues
 
 JSON_PATCH = "application/json-patch+json"
 
@@ -42,6 +46,7 @@ class PowerOfficeWriter:
     def __init__(self, api: PowerOfficeApi, reader: PowerOfficeReader) -> None:
         self.api = api
         self.reader = reader
+        self.written = WrittenValues("PowerOffice Go")
 
     def write(self, ent: Entity, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """One result per op, in order; a refused or failed op never stops the others.
@@ -66,15 +71,22 @@ class PowerOfficeWriter:
     def _write_one(self, ent: Entity, op: WriteOp) -> WriteResult:
         children = self.api.entity(ent.embedded.entity) if ent.embedded is not None else None
         problem = refuse(ent, op, children)
+        unique = _unique_fields(ent)
+        if problem is None and op.kind is not WriteKind.DELETE:
+            problem = self.written.collision(ent, op.values, unique, key=op.key)
         if problem is not None:
             return WriteResult(op.row_id, ok=False, error=problem)
         if ent.api.get("version") == 1:
-            return self._v1_write(ent, op)
-        if op.kind is WriteKind.CREATE:
-            return self._create(ent, op)
-        if op.kind is WriteKind.UPDATE:
-            return self._update(ent, op)
-        return self._delete(ent, op)
+            result = self._v1_write(ent, op)
+        elif op.kind is WriteKind.CREATE:
+            result = self._create(ent, op)
+        elif op.kind is WriteKind.UPDATE:
+            result = self._update(ent, op)
+        else:
+            return self._delete(ent, op)
+        if result.ok:
+            self.written.note(ent, op.values, unique, row=op.row_id, key=result.key)
+        return result
 
     def _payload(self, ent: Entity, values: Mapping[str, Any], *, create: bool) -> dict[str, Any]:
         int_refs = self._int_fields(ent)
@@ -96,11 +108,11 @@ class PowerOfficeWriter:
         return frozenset(names)
 
     def _create(self, ent: Entity, op: WriteOp) -> WriteResult:
-        reference_field = _reference_field(ent)
+        stamp_field = reference_field(ent)
         values = dict(op.values)
-        if reference_field and not values.get(reference_field):
-            values[reference_field] = identity_stamp(op.row_id)
-        reference = values.get(reference_field) if reference_field else None
+        if stamp_field and not values.get(stamp_field):
+            values[stamp_field] = identity_stamp(op.row_id)
+        reference = values.get(stamp_field) if stamp_field else None
         if ent.api.get("split"):
             parent_id = str(values.pop("sesam_SalesOrderId"))
             path = str(ent.api["path"]).replace("{parent}", parent_id)
@@ -161,7 +173,7 @@ class PowerOfficeWriter:
 
     def find_by_reference(self, ent: Entity, reference: str) -> str | None:
         """The id of the record of ``ent`` whose ``ExternalImportReference`` is ``reference``."""
-        field = _reference_field(ent)
+        field = reference_field(ent)
         if field is None:
             return None
         spec = ent.api.get("external_reference", {})
@@ -257,7 +269,13 @@ class PowerOfficeWriter:
         return WriteResult(op.row_id, ok=True, key=str(new_key))
 
 
-def _reference_field(ent: Entity) -> str | None:
+def _unique_fields(ent: Entity) -> list[str]:
+    """The fields of ``ent`` Go keeps unique: the catalogue's, and the ``ExternalImportReference`` creates carry."""
+    reference = reference_field(ent)
+    return list(dict.fromkeys([*ent.unique_fields(), *([reference] if reference else [])]))
+
+
+def reference_field(ent: Entity) -> str | None:
     """The field of ``ent`` that holds the ``ExternalImportReference`` a create is found by, if any."""
     spec = ent.api.get("external_reference")
     if isinstance(spec, Mapping) and spec.get("field") in ent.fields:

@@ -48,6 +48,11 @@ class Resource:
         return copy.deepcopy(dict(self.template))
 
 
+def same_code(a: Any, b: Any) -> bool:
+    """Whether two codes are one to Go: its database compares them without regard to case or surrounding spaces."""
+    return a is not None and b is not None and str(a).strip().casefold() == str(b).strip().casefold()
+
+
 def normalise(resource: Resource, record: Mapping[str, Any]) -> dict[str, Any]:
     """A record in the resource's full shape: template defaults for what is missing, keys in their casing."""
     out = resource.fresh()

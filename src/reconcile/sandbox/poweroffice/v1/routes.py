@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from reconcile.sandbox.poweroffice.access import Access
 from reconcile.sandbox.poweroffice.resources.contacts import CUSTOMERS, EMPLOYEES, SUPPLIERS
-from reconcile.sandbox.poweroffice.resources.resource import EMAIL, Resource, normalise
+from reconcile.sandbox.poweroffice.resources.resource import EMAIL, Resource, normalise, same_code
 from reconcile.sandbox.poweroffice.resources.v1 import CONTACT_PERSONS, CURRENCIES, LOCATIONS, QUOTES
 from reconcile.sandbox.poweroffice.store import PowerOfficeStore
 from reconcile.sandbox.poweroffice.v1.envelope import V1Error, envelope_error
@@ -138,7 +138,7 @@ class V1Api:
             raise V1Error("Name is required")
         if record.get("code"):
             for other in self.store.records[res.name].values():
-                if str(other.get("code")) == str(record["code"]) and other["id"] != record.get("id"):
+                if same_code(other.get("code"), record["code"]) and other["id"] != record.get("id"):
                     raise V1Error(f"Code {record['code']} is already in use")
         return self._store(res, record, existing)
 

@@ -17,7 +17,7 @@ from reconcile.sandbox.poweroffice.problem import ApiProblem
 from reconcile.sandbox.poweroffice.resources.contacts import CONTACT_RESOURCES, CUSTOMERS, EMPLOYEES
 from reconcile.sandbox.poweroffice.resources.orders import SALES_ORDER_LINES, SALES_ORDERS
 from reconcile.sandbox.poweroffice.resources.registers import DEPARTMENTS, PRODUCTS
-from reconcile.sandbox.poweroffice.resources.resource import EMAIL, Resource, normalise
+from reconcile.sandbox.poweroffice.resources.resource import EMAIL, Resource, normalise, same_code
 from reconcile.sandbox.poweroffice.resources.v1 import CONTACT_PERSONS
 from reconcile.sandbox.poweroffice.store import PowerOfficeStore
 from reconcile.sandbox.poweroffice.v2.patch import apply_patch
@@ -94,7 +94,7 @@ class V2Writes:
                     raise ApiProblem(400, title, f"{res.title} number {record['Number']} is already in use.")
         if res in (DEPARTMENTS, PRODUCTS) and record.get("Code") is not None:
             for other in self.store.records[res.name].values():
-                if str(other.get("Code")) == str(record["Code"]) and other["Id"] != record["Id"]:
+                if same_code(other.get("Code"), record["Code"]) and other["Id"] != record["Id"]:
                     raise ApiProblem(400, title, f"Code '{record['Code']}' is already in use.")
         self._resolve_refs(res, record)
 
