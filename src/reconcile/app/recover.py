@@ -21,7 +21,8 @@ from reconcile.engine.project import project_target
 from reconcile.engine.recover import PAIR_SCHEMA, PENDING_SCHEMA, STAMP_SCHEMA, find_created, find_stamped
 from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.model.flow import Flow
-from reconcile.state.store import JournalState, StateStore
+from reconcile.state.journal import JournalState, journal_finish
+from reconcile.state.store import StateStore
 from reconcile.systems.base import WriteKind
 
 log = logging.getLogger("reconcile")
@@ -84,9 +85,9 @@ def recover_pending(
                     store.set_shadows(
                         db, flow.name, [(mapping.name, p["source_id"], k, v) for k, v in p["payload"].items()]
                     )
-                    store.journal_finish(db, p["id"], JournalState.RESOLVED, target_id=target_id)
+                    journal_finish(db, p["id"], JournalState.RESOLVED, target_id=target_id)
                 else:
-                    store.journal_finish(
+                    journal_finish(
                         db, p["id"], JournalState.FAILED, error="not found in the target after the run stopped"
                     )
         found_total += found.height

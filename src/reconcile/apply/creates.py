@@ -26,7 +26,8 @@ from reconcile.model.catalogue import Catalogue, Entity, Field
 from reconcile.model.flow import Flow, Mapping
 from reconcile.model.plan import Action, Status
 from reconcile.model.values import cast_value
-from reconcile.state.store import JournalState, StateStore
+from reconcile.state.journal import JournalState, journal_finish, journal_note, journal_pending
+from reconcile.state.store import StateStore
 from reconcile.systems.base import CarriesIdentity, System, WriteKind, WriteOp, WriteResult
 
 Shadow = tuple[str, str, str, str | None]
@@ -136,7 +137,7 @@ class Creates:
         if not ops:
             return
         with self.store.transaction() as db:
-            ids = self.store.journal_pending(db, self.run_id, self.flow.name, journal)
+            ids = journal_pending(db, self.run_id, self.flow.name, journal)
         journal_ids = {entry["row_id"]: jid for entry, jid in zip(journal, ids, strict=True)}
         results = self.target.write(entity.name, ops)
         self.outcomes.note_stop(self.target, results)
@@ -228,23 +229,23 @@ class Creates:
                 entry, journal_id = by_row[op.row_id], journal_ids[op.row_id]
                 taken = self._taken(entry, result.key) if result.ok and result.key is not None else None
                 if result.ok and result.key is not None and taken is None:
-                    self.store.journal_finish(db, journal_id, JournalState.DONE, target_id=result.key)
+                    journal_finish(db, journal_id, JournalState.DONE, target_id=result.key)
                     link = (entry["mapping"], entry["source_id"], result.key)
                     self.store.add_links(db, self.flow.name, [link], shared=self.shared)
                     self.store.set_shadows(db, self.flow.name, shadows[op.row_id])
                     self.links.add(*link)
                     settled.append((op.row_id, Status.APPLIED, link[2], None))
                 elif taken is not None:
-                    self.store.journal_finish(db, journal_id, JournalState.FAILED, error=taken, target_id=result.key)
+                    journal_finish(db, journal_id, JournalState.FAILED, error=taken, target_id=result.key)
                     settled.append((op.row_id, Status.FAILED, None, taken))
                 elif result.retryable or result.ok:
                     # It may have been made (a timeout, a 5xx after the system committed, an answer without
                     # the new id): the next run looks for it.
-                    self.store.journal_note(db, journal_id, result.error)
+                    journal_note(db, journal_id, result.error)
                     looked_for = "(the next run looks for it before creating it again)"
                     settled.append((op.row_id, Status.FAILED, None, f"{result.error or 'no answer'} {looked_for}"))
                 else:
-                    self.store.journal_finish(db, journal_id, JournalState.FAILED, error=result.error)
+                    journal_finish(db, journal_id, JournalState.FAILED, error=result.error)
                     settled.append((op.row_id, Status.FAILED, None, result.error or "no id returned"))
         for row_id, status, key, error in settled:
             self.outcomes.add(row_id, status, key=key, error=error)

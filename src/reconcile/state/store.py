@@ -16,6 +16,9 @@ Tables (all reachable with plain SQL; ``reconcile links export`` writes them out
 - ``snapshot_counts``: records per system entity per run, to notice a snapshot that shrank.
 - ``locks``: one per (flow, target system), so that one flow never runs twice at once. Runs of different
   flows that write one system take turns on that system's lock file (:mod:`reconcile.state.locks`).
+
+The tables themselves, and how an older state is brought up to them, are in :mod:`reconcile.state.schema`;
+the journal's writes in :mod:`reconcile.state.journal`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import sqlite3
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -34,58 +36,7 @@ import polars as pl
 
 from reconcile.errors import StateError
 from reconcile.model.plan import Outcome
-from reconcile.state.migrate import SCHEMA_VERSION, migrate
-
-
-class JournalState(StrEnum):
-    """Where a journaled write stands: sent and waiting for its answer, or settled."""
-
-    PENDING = "pending"
-    DONE = "done"
-    FAILED = "failed"
-    RESOLVED = "resolved"
-    """A pending create of a run that stopped, found in the target by the next run."""
-
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS links (
-    flow TEXT NOT NULL, mapping TEXT NOT NULL, source_id TEXT NOT NULL, target_id TEXT NOT NULL,
-    created_at TEXT NOT NULL, synced_at TEXT NOT NULL, shared INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (flow, mapping, source_id)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS links_one_to_one ON links (flow, mapping, target_id) WHERE shared = 0;
-CREATE TABLE IF NOT EXISTS unlinked (
-    flow TEXT NOT NULL, mapping TEXT NOT NULL, source_id TEXT NOT NULL, unlinked_at TEXT NOT NULL,
-    PRIMARY KEY (flow, mapping, source_id)
-);
-CREATE TABLE IF NOT EXISTS shadows (
-    flow TEXT NOT NULL, mapping TEXT NOT NULL, source_id TEXT NOT NULL, property TEXT NOT NULL, value TEXT,
-    PRIMARY KEY (flow, mapping, source_id, property)
-);
-CREATE TABLE IF NOT EXISTS journal (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL, flow TEXT NOT NULL, mapping TEXT NOT NULL, row_id TEXT NOT NULL,
-    system TEXT NOT NULL, entity TEXT NOT NULL, kind TEXT NOT NULL,
-    source_id TEXT, target_id TEXT, payload TEXT NOT NULL, payload_hash TEXT NOT NULL,
-    stamp_field TEXT, stamp TEXT,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed', 'resolved')),
-    error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS journal_status ON journal (flow, status);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, flow TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT,
-    dry_run INTEGER NOT NULL, outcome TEXT, counts TEXT, report_dir TEXT
-);
-CREATE TABLE IF NOT EXISTS snapshot_counts (
-    run_id TEXT NOT NULL, flow TEXT NOT NULL, system TEXT NOT NULL, entity TEXT NOT NULL, records INTEGER NOT NULL,
-    PRIMARY KEY (run_id, system, entity)
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS locks (
-    flow TEXT NOT NULL, target TEXT NOT NULL, run_id TEXT NOT NULL, pid INTEGER NOT NULL, acquired_at TEXT NOT NULL,
-    PRIMARY KEY (flow, target)
-);
-"""
+from reconcile.state.schema import create_schema
 
 STATE_FILE = "state.db"
 STATE_DIR_ENV = "RECONCILE_STATE"
@@ -148,17 +99,7 @@ class StateStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                migrate(self._db)
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            create_schema(self._db)
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{path}: not a usable state database: {exc}") from exc
 
@@ -288,57 +229,6 @@ class StateStore:
 
     # -- journal -----------------------------------------------------------------------------------------
 
-    @staticmethod
-    def journal_pending(db: sqlite3.Connection, run_id: str, flow: str, entries: Iterable[dict[str, Any]]) -> list[int]:
-        """Write entries as pending before they are sent; returns their journal ids."""
-        now = _now()
-        ids: list[int] = []
-        for e in entries:
-            payload = json.dumps(e["payload"], sort_keys=True, default=str)
-            cursor = db.execute(
-                "INSERT INTO journal (run_id, flow, mapping, row_id, system, entity, kind, source_id, target_id, "
-                "payload, payload_hash, stamp_field, stamp, status, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-                (
-                    run_id,
-                    flow,
-                    e["mapping"],
-                    e["row_id"],
-                    e["system"],
-                    e["entity"],
-                    e["kind"],
-                    e.get("source_id"),
-                    e.get("target_id"),
-                    payload,
-                    _hash(payload),
-                    e.get("stamp_field"),
-                    e.get("stamp"),
-                    now,
-                    now,
-                ),
-            )
-            assert cursor.lastrowid is not None
-            ids.append(cursor.lastrowid)
-        return ids
-
-    @staticmethod
-    def journal_finish(
-        db: sqlite3.Connection,
-        journal_id: int,
-        status: JournalState,
-        error: str | None = None,
-        target_id: str | None = None,
-    ) -> None:
-        db.execute(
-            "UPDATE journal SET status = ?, error = ?, target_id = COALESCE(?, target_id), updated_at = ? WHERE id = ?",
-            (status, error, target_id, _now(), journal_id),
-        )
-
-    @staticmethod
-    def journal_note(db: sqlite3.Connection, journal_id: int, error: str | None) -> None:
-        """Note what a write that may have happened answered, leaving it pending for the next run to look for."""
-        db.execute("UPDATE journal SET error = ?, updated_at = ? WHERE id = ?", (error, _now(), journal_id))
-
     def pending(self, flow: str) -> list[dict[str, Any]]:
         """Writes a run that died left unresolved, oldest first."""
         cursor = self._db.execute(
@@ -455,9 +345,3 @@ class StateStore:
         )
         names = [d[0] for d in rows.description]
         return pl.DataFrame(rows.fetchall(), schema=names, orient="row")
-
-
-def _hash(payload: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(payload.encode()).hexdigest()
