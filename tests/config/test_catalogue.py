@@ -8,6 +8,7 @@ import pytest
 
 from reconcile.config.catalogue import parse_catalogue
 from reconcile.errors import ConfigError
+from reconcile.systems.catalogues import builtin_catalogue
 
 GOOD = """
 system = "erp"
@@ -161,3 +162,50 @@ def test_every_problem_of_the_schema_is_reported_at_once() -> None:
 def test_fields_that_are_not_a_table_are_refused() -> None:
     with pytest.raises(ConfigError, match=r"erp.toml: entities.A.fields: must be a table"):
         parse_catalogue({"system": "erp", "entities": {"A": {"key": "ID", "fields": 3}}}, "erp.toml")
+
+
+def test_a_catalogue_marks_unique_fields_and_the_decimals_a_float_keeps() -> None:
+    """Issue 9, items 6 and 12: ``unique`` and ``decimals`` are facts of a field."""
+    text = with_(
+        "fields.Type = {",
+        'fields.Code = { unique = true }\nfields.Limit = { type = "float", decimals = 2 }\nfields.Type = {',
+    )
+    accounts = parse_catalogue(tomllib.loads(text), "erp.toml").entities["Accounts"]
+    assert accounts.fields["Code"].unique and accounts.unique_fields() == ["Code"]
+    assert accounts.fields["Limit"].decimals == 2
+    assert accounts.fields["Name"].decimals is None and not accounts.fields["Name"].unique
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        (
+            '{ type = "int", decimals = 2 }',
+            'entities.Accounts.fields.Limit.decimals: only a float field keeps decimals; "Limit" is int',
+        ),
+        (
+            '{ type = "float", decimals = -1 }',
+            "entities.Accounts.fields.Limit.decimals: -1 is not valid; use a whole number of decimals from 0 to 15",
+        ),
+        ('{ unique = "yes" }', "entities.Accounts.fields.Limit.unique: 'yes' is not valid; use true or false"),
+    ],
+)
+def test_unique_and_decimals_are_checked(field: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_catalogue(
+            tomllib.loads(with_("fields.Type = {", f"fields.Limit = {field}\nfields.Type = {{")), "erp.toml"
+        )
+    assert f"erp.toml: {expected}" in str(caught.value)
+
+
+def test_the_shipped_catalogues_mark_the_codes_their_systems_keep_unique() -> None:
+    exact, poweroffice = builtin_catalogue("exact"), builtin_catalogue("poweroffice")
+    for catalogue, entity, field in (
+        (exact, "Items", "Code"),
+        (exact, "VATCodes", "Code"),
+        (poweroffice, "Product", "Code"),
+        (poweroffice, "Departments", "Code"),
+        (poweroffice, "Customers", "ExternalImportReference"),
+    ):
+        assert catalogue.entities[entity].fields[field].unique, (catalogue.system, entity, field)
+    assert exact.entities["SalesOrderLines"].fields["AmountFC"].decimals == 2

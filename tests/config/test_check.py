@@ -304,3 +304,19 @@ def test_the_builtin_catalogues_load(system: str) -> None:
     catalogue = builtin_catalogue(system)
     assert catalogue.system == system
     assert catalogue.entities
+
+
+def test_a_unique_field_that_no_merge_rule_compares_is_a_warning() -> None:
+    """Issue 9, item 6: a create whose unique value the target holds is rejected; the checker says so early."""
+    erp = parse_catalogue(tomllib.loads(ERP.replace("fields.Code = {}", "fields.Code = { unique = true }", 1)), "erp")
+    catalogues = {**CATALOGUES, "erp": erp}
+    props = '{ source = "Name", target = "Name" }, { source = "Code", target = "Code" }'
+    unmerged = flow_text(mapping("Customers", "Accounts", name="a", properties=props))
+    merged = flow_text(mapping("Customers", "Accounts", name="a", properties=props, merge='[[["Code", "Code"]]]'))
+    said = [str(f) for f in check_flow(parse_flow(tomllib.loads(unmerged), "flows/x.toml"), catalogues)]
+    assert (
+        'flows/x.toml: mapping[0].properties[1].target = "Code": is unique in erp Accounts and no merge rule '
+        "compares it: a create whose Code a record there already holds is rejected, never linked "
+        '(add merge = [[["Code", "Code"]]] to link it)'
+    ) in said
+    assert check_flow(parse_flow(tomllib.loads(merged), "flows/x.toml"), catalogues) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -250,3 +251,12 @@ def test_mappings_that_differ_only_in_a_setting_are_not_folded(tmp_path: Path) -
     flow = load_flow(_write(tmp_path, twice))
     assert [m.name for m in flow.mappings] == ["a", "a2"]
     assert flow.warnings == ()
+
+
+def test_a_mapping_may_say_its_merge_keys_compare_as_written() -> None:
+    """Issue 9, item 5: merge keys compare without regard to case unless the mapping says otherwise."""
+    text = GOOD.replace('target = "Accounts"\n', 'target = "Accounts"\nmerge_case_sensitive = true\n', 1)
+    accounts, contacts = parse_flow(tomllib.loads(text), "x.toml").mappings
+    assert accounts.merge_case_sensitive and not contacts.merge_case_sensitive
+    with pytest.raises(FlowError, match=r"x.toml: mapping\[0\].merge_case_sensitive: 'yes' is not valid"):
+        parse_flow(tomllib.loads(text.replace("= true", '= "yes"', 1)), "x.toml")

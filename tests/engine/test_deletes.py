@@ -5,7 +5,20 @@ from __future__ import annotations
 import pytest
 
 from reconcile.model.plan import Action, Reason
-from tests.engine.world import clients, customers, flow, links, plan, row, rows_of, shadows
+from tests.engine.world import (
+    changes,
+    clients,
+    customers,
+    flow,
+    links,
+    memory_systems,
+    night,
+    plan,
+    row,
+    rows_of,
+    shadows,
+    stored,
+)
 
 A, R = Action, Reason
 LINKED = links(("customers", "1", "c1"))
@@ -67,3 +80,41 @@ def test_a_mappings_own_delete_policy_overrides_the_default() -> None:
     the_flow = flow(delete="report", customer_options={"delete": "propagate"})
     result = plan(the_flow, clients(), customers({"ID": "c1", "Name": "Ola"}), LINKED, SHADOW)
     assert row(result, "customers", "1")["detail"] == "deleted in the target too (delete = propagate)"
+
+
+# -- issue 9, item 10: deletes do what a person meant -----------------------------------------------------
+
+
+def test_deleted_in_the_source_and_edited_in_the_target_is_a_conflict_not_a_delete() -> None:
+    result = plan(flow(delete="propagate"), clients(), customers({"ID": "c1", "Name": "Ola N"}), LINKED, SHADOW)
+    r = row(result, "customers", "1")
+    assert (r["action"], r["reason"], r["target_id"]) == (A.CONFLICT, R.SOURCE_DELETED_TARGET_EDITED, "c1")
+    assert r["detail"] == "deleted in the source; edited in the target since the last sync: Name"
+    assert changes(result, "customers", "1") == {"Name": ("Ola N", None)}
+
+
+def test_deleted_in_the_target_and_edited_in_the_source_is_a_conflict_not_a_delete() -> None:
+    result = plan(flow(delete="propagate"), clients({"id": 1, "name": "Ola N"}), customers(), LINKED, SHADOW)
+    r = row(result, "customers", "1")
+    assert (r["action"], r["reason"]) == (A.CONFLICT, R.TARGET_DELETED_SOURCE_EDITED)
+    assert r["detail"] == "deleted in the target; edited in the source since the last sync: Name"
+    assert changes(result, "customers", "1") == {"Name": (None, "Ola N")}
+
+
+def test_a_record_never_synced_is_deleted_as_the_policy_says() -> None:
+    """No shadow, no edit to lose: the policy decides, as before."""
+    result = plan(flow(delete="propagate"), clients(), customers({"ID": "c1", "Name": "Ola"}), LINKED)
+    assert rows_of(result, "customers") == [("1", A.DELETE, R.SOURCE_DELETED)]
+
+
+def test_unlink_of_a_record_deleted_in_the_target_does_not_create_it_again_the_next_night() -> None:
+    the_flow = flow(delete="unlink")
+    systems = memory_systems(clients({"id": 1, "name": "Ola"}), customers())
+    with stored(the_flow, LINKED, SHADOW) as store:
+        first = night(the_flow, systems, store, "r1")
+        assert store.links(the_flow.name).is_empty()
+        assert store.unlinked(the_flow.name).rows() == [("customers", "1")]
+        second = night(the_flow, systems, store, "r2")
+    assert rows_of(first, "customers") == [("1", A.DELETE, R.TARGET_DELETED)]
+    assert rows_of(second, "customers") == [("1", A.DIFFERS, R.UNLINKED_ON_PURPOSE)]
+    assert systems["books"].records["Customer"] == {}

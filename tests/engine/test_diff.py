@@ -13,7 +13,20 @@ import pytest
 from reconcile.engine.build import FlowPlan
 from reconcile.model.flow import Flow
 from reconcile.model.plan import Action, Reason
-from tests.engine.world import changes, clients, customers, flow, links, plan, row, rows_of, shadows
+from tests.engine.world import (
+    changes,
+    clients,
+    customers,
+    flow,
+    links,
+    marked,
+    orders,
+    plan,
+    row,
+    rows_of,
+    sales,
+    shadows,
+)
 
 A, R = Action, Reason
 EARLY, LATE = "2024-01-01T10:00:00", "2024-02-01T10:00:00"
@@ -257,3 +270,63 @@ def test_a_conflict_on_a_field_read_only_in_the_target_keeps_the_targets_value()
     )
     assert rows_of(result, "customers") == [("1", A.UPDATE_SOURCE, R.CONFLICT_KEPT)]
     assert changes(result, "customers", "1") == {"Code": ("S", "T")}
+
+
+# -- issue 9: values compare by meaning (items 5 and 12), unwritten differences are said (item 11) ---------
+
+
+def test_an_email_that_differs_only_in_case_is_in_sync() -> None:
+    result = pair(
+        {"name": "Ola", "email": "Ola@X.no"},
+        {"Name": "Ola", "Email": "ola@x.no"},
+        {"Name": "Ola", "Email": "ola@x.no"},
+    )
+    assert rows_of(result, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+
+
+def test_differences_left_unwritten_on_purpose_are_differs_never_in_sync() -> None:
+    """A blank that may not overwrite (Email) and a forward property edited in the target (Segment): one
+    ``differs`` row naming both, with each side's value; nothing written, nothing agreed."""
+    the_flow = flow(extra=({"source": "segment", "target": "Segment", "direction": "forward"},))
+    result = pair(
+        {"name": "Ola", "email": None, "segment": "A"},
+        {"Name": "Ola", "Email": "ola@x.no", "Segment": "B"},
+        {"Name": "Ola", "Email": "ola@x.no", "Segment": "A"},
+        the_flow,
+    )
+    r = row(result, "customers", "1")
+    assert (r["action"], r["reason"]) == (A.DIFFERS, R.BLANK_KEPT)
+    assert r["detail"] == "not written: Email (a blank does not overwrite), Segment (only flows forward)"
+    assert changes(result, "customers", "1") == {"Email": ("ola@x.no", None), "Segment": ("B", "A")}
+    assert {p for _, _, p, _ in result.agreed.rows()} == {"Name", "BirthDate", "Country", "Code"}
+
+
+def sale_against_order(total: float, amount: float, base: str, catalogues: Any = None) -> FlowPlan:
+    """Sale 10 of client 1 (total ``total``) linked to order o10 (``amount``), shadow ``base``."""
+    return plan(
+        flow(),
+        clients({"id": 1, "name": "Ola"}),
+        customers({"ID": "c1", "Name": "Ola"}),
+        links(("customers", "1", "c1"), ("orders", "10", "o10")),
+        shadows(("orders", "10", "Customer", "1"), ("orders", "10", "Amount", base)),
+        sales({"id": 10, "client": 1, "total": total}),
+        orders({"ID": "o10", "Customer": "c1", "Amount": amount}),
+        catalogues=catalogues,
+    )
+
+
+def test_floats_compare_at_the_target_fields_decimals_never_flipping() -> None:
+    """0.1 + 0.2 is 0.3; a target keeping two decimals holds 80.0 for 80.004: both in sync, night after night."""
+    noise = sale_against_order(0.1 + 0.2, 0.3, "0.3")
+    assert rows_of(noise, "orders") == [("10", A.IN_SYNC, R.IN_SYNC)]
+    kept = sale_against_order(80.004, 80.0, "80.0", catalogues=marked("Order", "Amount", decimals=2))
+    assert rows_of(kept, "orders") == [("10", A.IN_SYNC, R.IN_SYNC)]
+    changed = sale_against_order(80.016, 80.0, "80.0", catalogues=marked("Order", "Amount", decimals=2))
+    assert changes(changed, "orders", "10") == {"Amount": ("80.0", "80.02")}
+
+
+def test_a_mappings_type_casts_both_sides_before_they_compare() -> None:
+    """Segment is text in the catalogue; the mapping says it holds a whole number: "080" is 80.0."""
+    the_flow = flow(extra=({"source": "segment", "target": "Segment", "type": "int"},))
+    result = pair({"name": "Ola", "segment": "080"}, {"Name": "Ola", "Segment": "80.0"}, {"Segment": "80"}, the_flow)
+    assert rows_of(result, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]

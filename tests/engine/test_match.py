@@ -6,7 +6,20 @@ import polars as pl
 
 from reconcile.engine.match import match_records
 from reconcile.model.plan import Action, Reason
-from tests.engine.world import clients, customers, flow, links, plan, row, rows_of, shadows
+from tests.engine.world import (
+    changes,
+    clients,
+    customers,
+    flow,
+    links,
+    memory_systems,
+    night,
+    plan,
+    row,
+    rows_of,
+    shadows,
+    stored,
+)
 
 A, R = Action, Reason
 
@@ -126,3 +139,90 @@ def test_match_records_reports_each_outcome() -> None:
     assert found.unmatched["source_id"].to_list() == ["4"]
     assert found.source_gone.rows() == [("8", "t8", False)]
     assert found.target_gone.is_empty()
+
+
+# -- issue 9, item 4: a changed key is not a new record ----------------------------------------------------
+
+
+def test_a_changed_key_moves_the_link_instead_of_a_create_and_a_delete() -> None:
+    """Client 1 is gone and client 7, new, has its email: the same customer under a new id. The link moves to
+    7, carrying 1's shadows, so 7's rename is a plain source change (not a fresh merge), and nothing is
+    created or deleted, even with ``delete = "propagate"``."""
+    result = plan(
+        flow(delete="propagate"),
+        clients({"id": 7, "name": "Ola N", "email": "ola@x.no"}),
+        customers({"ID": "c1", "Name": "Ola", "Email": "ola@x.no"}),
+        links(("customers", "1", "c1")),
+        shadows(("customers", "1", "Name", "Ola"), ("customers", "1", "Email", "ola@x.no")),
+    )
+    assert rows_of(result, "customers") == [
+        ("7", A.MOVE_LINK, R.LINK_MOVED),
+        ("7", A.UPDATE_TARGET, R.SOURCE_CHANGED),
+    ]
+    moved = row(result, "customers", "7", A.MOVE_LINK)
+    assert moved["target_id"] == "c1"
+    assert moved["detail"] == "the link moves from source record 1, gone from the source, to 7"
+    assert result.moves.rows() == [("customers", "1", "7", "c1")]
+    assert result.merges.is_empty()
+
+
+def test_applying_a_moved_link_relinks_the_target_and_the_next_night_is_in_sync() -> None:
+    the_flow = flow(delete="propagate")
+    systems = memory_systems(
+        clients({"id": 7, "name": "Ola N", "email": "ola@x.no"}),
+        customers({"ID": "c1", "Name": "Ola", "Email": "ola@x.no"}),
+    )
+    before = shadows(("customers", "1", "Name", "Ola"), ("customers", "1", "Email", "ola@x.no"))
+    with stored(the_flow, links(("customers", "1", "c1")), before) as store:
+        night(the_flow, systems, store, "r1")
+        assert store.links(the_flow.name).rows() == [("customers", "7", "c1")]
+        carried = {p: v for _, s, p, v in store.shadows(the_flow.name).rows() if s == "7"}
+        second = night(the_flow, systems, store, "r2")
+    assert carried["Email"] == "ola@x.no" and carried["Name"] == "Ola N"
+    assert systems["books"].records["Customer"]["c1"]["Name"] == "Ola N"
+    assert len(systems["books"].records["Customer"]) == 1
+    assert rows_of(second, "customers") == [("7", A.IN_SYNC, R.IN_SYNC)]
+
+
+def test_a_link_moves_only_to_a_record_that_matches_its_target_alone() -> None:
+    """Two new clients match the orphaned customer: ambiguous, and the old link's delete is reported."""
+    result = plan(
+        flow(),
+        clients({"id": 7, "name": "Ola", "email": "ola@x.no"}, {"id": 8, "name": "Ola", "email": "ola@x.no"}),
+        customers({"ID": "c1", "Name": "Ola", "Email": "ola@x.no"}),
+        links(("customers", "1", "c1")),
+        shadows(("customers", "1", "Name", "Ola"), ("customers", "1", "Email", "ola@x.no")),
+    )
+    assert rows_of(result, "customers") == [
+        ("1", A.DELETE, R.SOURCE_DELETED),
+        ("7", A.AMBIGUOUS, R.AMBIGUOUS_MERGE),
+        ("8", A.AMBIGUOUS, R.AMBIGUOUS_MERGE),
+    ]
+    assert result.moves.is_empty()
+
+
+# -- issue 9, item 5: merge keys compare as people mean them -----------------------------------------------
+
+
+def test_merge_keys_compare_without_regard_to_case_or_unicode_form() -> None:
+    """ "Åse" written with a combining ring (NFD) is "åse"; an email differing in case is the same address.
+    The values written keep their case, NFC-normalised."""
+    result = plan(
+        flow(merge=[[["name", "Name"]]]),
+        clients({"id": 1, "name": "A\u030ase", "email": "ASE@x.no"}),
+        customers({"ID": "c1", "Name": "åse", "Email": "ase@x.no"}),
+    )
+    assert result.merges.rows() == [("customers", "1", "c1")]
+    assert rows_of(result, "customers") == [("1", A.UPDATE_TARGET, R.FRESH_MERGE)]
+    assert changes(result, "customers", "1") == {"Name": ("åse", "\u00c5se")}
+
+
+def test_a_mapping_may_compare_its_merge_keys_as_written() -> None:
+    the_flow = flow(customer_options={"merge_case_sensitive": True})
+    assert the_flow.mapping("customers").merge_case_sensitive
+    result = plan(
+        the_flow,
+        clients({"id": 1, "name": "Ola", "email": "OLA@x.no"}),
+        customers({"ID": "c1", "Name": "Ola", "Email": "ola@x.no"}),
+    )
+    assert rows_of(result, "customers") == [("1", A.CREATE, R.NEW_IN_SOURCE)]

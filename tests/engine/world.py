@@ -9,17 +9,22 @@ crm.Bill and crm.BillLine, in the flow only when asked for with ``bills=True``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from reconcile.apply.applier import Applier
 from reconcile.config.catalogue import parse_catalogue
 from reconcile.config.flow import parse_flow
 from reconcile.engine.build import LINK_SCHEMA, SHADOW_SCHEMA, FlowPlan, build_plan
 from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.model.flow import Flow
 from reconcile.model.values import put_at
+from reconcile.state.store import StateStore
 from reconcile.systems.base import WriteKind, WriteOp, WriteResult
 from reconcile.validate import validate_rows
 
@@ -305,15 +310,31 @@ def plan(
     sale_rows: pl.DataFrame | None = None,
     order_rows: pl.DataFrame | None = None,
     extra: dict[tuple[str, str], pl.DataFrame] | None = None,
+    catalogues: Mapping[str, Catalogue] | None = None,
+    unlinked: Sequence[tuple[str, str]] | None = None,
 ) -> FlowPlan:
+    """The flow's plan of these rows; ``catalogues`` replace the world's, ``unlinked`` lists (mapping, source
+    id) of the records unlinked on purpose."""
+    kwargs: dict[str, Any] = {}
+    if unlinked is not None:
+        kwargs["unlinked"] = pl.DataFrame(list(unlinked), schema=["mapping", "source_id"], orient="row")
     return build_plan(
         the_flow,
-        CATALOGUES,
+        catalogues or CATALOGUES,
         snapshots(client_rows, customer_rows, sale_rows, order_rows, extra),
         link_rows if link_rows is not None else links(),
         shadow_rows if shadow_rows is not None else shadows(),
         validate=validate_rows,
+        **kwargs,
     )
+
+
+def marked(entity: str, field: str, **facts: Any) -> dict[str, Catalogue]:
+    """The world's catalogues with one books field given other facts (``unique=True``, ``decimals=2``)."""
+    found = BOOKS.entities[entity]
+    fields = {**found.fields, field: replace(found.fields[field], **facts)}
+    books = replace(BOOKS, entities={**BOOKS.entities, entity: replace(found, fields=fields)})
+    return {**CATALOGUES, "books": books}
 
 
 def rows_of(result: FlowPlan, mapping: str) -> list[tuple[str | None, str, str]]:
@@ -416,3 +437,33 @@ def memory_systems(
         name: MemorySystem(name, {entity: frame for (system, entity), frame in frames.items() if system == name})
         for name in CATALOGUES
     }
+
+
+# ------------------------------------------------------------------------------------------ night after night
+
+
+@contextmanager
+def stored(the_flow: Flow, link_rows: pl.DataFrame, shadow_rows: pl.DataFrame) -> Iterator[StateStore]:
+    """A state store (SQLite in memory) holding these links and shadows."""
+    with StateStore(Path(":memory:")) as store:
+        with store.transaction() as db:
+            store.add_links(db, the_flow.name, link_rows.iter_rows())
+            store.set_shadows(db, the_flow.name, shadow_rows.iter_rows())
+        yield store
+
+
+def night(the_flow: Flow, systems: Mapping[str, MemorySystem], store: StateStore, run_id: str) -> FlowPlan:
+    """One run as the nightly job makes it: plan from both systems and the state, then apply the plan."""
+    frames = {(s.name, entity): s.read(entity) for s in systems.values() for entity in s.records}
+    name = the_flow.name
+    result = build_plan(
+        the_flow,
+        CATALOGUES,
+        frames,
+        store.links(name),
+        store.shadows(name),
+        validate=validate_rows,
+        unlinked=store.unlinked(name),
+    )
+    Applier(the_flow, CATALOGUES, dict(systems), store, run_id=run_id).apply(result)
+    return result

@@ -440,3 +440,32 @@ def test_mapping_info_takes_the_target_fields_in_the_flow_order() -> None:
         ),
     )
     assert MappingInfo.of(mapping) == MappingInfo("customers", "Customers", "Accounts", ("Name", "City", "Type"))
+
+
+def test_differs_rows_are_counted_and_shown_on_their_mapping_sheet(tmp_path: Path) -> None:
+    """Issue 9, item 11: a difference left unwritten on purpose is neither hidden nor counted as in sync."""
+    plan = plan_of(
+        [
+            row("s1", "customers", "in_sync", "in_sync", source_id="1", target_id="A-1", label="Same"),
+            row(
+                "d1",
+                "customers",
+                "differs",
+                "forward_only",
+                [change("City", "Bergen", "Oslo", "Oslo")],
+                source_id="2",
+                target_id="A-2",
+                label="Fjord AS",
+                detail="not written: City (only flows forward)",
+            ),
+        ]
+    )
+    book = load_workbook(write_workbook(tmp_path / "x.xlsx", plan, sample_info()))
+    summary = [[c.value for c in r] for r in book["Summary"].iter_rows() if r[0].value in ("Mapping", "customers")]
+    header, counts = summary[0], summary[1]
+    assert counts[header.index("differs")] == 1 and counts[header.index("in sync")] == 1
+    ws = book["customers"]
+    assert [ws.cell(r, 1).value for r in range(2, ws.max_row + 1)] == ["differs"]
+    assert cell(ws, "d1", "City (old)").value == "Bergen" and cell(ws, "d1", "City (new)").value == "Oslo"
+    reason = cell(ws, "d1", "Reason").value
+    assert reason.startswith("changed in the target, but the property only flows from the source")

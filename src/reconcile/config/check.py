@@ -262,6 +262,32 @@ class _Checker:
             value=prop.source,
         )
 
+    def unique_fields(self, m: FlowMapping, path: str, target: Catalogue, t_entity: Entity) -> None:
+        """A create whose unique value the target holds is rejected: say so where no merge rule can link it."""
+        merged = {t for combination in m.merge for _, t in combination}
+        for prop in m.properties:
+            field = t_entity.field_named(prop.target)
+            if field is None or not field.unique or field.read_only:
+                continue
+            where = f"{path}.properties[{prop.index}].target"
+            if prop.value is not None:
+                self.add(
+                    "warning",
+                    where,
+                    f"is unique in {target.system} {t_entity.name}: a fixed value lets one create through and "
+                    "rejects every other",
+                    value=prop.target,
+                )
+            elif prop.target not in merged:
+                self.add(
+                    "warning",
+                    where,
+                    f"is unique in {target.system} {t_entity.name} and no merge rule compares it: a create whose "
+                    f"{prop.target} a record there already holds is rejected, never linked "
+                    f'(add merge = [[["{prop.source}", "{prop.target}"]]] to link it)',
+                    value=prop.target,
+                )
+
     def what_it_can_do(
         self,
         m: FlowMapping,
@@ -308,6 +334,7 @@ class _Checker:
                         path,
                         f"{t_entity.name}.{f.name} is required on create and nothing maps it: creates will be rejected",
                     )
+            self.unique_fields(m, path, target, t_entity)
         if s_entity.read_only and any(p.syncs_back for p in m.properties):
             self.add(
                 "warning",
