@@ -42,6 +42,13 @@ def test_a_first_run_against_a_target_that_holds_records_stops_before_any_write(
     make_world(tmp_path, bad=False)
     invoices = tmp_path / "data" / "sandbox" / "ledger" / "Invoice.json"
     invoices.write_text(json.dumps([{"ID": "0b9f3c1e-0000-4000-8000-0000000000aa", "Account": "x", "Amount": 5.0}]))
+    flow, state, reports = str(tmp_path / "flows" / "shop-to-ledger.toml"), str(tmp_path / "state"), str(tmp_path / "r")
+    code, out = _invoke(
+        "plan", flow, "--state", state, "--report-dir", reports, "--connections", str(connect(tmp_path))
+    )
+    assert code == 0, out  # a plan shows the first sync for a person to look at
+    assert "guard: mapping orders: first sync of flow shop-to-ledger" in out
+
     code, out = _run(tmp_path, tmp_path / "state")
     assert code == 3, out
     assert "mapping orders: first sync of flow shop-to-ledger" in out and "--first-sync" in out

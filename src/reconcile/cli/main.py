@@ -108,6 +108,8 @@ def _settings(
 
 def _show(result: RunResult) -> None:
     typer.echo(result.summary)
+    for message in result.guards:  # a plan's first sync, or guards a run was told to pass (--force)
+        typer.echo(f"guard: {message}")
     typer.echo(f"report: {result.report_dir}")
 
 
