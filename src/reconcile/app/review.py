@@ -34,10 +34,14 @@ def read_review(report: Path) -> Review:
     summary_file = folder / "plan.json"
     if not summary_file.exists() or not workbook.exists():
         raise ConfigError(f"{report}: not a run folder of `reconcile plan` (no plan.json and plan.xlsx)")
-    summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    try:
+        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+        flow_file = Path(summary["flow_file"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{summary_file}: not the plan.json of `reconcile plan` ({exc!r})") from exc
     decisions = read_decisions(workbook)
     approved = frozenset(row for row, decision in decisions.items() if decision is ReviewDecision.APPROVE)
-    return Review(workbook, Path(summary["flow_file"]), read_plan_hash(workbook), approved, len(decisions))
+    return Review(workbook, flow_file, read_plan_hash(workbook), approved, len(decisions))
 
 
 def apply_review(review: Review, settings: RunSettings) -> RunResult:

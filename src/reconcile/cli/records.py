@@ -45,14 +45,17 @@ def links_export(
     with read_state(state_dir(state)) as store:
         frame = store.export_links(flow)
     suffix = output.suffix.lower()
-    if suffix == ".csv":
-        frame.write_csv(output)
-    elif suffix == ".parquet":
-        frame.write_parquet(output)
-    elif suffix == ".json":
-        frame.write_json(output)
-    else:
+    if suffix not in (".csv", ".parquet", ".json"):
         raise ConfigError(f"{output}: unknown format {suffix!r}; use .csv, .parquet or .json")
+    try:
+        if suffix == ".csv":
+            frame.write_csv(output)
+        elif suffix == ".parquet":
+            frame.write_parquet(output)
+        else:
+            frame.write_json(output)
+    except OSError as exc:
+        raise ConfigError(f"{output}: cannot be written: {exc.strerror or exc}") from exc
     typer.echo(f"{frame.height} links written to {output}")
 
 

@@ -102,6 +102,8 @@ class StateStore:
             create_schema(self._db)
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{path}: not a usable state database: {exc}") from exc
+        except OSError as exc:
+            raise StateError(f"{path}: the state cannot be made there: {exc.strerror or exc}") from exc
 
     def close(self) -> None:
         self._db.close()
