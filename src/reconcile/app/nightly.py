@@ -30,7 +30,7 @@ from reconcile.config.check import check_flow, raise_on_errors
 from reconcile.config.flow import load_flow
 from reconcile.engine.build import build_plan
 from reconcile.engine.guards import check_budget, check_first_sync, check_guards, check_shrink
-from reconcile.errors import GuardTripped, PlanMismatch, ReconcileError, SystemFailure
+from reconcile.errors import ConfigError, GuardTripped, PlanMismatch, ReconcileError, SystemFailure
 from reconcile.model.clock import Clock, SystemClock
 from reconcile.model.flow import Flow
 from reconcile.model.plan import CHANGES, REVIEW, Action, Outcome, Status
@@ -158,8 +158,11 @@ def execute(flow_path: Path, settings: RunSettings) -> RunResult:
         flow = load_checked_flow(flow_path, systems)
         run_id = f"{started:%Y%m%dT%H%M%S}.{started.microsecond // 1000:03d}-{flow.name}-{secrets.token_hex(2)}"
         report_dir = settings.report_root / run_id
-        report_dir.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(report_dir / "run.log", encoding="utf-8")
+        try:
+            report_dir.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(report_dir / "run.log", encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{report_dir}: the run's report folder cannot be made: {exc.strerror or exc}") from exc
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
         try:
