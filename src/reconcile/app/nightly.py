@@ -24,7 +24,7 @@ import polars as pl
 from reconcile.app.locks import writer_locks
 from reconcile.app.progress import QuietReporter, Reporter
 from reconcile.app.recover import recover_pending
-from reconcile.app.snapshots import read_snapshots
+from reconcile.app.snapshots import read_snapshots, readable_part, skipped_words
 from reconcile.apply.applier import Applier
 from reconcile.config.check import check_flow, raise_on_errors
 from reconcile.config.flow import load_flow
@@ -209,13 +209,16 @@ def _execute(
     report_dir: Path,
     started: datetime,
 ) -> RunResult:
-    snapshots = read_snapshots(flow, systems, report_dir / "snapshots", settings.reporter)
+    loaded = read_snapshots(flow, systems, report_dir / "snapshots", settings.reporter)
+    catalogues = {flow.source: systems.catalogue(flow.source), flow.target: systems.catalogue(flow.target)}
+    # A read that failed leaves out only the mappings that need it: the rest run, and the outcome says so.
+    flow, skipped = readable_part(flow, catalogues, loaded)
+    snapshots = loaded.frames
     links = store.links(flow.name)
     check_shrink(flow, snapshots, store.last_counts(flow.name), links, settings.force)
     if not settings.dry_run:
         recover_pending(flow, store, systems.catalogue(flow.target), snapshots)
         links = store.links(flow.name)
-    catalogues = {flow.source: systems.catalogue(flow.source), flow.target: systems.catalogue(flow.target)}
     plan = build_plan(
         flow,
         catalogues,
@@ -273,6 +276,8 @@ def _execute(
         store.record_counts(run_id, flow.name, {k: v.height for k, v in snapshots.items()})
         stopped = applier.stopped
     status, outcome, code = _outcome(flow, plan.rows, settings.dry_run or tripped, applied, failed)
+    if skipped:
+        status, outcome, code = Outcome.PARTIAL, f"{outcome}; {skipped_words(skipped)}", 4
     if tripped:
         status, outcome = Outcome.GUARD, "stopped by a guard, nothing written"
     if stopped:

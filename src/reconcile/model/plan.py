@@ -168,6 +168,8 @@ class Outcome(StrEnum):
     DRY_RUN = "dry_run"
     GUARD = "guard"
     FAILED = "failed"
+    PARTIAL = "partial"
+    """Some mappings were skipped (an entity they need could not be read); the others ran."""
 
 
 CHANGE_DTYPE = pl.Struct({"property": pl.Utf8, "field": pl.Utf8, "old": pl.Utf8, "new": pl.Utf8, "base": pl.Utf8})
