@@ -361,6 +361,14 @@ def test_a_write_whose_unique_code_a_record_of_this_run_holds_is_refused_before_
     assert 400 not in env.api_statuses()
 
 
+def test_a_create_answered_without_its_key_is_left_for_the_next_run_to_find_not_failed_for_good(env: Env) -> None:
+    env.emulator.faults.fail("POST", "Accounts", status=201, body='{"d": {}}', apply=True)
+    with _closing(env.connect()) as system:
+        (result,) = system.write("Accounts", [WriteOp(WriteKind.CREATE, "r", {"Name": "Made", "Code": "78"})])
+    assert not result.ok and result.retryable  # the applier keeps it pending: the next run looks for it
+    assert [r["Name"] for r in env.emulator.records("Accounts")] == ["Made"]
+
+
 def test_a_create_into_a_read_only_entity_and_one_missing_a_required_field_make_no_call(env: Env) -> None:
     with _closing(env.connect()) as system:
         system.tokens.access_token()

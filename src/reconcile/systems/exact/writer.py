@@ -143,7 +143,8 @@ class ExactWriter:
             created = rows[0] if rows else {}
             key = _key_text(created.get(ent.key))
             if key is None:
-                return _failed(op, "Exact answered 201 without the new record's key")
+                # It was made: the next run finds it (by its values) instead of making it again.
+                return _failed(op, "Exact answered 201 without the new record's key", retryable=True)
             return WriteResult(op.row_id, True, key=key, children=self._inline_lines(ent, op, created))
         if is_transient(response):
             return self._recover(ent, op, sent_at, error_message(response))
@@ -168,7 +169,8 @@ class ExactWriter:
         for index, line in enumerate(op.children):
             line_key = _key_text(lines[index].get(child.key)) if index < len(lines) else None
             if line_key is None:
-                results.append(_failed(line, f"the {ent.name} record was created, but line {index + 1} was not"))
+                problem = f"the {ent.name} record was created, but line {index + 1} was not found in it"
+                results.append(_failed(line, problem, retryable=True))
             else:
                 results.append(WriteResult(line.row_id, True, key=line_key))
         return tuple(results)
@@ -200,7 +202,7 @@ class ExactWriter:
             except SystemFailure as exc:
                 for i in chunk:
                     problem = f"the {ent.name} record was created but its lines' ids could not be read: {exc}"
-                    children = tuple(_failed(line, problem) for line in ops[i].children)
+                    children = tuple(_failed(line, problem, retryable=True) for line in ops[i].children)
                     results[i] = replace(results[i], children=children)
                 continue
             by_parent: dict[str, list[dict[str, Any]]] = {}
@@ -240,7 +242,8 @@ class ExactWriter:
         if not found:
             return _failed(op, f"{problem}; it was not created: retry it", retryable=True)
         if len(found) > 1:
-            return _failed(op, f"{problem}; {len(found)} records now match it: check them in Exact")
+            # One of them may be it: the next run pairs what it left pending with the records, one to one.
+            return _failed(op, f"{problem}; {len(found)} records now match it", retryable=True)
         key = _key_text(found[0].get(ent.key))
         assert key is not None
         return WriteResult(op.row_id, True, key=key)

@@ -20,6 +20,8 @@ changes live in memory, where reads see them, and in a pending log beside the fi
 ``write`` answers (:mod:`reconcile.systems.files.pending`), so that a run that stops before the flush loses
 nothing it reported written. While a run holds writes for a file, it holds a lock beside it
 (``.<file>.lock``): another run that writes the same file waits for the flush instead of writing over it.
+A run that reads a file whose pending log a run that is gone left behind takes the log over, and its flush
+puts those writes into the file (a dry run's too: they were answered for already, by the run that died).
 """
 
 from __future__ import annotations

@@ -152,13 +152,17 @@ class PowerOfficeWriter:
             children = tuple(
                 WriteResult(c.row_id, ok=True, key=str(fold(line).get("id")))
                 if i < len(lines)
-                else WriteResult(c.row_id, ok=False, error="PowerOffice Go returned fewer lines than were sent")
+                else WriteResult(
+                    c.row_id, ok=False, error="PowerOffice Go returned fewer lines than were sent", retryable=True
+                )
                 for i, (c, line) in enumerate(zip(op.children, [*lines, *([{}] * len(op.children))], strict=False))
             )
             for line in lines:
                 self.reader.note_line(str(fold(line).get("id")), str(key))
-        if key is None:
-            return WriteResult(op.row_id, ok=False, error="PowerOffice Go answered the create without an id")
+        if key is None:  # made, but which is it: the next run looks for it rather than making it again
+            return WriteResult(
+                op.row_id, ok=False, error="PowerOffice Go answered the create without an id", retryable=True
+            )
         return WriteResult(op.row_id, ok=True, key=str(key), children=children)
 
     def _found(self, ent: Entity, op: WriteOp, reference: Any) -> WriteResult | None:
@@ -260,12 +264,16 @@ class PowerOfficeWriter:
             body = self.api.v1_body(self.api.v1_call("POST", path, ent, json=record), ent, "writing")
         except RemoteError as exc:
             return WriteResult(op.row_id, ok=False, key=key, error=str(exc), retryable=(exc.status or 0) >= 500)
+        except NetworkError as exc:  # it may have been made: the next run looks before writing it again
+            return WriteResult(op.row_id, ok=False, key=key, error=str(exc), retryable=True)
         except KeyError as exc:
             return WriteResult(op.row_id, ok=False, key=key, error=f"{exc.args[0]} is needed to write {ent.name}")
         data = fold(body).get("data")
         new_key = fold(data).get(ent.key.casefold()) if isinstance(data, Mapping) else None
         if new_key is None:
-            return WriteResult(op.row_id, ok=False, error="PowerOffice Go (v1) answered without the record")
+            return WriteResult(
+                op.row_id, ok=False, error="PowerOffice Go (v1) answered without the record", retryable=True
+            )
         return WriteResult(op.row_id, ok=True, key=str(new_key))
 
 

@@ -37,13 +37,17 @@ class Outcomes:
         self.name = reader.name
 
     def created(self, ent: Entity, op: WriteOp, record: Any) -> WriteResult:
-        """The result of a create the system answered with ``record`` (the new record, with its children)."""
+        """The result of a create the system answered with ``record`` (the new record, with its children).
+
+        An answer that does not say which record was made is a retryable failure: the record was made, and
+        the next run looks for it before it makes it again.
+        """
         if not isinstance(record, dict):
-            return failed(op, f"{self.name} answered the create without the new record")
+            return failed(op, f"{self.name} answered the create without the new record", retryable=True)
         flat = flatten_record(record)
         key = key_text(flat.get(ent.key))
         if key is None:
-            return failed(op, f"{self.name} answered the create without the new record's {ent.key}")
+            return failed(op, f"{self.name} answered the create without the new record's {ent.key}", retryable=True)
         children: tuple[WriteResult, ...] = ()
         if op.children and ent.embedded is not None:
             child = self.catalogue.entities[ent.embedded.entity]
@@ -52,7 +56,9 @@ class Outcomes:
             children = tuple(
                 WriteResult(c.row_id, ok=True, key=key_text(flatten_record(line).get(child.key)))
                 if isinstance(line, dict) and key_text(flatten_record(line).get(child.key))
-                else failed(c, f"{self.name} answered the create without this {child.name}'s {child.key}")
+                else failed(
+                    c, f"{self.name} answered the create without this {child.name}'s {child.key}", retryable=True
+                )
                 for c, line in zip(op.children, [*lines, *([None] * len(op.children))], strict=False)
             )
         return WriteResult(op.row_id, ok=True, key=key, children=children)
