@@ -13,10 +13,12 @@ from tests.faults.states import lost_state, missing_data, two_flows
 from tests.faults.trial import Kind
 from tests.faults.worlds.exact import ExactWorld
 from tests.faults.worlds.files import FilesWorld, TwoShopsWorld
+from tests.faults.worlds.poweroffice import PowerOfficeWorld
 from tests.faults.worlds.rest import RestWorld
 
-EVERY = (FilesWorld, RestWorld, ExactWorld)
-HTTP = (RestWorld, ExactWorld)
+EVERY = (FilesWorld, RestWorld, ExactWorld, PowerOfficeWorld)
+HTTP = (RestWorld, ExactWorld, PowerOfficeWorld)
+BUILTIN = (ExactWorld, PowerOfficeWorld)
 
 KINDS: dict[str, Kind] = {
     kind.name: kind
@@ -34,7 +36,7 @@ KINDS: dict[str, Kind] = {
         Kind("rate-limit", "a storm of 429s with Retry-After", HTTP, rate_limit),
         Kind("server-error", "5xx on reads or writes", HTTP, server_error),
         Kind("timeout", "reads or writes timing out", HTTP, timeout),
-        Kind("token-expiry", "a token that expires mid-run", (ExactWorld,), token_expiry),
+        Kind("token-expiry", "a token that expires mid-run", BUILTIN, token_expiry),
         Kind("truncated-page", "a snapshot page that breaks off", HTTP, truncated_page),
         Kind(
             "lost-state",
@@ -42,6 +44,7 @@ KINDS: dict[str, Kind] = {
             (FilesWorld, RestWorld),
             lost_state,
             night_before=1.0,
+            stops=True,
         ),
         Kind(
             "missing-data", "an entity file or folder missing, in other case, or cut short", (FilesWorld,), missing_data

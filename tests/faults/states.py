@@ -59,7 +59,7 @@ def lost_state(world: World, rng: Random, first: bool) -> Inflicted:
         world.restore_state(saved)
 
     found = made if (nowhere / STATE_FILE).exists() else []
-    return Inflicted(f"the state {how}", outcomes, STOPPED, unchanged=True, restore=restore, findings=found)
+    return Inflicted(f"the state {how}", outcomes, STOPPED, restore=restore, findings=found)
 
 
 def missing_data(world: World, rng: Random, first: bool) -> Inflicted:
@@ -90,7 +90,7 @@ def missing_data(world: World, rng: Random, first: bool) -> Inflicted:
     outcome = world.run(first_sync=first)
     named = system if how == "folder missing" else entity
     where = f"{system}/{entity}.json" if how != "folder missing" else system
-    return Inflicted(f"{where}: {how}", [outcome], frozenset({2}), unchanged=True, restore=restore, named=named)
+    return Inflicted(f"{where}: {how}", [outcome], frozenset({2}), restore=restore, named=named)
 
 
 def two_flows(world: World, rng: Random, first: bool) -> Inflicted:

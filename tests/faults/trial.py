@@ -18,7 +18,8 @@ from __future__ import annotations
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
@@ -38,8 +39,6 @@ class Inflicted:
     fault: str
     outcomes: list[RunOutcome]
     allowed: frozenset[int]
-    unchanged: bool = False
-    """The faulty runs must not have changed the target (a guard, a configuration error)."""
     restore: Maybe | None = None
     """What a person does before the clean rerun (put the state back, the file back)."""
     named: str | None = None
@@ -62,6 +61,8 @@ class Kind:
     inflict: Inflict
     night_before: float = 0.5
     """The chance that the fault falls on a second night (after a clean one and people's edits)."""
+    stops: bool = False
+    """The faulty run must stop before it writes: the target is read before and after to show it did."""
 
 
 @dataclass
@@ -93,7 +94,7 @@ def run_trial(kind: Kind, seed: int, root: Path | None = None) -> Trial:
     started = time.perf_counter()
     trial = Trial(kind.name, seed)
     rng = Random(f"{kind.name}/{seed}")
-    with tempfile.TemporaryDirectory(prefix="faults-", dir=SCRATCH) as tmp:
+    with tempfile.TemporaryDirectory(prefix="faults-", dir=SCRATCH) as tmp, _scratch_temp():
         where = root or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
         world_type = kind.worlds[seed % len(kind.worlds)]
@@ -123,7 +124,7 @@ def _steps(kind: Kind, world: World, rng: Random, trial: Trial) -> None:
         world.night_edits(rng)
         world.nights, first = 1, False
     target = world.flow().target
-    before = _target(world.records(), target)
+    before = _target(world.records(), target) if kind.stops else None
     inflicted = kind.inflict(world, rng, first)
     trial.fault = inflicted.fault
     trial.findings += inflicted.findings
@@ -135,7 +136,7 @@ def _steps(kind: Kind, world: World, rng: Random, trial: Trial) -> None:
             trial.findings.append(Finding("unnamed", f"the error does not name {inflicted.named}: {outcome.error!r}"))
     if inflicted.restore is not None:
         inflicted.restore()
-    if inflicted.unchanged and _target(world.records(), target) != before:
+    if before is not None and _target(world.records(), target) != before:
         trial.findings.append(Finding("written", f"the faulty run changed {target}, though it had to stop first"))
     for flow in world.flows:
         rerun = world.run(flow, first_sync=first)
@@ -144,6 +145,16 @@ def _steps(kind: Kind, world: World, rng: Random, trial: Trial) -> None:
     trial.findings += Oracle(world).check()
     for flow in world.flows:
         trial.findings += settled(world.run(flow, dry_run=True).plan, flow.stem)
+
+
+@contextmanager
+def _scratch_temp() -> Iterator[None]:
+    """Temporary files (the workbook writer's, one a sheet) in memory too, for the trial only."""
+    before, tempfile.tempdir = tempfile.tempdir, SCRATCH or tempfile.tempdir
+    try:
+        yield
+    finally:
+        tempfile.tempdir = before
 
 
 def _target(records: Records, system: str) -> Records:

@@ -22,7 +22,7 @@ from reconcile.sandbox.poweroffice.emulator import PowerOfficeEmulator
 from reconcile.systems.base import System, WriteKind, WriteOp
 from reconcile.systems.exact.auth import store_refresh_token
 from reconcile.systems.exact.connector import ExactSystem
-from tests.faults.worlds.base import World, guid
+from tests.faults.worlds.base import guid
 from tests.faults.worlds.http import HttpWorld
 
 FLOW = """
@@ -73,6 +73,26 @@ properties = [
 ]
 """
 CITIES = ("Oslo", "Bergen", "Hamar", "Moss", "Bodø")
+
+
+def builtin_connector(world: HttpWorld, name: str, transport: httpx.BaseTransport) -> System:
+    """The real connector of Exact Online or PowerOffice Go on the world's emulator, as the sandbox opens it."""
+    if name == "poweroffice":
+        return system_for_emulator(
+            world.emulators[name], world.url(name), clock=world.clock, page_size=3, transport=transport
+        )
+    conn = {
+        "base_url": world.url(name),
+        "division": DEFAULT_DIVISION,
+        "client_id": SANDBOX_CLIENT_ID,
+        "token_file": world.root / "exact-tokens.json",
+    }
+    store_refresh_token(conn, world.emulators[name].issue_refresh_token())
+    return ExactSystem.from_connection(
+        conn, client_secret=SANDBOX_CLIENT_SECRET, clock=world.clock, transport=transport
+    )
+
+
 STAMP = "2026-10-01T08:00:00.0000000+00:00"
 
 
@@ -151,20 +171,7 @@ class ExactWorld(HttpWorld):
         return len(orders) + len(customers) + len(products) - merged
 
     def connector(self, name: str, transport: httpx.BaseTransport) -> System:
-        if name == "poweroffice":
-            return system_for_emulator(
-                self.emulators[name], self.url(name), clock=self.clock, page_size=3, transport=transport
-            )
-        conn = {
-            "base_url": self.url(name),
-            "division": DEFAULT_DIVISION,
-            "client_id": SANDBOX_CLIENT_ID,
-            "token_file": self.root / "exact-tokens.json",
-        }
-        store_refresh_token(conn, self.emulators[name].issue_refresh_token())
-        return ExactSystem.from_connection(
-            conn, client_secret=SANDBOX_CLIENT_SECRET, clock=self.clock, transport=transport
-        )
+        return builtin_connector(self, name, transport)
 
     def night_edits(self, rng: Random) -> None:
         records = self.records()
@@ -200,7 +207,3 @@ class ExactWorld(HttpWorld):
 
     def read_calls(self) -> int:
         return 16
-
-
-def is_exact(world: World) -> bool:
-    return isinstance(world, ExactWorld)

@@ -1,7 +1,7 @@
 """The REST world: the shop's files into a ledger served by the generic REST emulator over HTTP.
 
 The ledger is the same catalogue as the files world's, described as a REST system: bearer auth, pages of
-three records (a snapshot is several calls, so a page can fail or break off in its middle), and for some
+four records (a snapshot is several calls, so a page can fail or break off in its middle), and for some
 seeds a bulk endpoint for invoices (several creates in one call, whose answer can be lost as one).
 """
 
@@ -35,7 +35,7 @@ token_env = "LEDGER_TOKEN"
 type = "page_number"
 page_param = "page"
 size_param = "size"
-size = 3
+size = 4
 
 [entities.Account]
 key = "ID"
