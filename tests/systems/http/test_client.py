@@ -11,7 +11,7 @@ import pytest
 
 from reconcile.model.clock import FakeClock
 from reconcile.systems.http.client import HttpClient, NetworkError
-from reconcile.systems.http.retry import RetryPolicy, server_error
+from reconcile.systems.http.retry import RetryPolicy, server_error, whole_json
 
 
 def _client(handler: httpx.MockTransport, clock: FakeClock, retry: RetryPolicy | None = None) -> HttpClient:
@@ -52,3 +52,12 @@ def test_a_read_that_times_out_is_retried_within_the_policys_total_time() -> Non
             "GET", "/x", endpoint="x"
         )
     assert len(calls) == 3 and clock.slept == [1.0, 2.0]
+
+
+def test_a_page_that_broke_off_is_read_again_never_taken_for_a_shorter_snapshot() -> None:
+    clock = FakeClock()
+    whole = b'[{"Id": 1}, {"Id": 2}]'
+    answers = iter([httpx.Response(200, content=whole[:9]), httpx.Response(200, content=whole)])
+    http = _client(httpx.MockTransport(lambda request: next(answers)), clock)
+    response = http.request("GET", "/x", endpoint="x", complete=whole_json)
+    assert response.json() == [{"Id": 1}, {"Id": 2}] and http.calls == 2

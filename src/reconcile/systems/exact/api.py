@@ -17,6 +17,7 @@ from reconcile.errors import ConfigError, RemoteError
 from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.systems.exact.wire import error_message, guid_literal, is_transient, string_literal, unwrap
 from reconcile.systems.http.client import HttpClient
+from reconcile.systems.http.retry import whole_json
 
 SYSTEM = "exact"
 
@@ -58,7 +59,9 @@ class ExactApi:
         query: Mapping[str, str] | None = params
         rows: list[dict[str, Any]] = []
         while url is not None:
-            response = self.http.request("GET", url, endpoint=path, params=query, transient=is_transient)
+            response = self.http.request(
+                "GET", url, endpoint=path, params=query, transient=is_transient, complete=whole_json
+            )
             if response.status_code != 200:
                 raise RemoteError(SYSTEM, f"{what}: {error_message(response)}", response.status_code)
             try:

@@ -139,7 +139,10 @@ class ExactWriter:
                 raise
             return self._recover(ent, op, sent_at, str(exc))
         if response.status_code == 201:
-            rows, _ = unwrap(response.json())
+            try:
+                rows, _ = unwrap(response.json())
+            except ValueError:  # made, but the answer broke off: look for it as for a lost answer
+                return self._recover(ent, op, sent_at, "Exact's answer to the create broke off")
             created = rows[0] if rows else {}
             key = _key_text(created.get(ent.key))
             if key is None:

@@ -19,6 +19,8 @@ What is retried, and why so little:
   and repeating those only burns the error budget. By default 502, 503 and 504 are transient; a connector
   marks every 5xx transient for its reads (:func:`~reconcile.systems.http.retry.server_error`), which
   change nothing however often they are sent.
+- **An answer that broke off** (``complete=``, for idempotent calls): a 200 whose body is cut short is a
+  failure on the way, not the system's answer.
 - **Network failures** (timeouts, dropped connections). For a call that is not idempotent (POST, PATCH)
   only failures that prove the request never reached the server (a refused connection, a connect timeout)
   are retried: a create whose answer was lost may have happened, and the caller has to look before it
@@ -123,11 +125,13 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         transient: Callable[[httpx.Response], bool] | None = None,
         idempotent: bool | None = None,
+        complete: Callable[[httpx.Response], bool] | None = None,
     ) -> httpx.Response:
         """Send one call with everything around it; return the final response (see the module docs).
 
         ``url`` is relative to the base URL, or absolute (a next-page link). ``idempotent`` defaults to
-        true for GET, HEAD, OPTIONS, PUT and DELETE.
+        true for GET, HEAD, OPTIONS, PUT and DELETE. ``complete`` says whether a 2xx answer came whole (a
+        page that broke off is not): an idempotent call whose answer did not is sent again, as after a 5xx.
         """
         method = method.upper()
         is_transient = transient or default_transient
@@ -177,6 +181,11 @@ class HttpClient:
                 raise RateLimited(self.system, f"{where} was still rate limited after {attempt} attempts")
             if status >= 500 and safe and is_transient(response):
                 delay = self.retry.delay(attempt, response, self.clock.now())
+                if self._may_retry(attempt, delay, started):
+                    self.clock.sleep(delay)
+                    continue
+            elif status < 300 and safe and complete is not None and not complete(response):
+                delay = self.retry.delay(attempt)
                 if self._may_retry(attempt, delay, started):
                     self.clock.sleep(delay)
                     continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import time
 from dataclasses import dataclass
@@ -13,6 +14,17 @@ import httpx
 def default_transient(response: httpx.Response) -> bool:
     """The 5xx answers that say "try again later" on every system: bad gateway, unavailable, timeout."""
     return response.status_code in (502, 503, 504)
+
+
+def whole_json(response: httpx.Response) -> bool:
+    """Whether a JSON answer came whole: an empty body, or one that parses (a page cut short does not)."""
+    if not response.content.strip():
+        return True
+    try:
+        json.loads(response.content)
+    except ValueError:
+        return False
+    return True
 
 
 def server_error(response: httpx.Response) -> bool:

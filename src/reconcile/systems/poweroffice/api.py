@@ -32,10 +32,10 @@ from reconcile.systems.cache import secret_digest
 from reconcile.systems.http.breaker import CircuitBreaker
 from reconcile.systems.http.client import HttpClient
 from reconcile.systems.http.limits import SlidingWindowLimiter
-from reconcile.systems.http.retry import RetryPolicy, server_error
+from reconcile.systems.http.retry import RetryPolicy, server_error, whole_json
 from reconcile.systems.http.spent import SpentCalls
 from reconcile.systems.poweroffice.auth import SUBSCRIPTION_HEADER, TokenSource
-from reconcile.systems.poweroffice.wire import fold, problem_text, token_claims, v1_error
+from reconcile.systems.poweroffice.wire import fold, json_of, problem_text, token_claims, v1_error
 
 SYSTEM = "poweroffice"
 
@@ -142,18 +142,23 @@ class PowerOfficeApi:
     # ------------------------------------------------------------------------------------------ calls
 
     def v2_call(self, method: str, path: str, ent: Entity, **options: Any) -> httpx.Response:
-        """One v2 call for ``ent``; a 403 raises :meth:`forbidden`'s explanation. A read is retried on any 5xx."""
+        """One v2 call for ``ent``; a 403 raises :meth:`forbidden`'s explanation.
+
+        A read is sent again after any 5xx, or an answer that broke off.
+        """
         if method == "GET":
             options.setdefault("transient", server_error)
+            options.setdefault("complete", whole_json)
         response = self.v2.request(method, path, endpoint=f"v2 {ent.name}", **options)
         if response.status_code == 403:
             raise self.forbidden(ent, write=method != "GET")
         return response
 
     def v1_call(self, method: str, path: str, ent: Entity, **options: Any) -> httpx.Response:
-        """One v1 call for ``ent``; a 403 is an :class:`AuthError`. A read is retried on any 5xx."""
+        """One v1 call for ``ent``; a 403 is an :class:`AuthError`. A read is sent again as a v2 read is."""
         if method == "GET":
             options.setdefault("transient", server_error)
+            options.setdefault("complete", whole_json)
         response = self.v1.request(method, path, endpoint=f"v1 {ent.name}", **options)
         if response.status_code == 403:
             raise AuthError(SYSTEM, f"PowerOffice Go refused {ent.name} (403, API v1): the integration lacks access")
@@ -213,7 +218,7 @@ class PowerOfficeApi:
                 break
             if response.status_code != 200:
                 raise RemoteError(SYSTEM, f"reading {ent.name}: {problem_text(response)}", response.status_code)
-            items = response.json()
+            items = json_of(response)
             if not isinstance(items, list):
                 raise RemoteError(SYSTEM, f"reading {ent.name}: expected a JSON array from {path}")
             records.extend(items)

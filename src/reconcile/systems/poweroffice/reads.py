@@ -18,7 +18,7 @@ from reconcile.errors import RemoteError
 from reconcile.model.catalogue import Entity
 from reconcile.systems.cache import Snapshot, SnapshotCache
 from reconcile.systems.poweroffice.api import SYSTEM, PowerOfficeApi
-from reconcile.systems.poweroffice.wire import fold, problem_text, selects, to_frame
+from reconcile.systems.poweroffice.wire import fold, json_of, problem_text, selects, to_frame
 
 
 class PowerOfficeReader:
@@ -81,7 +81,10 @@ class PowerOfficeReader:
             return [], None  # deleted since the list was read
         if response.status_code != 200:
             raise RemoteError(SYSTEM, f"reading {ent.name}: {problem_text(response)}", response.status_code)
-        complete = fold(response.json())
+        body = json_of(response)
+        if not isinstance(body, dict):
+            raise RemoteError(SYSTEM, f"reading {ent.name}: the answer for order {order_id} is not a JSON object")
+        complete = fold(body)
         stamp = complete.get("lastchangeddatetimeoffset")
         lines: list[dict[str, Any]] = []
         for line in complete.get(str(ent.api["split"]).casefold()) or []:

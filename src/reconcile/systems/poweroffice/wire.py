@@ -178,12 +178,17 @@ def patch_document(values: Mapping[str, Any]) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------------------------- errors
 
 
+def json_of(response: httpx.Response) -> Any:
+    """The JSON of an answer; None when its body is not JSON (empty, or a page that broke off)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def problem_text(response: httpx.Response) -> str:
     """What a v2 error says: ProblemDetails ``title: detail`` (either casing), else the status alone."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = json_of(response)
     if isinstance(body, Mapping):
         folded = fold(body)
         parts = [str(folded[k]) for k in ("title", "detail", "message", "error_description") if folded.get(k)]

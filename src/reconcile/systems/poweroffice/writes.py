@@ -27,7 +27,15 @@ from reconcile.systems.http.client import NetworkError
 from reconcile.systems.poweroffice.api import PowerOfficeApi
 from reconcile.systems.poweroffice.checks import refuse
 from reconcile.systems.poweroffice.reads import PowerOfficeReader
-from reconcile.systems.poweroffice.wire import fold, nest, patch_document, problem_text, selects, wire_value
+from reconcile.systems.poweroffice.wire import (
+    fold,
+    json_of,
+    nest,
+    patch_document,
+    problem_text,
+    selects,
+    wire_value,
+)
 from reconcile.systems.unique import WrittenValues
 
 JSON_PATCH = "application/json-patch+json"
@@ -133,7 +141,7 @@ class PowerOfficeWriter:
                 return found
             return WriteResult(op.row_id, ok=False, error=str(exc), retryable=True)
         if response.status_code in (200, 201):
-            return self._created(ent, op, response.json())
+            return self._created(ent, op, json_of(response))
         text = problem_text(response)
         if reference and response.status_code == 400 and "externalimportreference" in text.casefold():
             found = self._found(ent, op, reference)
@@ -173,7 +181,8 @@ class PowerOfficeWriter:
         if ent.embedded is None or not op.children:
             return WriteResult(op.row_id, ok=True, key=key)
         response = self.api.v2_call("GET", f"{ent.api['path']}/{key}/Complete", ent)
-        return self._created(ent, op, response.json() if response.status_code == 200 else {"id": key})
+        complete = json_of(response) if response.status_code == 200 else None
+        return self._created(ent, op, complete if isinstance(complete, Mapping) else {"id": key})
 
     def find_by_reference(self, ent: Entity, reference: str) -> str | None:
         """The id of the record of ``ent`` whose ``ExternalImportReference`` is ``reference``."""

@@ -18,7 +18,7 @@ from reconcile.model.styles import PageAnswer, PageRequest
 from reconcile.model.systemfile import Endpoint, SystemFile
 from reconcile.model.values import flatten_record, typed_frame
 from reconcile.systems.http.client import HttpClient
-from reconcile.systems.http.retry import server_error
+from reconcile.systems.http.retry import server_error, whole_json
 from reconcile.systems.rest.wire import answer_body, error_message, listed
 
 MAX_PAGES = 100_000
@@ -66,7 +66,12 @@ class RestReader:
     def _page(self, ep: Endpoint, asking: PageRequest) -> PageAnswer:
         # No params at all (not an empty dict) keeps the query of a next-page link.
         response = self.http.request(
-            "GET", asking.url or ep.path, endpoint=ep.path, params=asking.params or None, transient=server_error
+            "GET",
+            asking.url or ep.path,
+            endpoint=ep.path,
+            params=asking.params or None,
+            transient=server_error,
+            complete=whole_json,
         )
         if response.status_code == 204:
             return PageAnswer([], response.headers)

@@ -19,7 +19,7 @@ from reconcile.model.systemfile import Endpoint, SystemFile
 from reconcile.model.values import flatten_record, nest_record, value_at
 from reconcile.systems.base import WriteKind, WriteOp, WriteResult
 from reconcile.systems.http.client import HttpClient, NetworkError
-from reconcile.systems.http.retry import server_error
+from reconcile.systems.http.retry import server_error, whole_json
 from reconcile.systems.rest.bodies import Bodies, Refused
 from reconcile.systems.rest.bulk import BulkWriter
 from reconcile.systems.rest.outcomes import Outcomes, failed
@@ -105,14 +105,20 @@ class RestWriter:
 
     def _whole(self, ent: Entity, ep: Endpoint, key: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         """The record as a PUT replaces it: its writable fields now, with ``changes`` laid over them."""
-        response = self.http.request("GET", ep.get.url(key), endpoint=ep.get.path, transient=server_error)
+        response = self.http.request(
+            "GET", ep.get.url(key), endpoint=ep.get.path, transient=server_error, complete=whole_json
+        )
         if response.status_code == 404:
             return None
         if response.status_code != 200:
             raise RemoteError(self.name, f"GET {ep.get.path} failed: {error_message(response)}", response.status_code)
-        current = value_at(response.json(), ep.records) if ep.records else response.json()
+        try:
+            body = response.json()
+        except ValueError:
+            raise RemoteError(self.name, f"GET {ep.get.path}: the answer is not JSON", response.status_code) from None
+        current = value_at(body, ep.records) if ep.records else body
         if not isinstance(current, dict):
-            current = response.json()
+            current = body
         flat = {k: v for k, v in flatten_record(current).items() if k in ent.fields and not ent.fields[k].read_only}
         return nest_record({**flat, **flatten_record(changes)})
 
