@@ -31,36 +31,47 @@ WHERE = {
 }
 
 
-def _allowed(fired: bool) -> frozenset[int]:
-    """A kill that fell ends the run; one whose write never came lets the run finish."""
-    return frozenset({KILLED}) if fired else frozenset({0})
+def _kill_once(world: World, rng: Random, first: bool, point: str) -> tuple[str, RunOutcome, bool]:
+    """One run killed at ``point`` of a seeded write call: (what was done, how the run ended, whether it fell)."""
+    target = world.flow().target
+    nth = rng.randint(1, world.write_calls() + 1)
+    if point != "midway" and isinstance(world, HttpWorld) and rng.random() < 0.5:
+        rule = HttpRule(inject.kill(sent=point == "after"), methods=inject.WRITES, nth=nth)
+        world.http_rules[target] = [rule]
+        try:
+            outcome = world.run(first_sync=first)
+        finally:
+            world.http_rules.clear()
+        return f"killed {WHERE[point]} at HTTP write {nth}", outcome, rule.fired > 0
+    keep = rng.randint(1, max(1, world.batch_size - 1))
+    effect = {
+        "before": inject.kill_before_send(),
+        "after": inject.kill_after_send(),
+        "midway": inject.kill_midway(keep),
+    }[point]
+    write_rule = WriteRule(target, effect, nth=nth)
+    with faulty_writes([write_rule]):
+        outcome = world.run(first_sync=first)
+    kept = f", {keep} of the batch sent" if point == "midway" else ""
+    return f"killed {WHERE[point]} at write call {nth}{kept}", outcome, write_rule.fired > 0
 
 
 def kill_at(point: str) -> Inflict:
-    """The ``inflict`` of a kill ``point`` (before, after, midway) in this process."""
+    """The ``inflict`` of a kill at ``point`` (before, after, midway) in this process.
+
+    A quarter of the time the run that follows is killed too, at a point of its own: recovery itself must
+    survive a kill, with pending creates of two runs to pair.
+    """
 
     def inflict(world: World, rng: Random, first: bool) -> Inflicted:
-        target = world.flow().target
-        nth = rng.randint(1, world.write_calls() + 1)
-        if point != "midway" and isinstance(world, HttpWorld) and rng.random() < 0.5:
-            rule = HttpRule(inject.kill(sent=point == "after"), methods=inject.WRITES, nth=nth)
-            world.http_rules[target] = [rule]
-            try:
-                outcome = world.run(first_sync=first)
-            finally:
-                world.http_rules.clear()
-            return Inflicted(f"killed {WHERE[point]} at HTTP write {nth}", [outcome], _allowed(rule.fired > 0))
-        keep = rng.randint(1, max(1, world.batch_size - 1))
-        effect = {
-            "before": inject.kill_before_send(),
-            "after": inject.kill_after_send(),
-            "midway": inject.kill_midway(keep),
-        }[point]
-        write_rule = WriteRule(target, effect, nth=nth)
-        with faulty_writes([write_rule]):
-            outcome = world.run(first_sync=first)
-        kept = f", {keep} of the batch sent" if point == "midway" else ""
-        return Inflicted(f"killed {WHERE[point]} at write call {nth}{kept}", [outcome], _allowed(write_rule.fired > 0))
+        fault, outcome, fell = _kill_once(world, rng, first, point)
+        outcomes, allowed = [outcome], {KILLED} if fell else {0}
+        if fell and rng.random() < 0.25:
+            again, outcome, fell = _kill_once(world, rng, first, rng.choice(sorted(WHERE)))
+            fault += f"; the next run {again}"
+            outcomes.append(outcome)
+            allowed |= {KILLED} if fell else {0}
+        return Inflicted(fault, outcomes, frozenset(allowed))
 
     return inflict
 

@@ -8,7 +8,15 @@ connectors against the project's emulators.
 from __future__ import annotations
 
 from tests.faults.crashes import kill_at, kill_process
-from tests.faults.network import lost_answer, rate_limit, server_error, timeout, token_expiry, truncated_page
+from tests.faults.network import (
+    lost_answer,
+    rate_limit,
+    server_error,
+    spent_limit,
+    timeout,
+    token_expiry,
+    truncated_page,
+)
 from tests.faults.states import lost_state, missing_data, two_flows
 from tests.faults.trial import Kind
 from tests.faults.worlds.exact import ExactWorld
@@ -38,6 +46,7 @@ KINDS: dict[str, Kind] = {
         Kind("timeout", "reads or writes timing out", HTTP, timeout),
         Kind("token-expiry", "a token that expires mid-run", BUILTIN, token_expiry),
         Kind("truncated-page", "a snapshot page that breaks off", HTTP, truncated_page),
+        Kind("spent-limit", "a kill after spending a tight rate limit, and a rerun at once", BUILTIN, spent_limit),
         Kind(
             "lost-state",
             "the state deleted, emptied, or looked for elsewhere after a clean night",

@@ -1,7 +1,7 @@
 """Faults on the wire, over HTTP against the emulators: what real systems and networks do to a night.
 
 - ``lost-answer``: the server carries a write out, the client sees a 5xx or a timeout instead of its answer
-  (one call, or two in a row). The create has happened: the run, or the next, must find it, not make it again.
+  (one call, or two in a row). A create has happened: the run, or the next, must find it, not make it again.
 - ``rate-limit``: a storm of 429s with ``Retry-After``, on any call, sometimes longer than the retries last.
 - ``server-error``: 5xx answers on reads or writes, the server having done nothing.
 - ``timeout``: reads or writes that time out before reaching the server.
@@ -13,6 +13,10 @@ through: the run ends 0. Longer storms may end the run as a system failure (4), 
 - ``truncated-page``: one page of a snapshot breaks off in its middle: never a shorter snapshot that leads
   to creates or deletes.
 
+- ``spent-limit``: Exact allows few calls a minute; a run is killed after it spent many of them, and the
+  rerun starts at once. The limiters keep what the key spent in the state directory: no call of either run
+  meets a 429.
+
 The n-th call a fault falls on is drawn from the seed, over the calls the world's first run makes.
 """
 
@@ -22,8 +26,9 @@ from random import Random
 
 from tests.faults import inject
 from tests.faults.inject import HttpRule
+from tests.faults.oracle import Finding
 from tests.faults.trial import Inflicted
-from tests.faults.worlds.base import World
+from tests.faults.worlds.base import KILLED, World
 from tests.faults.worlds.http import HttpWorld
 
 CAN_FAIL = frozenset({0, 1, 4})
@@ -117,3 +122,46 @@ def truncated_page(world: World, rng: Random, first: bool) -> Inflicted:
     return _inflict(
         world, system, rule, first, f"read {nth} broke off after {keep:.0%} of its bytes", frozenset({0, 4})
     )
+
+
+def _answered(world: HttpWorld) -> dict[str, list[int]]:
+    """The status of every call each emulator answered so far, in order."""
+    out: dict[str, list[int]] = {}
+    for name, emulator in world.emulators.items():
+        out[name] = [r["status"] if isinstance(r, dict) else r.status for r in getattr(emulator, "requests", [])]
+    return out
+
+
+def spent_limit(world: World, rng: Random, first: bool) -> Inflicted:
+    """A run killed after it spent much of a tight limit; neither it nor the rerun right after meets a 429."""
+    assert isinstance(world, HttpWorld)
+    target = world.flow().target
+    limit = rng.randint(10, 25)
+    # The limit holds from a minute's start on, as a real one would have all along: what the key's last
+    # answers said of the minute before is over.
+    world.clock.advance(60 - world.clock.now() % 60 + 0.001)
+    world.emulators["exact"].limits.minute_limit = limit
+    before = {name: len(statuses) for name, statuses in _answered(world).items()}
+    nth = rng.randint(1, world.write_calls())
+    rule = HttpRule(inject.kill(sent=True), methods=inject.WRITES, nth=nth)
+    world.http_rules[target] = [rule]
+    try:
+        outcome = world.run(first_sync=first)
+    finally:
+        world.http_rules.clear()
+    killed_at = {name: len(statuses) for name, statuses in _answered(world).items()}
+
+    def check() -> list[Finding]:
+        found = []
+        for name, statuses in _answered(world).items():
+            faulty = statuses[before[name] : killed_at[name]].count(429)
+            rerun = statuses[killed_at[name] :].count(429)
+            if faulty or rerun:
+                found.append(
+                    Finding("429", f"{name} answered 429 to {faulty} call(s) of the killed run, {rerun} of the rerun")
+                )
+        return found
+
+    fault = f"Exact allows {limit} calls a minute; killed after write {nth}"
+    allowed = frozenset({KILLED}) if rule.fired else frozenset({0})
+    return Inflicted(fault, [outcome], allowed, check=check)

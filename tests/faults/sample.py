@@ -12,7 +12,7 @@ from __future__ import annotations
 CRASHES: dict[str, tuple[int, ...]] = {
     "kill-before-send": (0, 1, 4, 5, 8),
     "kill-after-send": (0, 1, 4, 5, 8),
-    "kill-mid-batch": (0, 1, 4, 5, 8),
+    "kill-mid-batch": (0, 1, 4, 8),
     "kill-process": (0, 1),
 }
 NETWORK: dict[str, tuple[int, ...]] = {
@@ -22,6 +22,7 @@ NETWORK: dict[str, tuple[int, ...]] = {
     "timeout": (0, 3, 6),
     "token-expiry": (1,),
     "truncated-page": (0, 1, 3),
+    "spent-limit": (1,),
 }
 GROUND: dict[str, tuple[int, ...]] = {
     "lost-state": (0, 1, 2, 3, 4),

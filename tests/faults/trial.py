@@ -45,6 +45,8 @@ class Inflicted:
     """A word the faulty runs' error must hold (the file that is missing)."""
     findings: list[Finding] = field(default_factory=list)
     """What the fault's own checks found (a state made by a command that only reads)."""
+    check: Callable[[], list[Finding]] | None = None
+    """The fault's own check after the clean rerun (no call sent into a 429, say)."""
 
 
 Inflict = Callable[[World, Random, bool], Inflicted]
@@ -142,6 +144,8 @@ def _steps(kind: Kind, world: World, rng: Random, trial: Trial) -> None:
         rerun = world.run(flow, first_sync=first)
         if rerun.code != 0:
             trial.findings.append(_ended("exit", rerun, f"the clean rerun of {flow.stem} (expected 0)"))
+    if inflicted.check is not None:
+        trial.findings += inflicted.check()
     trial.findings += Oracle(world).check()
     for flow in world.flows:
         trial.findings += settled(world.run(flow, dry_run=True).plan, flow.stem)

@@ -11,6 +11,7 @@ nobody's. Pages are small (3 records), so a snapshot takes several calls; the li
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from random import Random
 from typing import Any, ClassVar
 
@@ -73,13 +74,15 @@ properties = [
 ]
 """
 CITIES = ("Oslo", "Bergen", "Hamar", "Moss", "Bodø")
+STAMP = "2026-10-01T08:00:00.0000000+00:00"
 
 
-def builtin_connector(world: HttpWorld, name: str, transport: httpx.BaseTransport) -> System:
-    """The real connector of Exact Online or PowerOffice Go on the world's emulator, as the sandbox opens it."""
+def builtin_connector(world: HttpWorld, name: str, transport: httpx.BaseTransport, limits_dir: Path | None) -> System:
+    """The real connector of Exact Online or PowerOffice Go on the world's emulator, as a connection opens it."""
     if name == "poweroffice":
+        emulator = world.emulators[name]
         return system_for_emulator(
-            world.emulators[name], world.url(name), clock=world.clock, page_size=3, transport=transport
+            emulator, world.url(name), clock=world.clock, page_size=3, transport=transport, limits_dir=limits_dir
         )
     conn = {
         "base_url": world.url(name),
@@ -89,11 +92,8 @@ def builtin_connector(world: HttpWorld, name: str, transport: httpx.BaseTranspor
     }
     store_refresh_token(conn, world.emulators[name].issue_refresh_token())
     return ExactSystem.from_connection(
-        conn, client_secret=SANDBOX_CLIENT_SECRET, clock=world.clock, transport=transport
+        conn, client_secret=SANDBOX_CLIENT_SECRET, clock=world.clock, transport=transport, limits_dir=limits_dir
     )
-
-
-STAMP = "2026-10-01T08:00:00.0000000+00:00"
 
 
 @dataclass
@@ -103,6 +103,7 @@ class ExactWorld(HttpWorld):
     name: ClassVar[str] = "poweroffice-exact"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         rng = self.rng
         self.batch_size = rng.choice([1, 2, 3, 50])
         self.flows_dir.mkdir(parents=True)
@@ -170,8 +171,8 @@ class ExactWorld(HttpWorld):
             po.add("SalesOrders", {"Id": guid(rng), "SalesOrderStatus": "Draft", "CurrencyCode": "NOK", **order})
         return len(orders) + len(customers) + len(products) - merged
 
-    def connector(self, name: str, transport: httpx.BaseTransport) -> System:
-        return builtin_connector(self, name, transport)
+    def connector(self, name: str, transport: httpx.BaseTransport, limits_dir: Path | None = None) -> System:
+        return builtin_connector(self, name, transport, limits_dir)
 
     def night_edits(self, rng: Random) -> None:
         records = self.records()

@@ -10,6 +10,7 @@ PowerOffice holds already.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from random import Random
 from typing import ClassVar
 
@@ -78,6 +79,7 @@ class PowerOfficeWorld(HttpWorld):
     name: ClassVar[str] = "exact-poweroffice"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self.batch_size = self.rng.choice([1, 2, 3, 50])
         self.flows_dir.mkdir(parents=True)
         flow = self.flows_dir / "exact-to-poweroffice.toml"
@@ -141,8 +143,8 @@ class PowerOfficeWorld(HttpWorld):
                 exact.insert("SalesOrderLines", {"OrderID": order, "Item": item, "Quantity": quantity})
         return len(orders) + len(accounts) + len(items) - merged
 
-    def connector(self, name: str, transport: httpx.BaseTransport) -> System:
-        return builtin_connector(self, name, transport)
+    def connector(self, name: str, transport: httpx.BaseTransport, limits_dir: Path | None = None) -> System:
+        return builtin_connector(self, name, transport, limits_dir)
 
     def night_edits(self, rng: Random) -> None:
         records = self.records()

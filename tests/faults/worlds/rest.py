@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from random import Random
 from typing import ClassVar
 
@@ -67,6 +68,7 @@ class RestWorld(HttpWorld):
     name: ClassVar[str] = "rest"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self.data: ShopData = draw(self.rng)
         self.features += self.data.features
         self.batch_size = self.rng.choice([1, 2, 3, 5, 50])
@@ -94,7 +96,7 @@ class RestWorld(HttpWorld):
             ("ledger", "Invoice"): {i["ID"] for i in self.data.invoices},
         }
 
-    def connector(self, name: str, transport: httpx.BaseTransport) -> System:
+    def connector(self, name: str, transport: httpx.BaseTransport, limits_dir: Path | None = None) -> System:
         emulator: RestEmulator = self.emulators[name]
         return RestSystem(
             self.spec, base_url=self.url(name), secrets=emulator.secrets, clock=self.clock, transport=transport
