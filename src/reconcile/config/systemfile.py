@@ -40,8 +40,9 @@ since a company's real URL and secrets do not belong in git. For each key: the c
 ``timeout``, ``limits``, ``auth`` (a whole table, replacing the system file's), the secret names
 ``token_env``, ``key_env``, ``username_env``, ``password_env`` (replacing that one key of the system file's
 auth), and for a file system ``folder`` and ``format`` (:class:`RestOverride`, :class:`FilesOverride`). The
-shape of the API (paths, paging, verbs, bulk endpoints) stays in the system file. A system with no table in
-the connections file is its local sandbox, whatever ``base_url`` or ``folder`` the system file names.
+shape of the API (paths, paging, verbs, bulk endpoints) stays in the system file. A REST system with no table
+in the connections file is its local sandbox, whatever ``base_url`` the system file names; a files system is
+the ``folder`` its system file names, and its sandbox copy only when it names none.
 """
 
 from __future__ import annotations
