@@ -6,12 +6,16 @@ books.Customer.Segment is made unique for these tests (:func:`tests.engine.world
 
 from __future__ import annotations
 
+from reconcile.model.catalogue import Catalogue
 from reconcile.model.plan import Action, Reason
 from tests.engine.world import clients, customers, flow, links, marked, plan, row, rows_of
 
 A, R = Action, Reason
 SEGMENT: tuple[dict[str, object], ...] = ({"source": "segment", "target": "Segment"},)
-UNIQUE = marked("Customer", "Segment", unique=True)
+
+
+def unique_segment() -> dict[str, Catalogue]:
+    return marked("Customer", "Segment", unique=True)
 
 
 def test_a_create_whose_unique_value_a_target_record_holds_is_a_reject_naming_it() -> None:
@@ -20,7 +24,7 @@ def test_a_create_whose_unique_value_a_target_record_holds_is_a_reject_naming_it
         flow(extra=SEGMENT),
         clients({"id": 2, "name": "Kari", "email": "kari@x.no", "segment": "vip-1"}),
         customers({"ID": "c9", "Name": "Nine", "Email": "nine@x.no", "Segment": "VIP-1"}),
-        catalogues=UNIQUE,
+        catalogues=unique_segment(),
     )
     r = row(result, "customers", "2")
     assert (r["action"], r["reason"]) == (A.REJECT, R.UNIQUE_TAKEN)
@@ -36,7 +40,7 @@ def test_two_creates_with_one_unique_value_are_both_rejected_naming_each_other()
             {"id": 4, "name": "Ada", "email": "ada@x.no", "segment": "vip-2"},
         ),
         customers(),
-        catalogues=UNIQUE,
+        catalogues=unique_segment(),
     )
     assert rows_of(result, "customers") == [
         ("2", A.REJECT, R.UNIQUE_TAKEN),
@@ -56,7 +60,7 @@ def test_the_merge_rule_takes_a_record_whose_unique_value_the_target_holds() -> 
         flow(extra=SEGMENT, merge=[[["segment", "Segment"]]]),
         clients({"id": 2, "name": "Kari", "email": "kari@x.no", "segment": "vip-1"}),
         customers({"ID": "c9", "Name": "Kari", "Email": "kari@x.no", "Segment": "VIP-1"}),
-        catalogues=UNIQUE,
+        catalogues=unique_segment(),
     )
     assert result.merges.rows() == [("customers", "2", "c9")]
     assert rows_of(result, "customers") == [("2", A.UPDATE_TARGET, R.FRESH_MERGE)]
@@ -72,7 +76,7 @@ def test_a_unique_value_held_by_a_linked_record_is_not_a_collision_with_itself()
         ),
         customers({"ID": "c1", "Name": "Ola", "Email": "ola@x.no", "Segment": "vip-1"}),
         links(("customers", "1", "c1")),
-        catalogues=UNIQUE,
+        catalogues=unique_segment(),
     )
     assert rows_of(result, "customers") == [("1", A.IN_SYNC, R.IN_SYNC), ("2", A.REJECT, R.UNIQUE_TAKEN)]
     assert row(result, "customers", "2")["detail"] == 'Segment = "vip-1" is already held by Customer record c1'

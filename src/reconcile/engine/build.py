@@ -105,8 +105,9 @@ def plan_mapping(
         Decision.CONFLICT: (pl.col("property"), pl.col("t"), pl.col("s"), Action.CONFLICT),
         Decision.SKIP: (pl.col("property"), pl.col("t"), pl.col("s"), Action.DIFFERS),
     }
+    unsettled = decisions.filter(pl.col("decision") != Decision.IN_SYNC)
     for decision, (where, old, new, action) in shapes.items():
-        chosen = decisions.filter(pl.col("decision") == decision)
+        chosen = unsettled.filter(pl.col("decision") == decision)
         if chosen.is_empty():
             continue
         gathered = [pl.col("change").alias("changes"), pl.col("reason").first()]
@@ -135,8 +136,8 @@ def plan_mapping(
         )
         parts.append(plan_rows(shifted, mapping.name, Action.MOVE_LINK, Reason.LINK_MOVED, detail))
 
-    noisy = decisions.filter(pl.col("decision") != Decision.IN_SYNC).select("source_id")
-    quiet = pairs.join(pl.concat([noisy, moved.select("source_id")]).unique(), on="source_id", how="anti")
+    noisy = pl.concat([unsettled.select("source_id"), moved.select("source_id")]).unique()
+    quiet = pairs.join(noisy, on="source_id", how="anti")
     if not quiet.is_empty():
         quiet = quiet.join(s_labels, on="source_id", how="left").with_columns(pl.col("s_label").alias("label"))
         parts.append(plan_rows(quiet, mapping.name, Action.IN_SYNC, Reason.IN_SYNC))
@@ -235,7 +236,7 @@ def build_plan(
             .select("source_id", "target_id")
             .join(own_links.rename({"source_id": "from_source_id"}), on="target_id", how="inner")
         )
-        kept = own_links.join(moves.select("target_id"), on="target_id", how="anti")
+        kept = own_links if moves.is_empty() else own_links.join(moves.select("target_id"), on="target_id", how="anti")
         mapping_links[mapping.name] = pl.concat(
             [kept, merges.select("source_id", "target_id"), moves.select("source_id", "target_id")]
         )

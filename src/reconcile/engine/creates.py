@@ -84,8 +84,10 @@ def check_unique(rows: pl.DataFrame, mapping: Mapping, entity: Entity, snapshot:
     system keeping them unique compares them; a blank is never taken.
     """
     unique = entity.unique_fields()
+    if not unique:
+        return rows
     creates = rows.filter(pl.col("action") == Action.CREATE.value)
-    if not unique or creates.is_empty():
+    if creates.is_empty():
         return rows
     wanted = (
         creates.select("row_id", "source_id", "changes")

@@ -229,26 +229,32 @@ def diff_pairs(
     )
     redirected = (decision != decided) & (decision != Decision.SKIP)
     turned = decided.is_in([Decision.TO_TARGET, Decision.TO_SOURCE]) & redirected
-    to_source = decided == Decision.TO_SOURCE
-    skipped = (
-        pl.when(to_source & unlinked_ref)
-        .then(pl.lit(Reason.UNLINKED_REFERENCE.value))
-        .when(to_source & ~pl.col("syncs_back"))
-        .then(pl.lit(Reason.FORWARD_ONLY.value))
-        .when((to_source & pl.col("source_writable") & blank_target) | ((decided == Decision.TO_TARGET) & may_target))
-        .then(pl.lit(Reason.BLANK_KEPT.value))
-        .otherwise(pl.lit(Reason.READ_ONLY_FIELD.value))
-    )
     reason = (
         pl.when(turned & fresh)
         .then(pl.lit(Reason.FRESH_MERGE.value))
         .when(turned)
         .then(pl.lit(Reason.CONFLICT_KEPT.value))
-        .when(decision == Decision.SKIP)
-        .then(skipped)
         .otherwise(pl.col("reason"))
     )
-    return frame.with_columns(decision.alias("decision"), reason.alias("reason")).select(list(DECISION_SCHEMA))
+    frame = frame.with_columns(decided.alias("raw"), decision.alias("decision"), reason.alias("reason"))
+    skip = pl.col("decision") == Decision.SKIP
+    if frame.select(skip.any()).item():
+        # Why each difference is left unwritten; worked out only where one is (most plans have none).
+        to_source = pl.col("raw") == Decision.TO_SOURCE
+        skipped = (
+            pl.when(to_source & unlinked_ref)
+            .then(pl.lit(Reason.UNLINKED_REFERENCE.value))
+            .when(to_source & ~pl.col("syncs_back"))
+            .then(pl.lit(Reason.FORWARD_ONLY.value))
+            .when(
+                (to_source & pl.col("source_writable") & blank_target)
+                | ((pl.col("raw") == Decision.TO_TARGET) & may_target)
+            )
+            .then(pl.lit(Reason.BLANK_KEPT.value))
+            .otherwise(pl.lit(Reason.READ_ONLY_FIELD.value))
+        )
+        frame = frame.with_columns(pl.when(skip).then(skipped).otherwise(pl.col("reason")).alias("reason"))
+    return frame.select(list(DECISION_SCHEMA))
 
 
 def _property_facts(mapping: Mapping, source_entity: Entity, target_entity: Entity) -> pl.DataFrame:

@@ -68,9 +68,8 @@ def match_records(source: pl.DataFrame, target: pl.DataFrame, links: pl.DataFram
     )
 
     open_sources = source.filter(~pl.col(ID).is_in(links["source_id"].implode()))
-    open_targets = target.filter(
-        ~pl.col(ID).is_in(links["target_id"].implode()) | pl.col(ID).is_in(orphans["target_id"].implode())
-    )
+    held = links if orphans.is_empty() else links.join(orphans, on="target_id", how="anti")
+    open_targets = target.filter(~pl.col(ID).is_in(held["target_id"].implode()))
     merged_parts: list[pl.DataFrame] = []
     ambiguous_parts: list[pl.DataFrame] = []
     for c, combination in enumerate(mapping.merge):

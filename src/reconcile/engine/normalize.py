@@ -35,8 +35,9 @@ def _nfc(series: pl.Series) -> pl.Series:
 def _text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """Any value as trimmed text, NFC-normalised, empty as null."""
     if dtype == pl.Utf8:
-        text = expr.str.strip_chars().map_batches(_nfc, return_dtype=pl.Utf8)
-    elif dtype == pl.Boolean:
+        text = expr.str.strip_chars()
+        return pl.when(text == "").then(None).otherwise(text).map_batches(_nfc, return_dtype=pl.Utf8)
+    if dtype == pl.Boolean:
         text = pl.when(expr).then(pl.lit("true")).when(expr.not_()).then(pl.lit("false"))
     elif dtype == pl.Date:
         text = expr.dt.strftime("%Y-%m-%d")
