@@ -30,7 +30,7 @@ unit: $(STAMP)
 
 # The fault-injection suite (tests/faults): 560 seeded trials, apart from `make test`, which runs a sample.
 faults: $(STAMP)
-	$(BIN)/python -m tests.faults
+	$(BIN)/python -m tests.faults --markdown
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

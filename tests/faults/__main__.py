@@ -3,7 +3,8 @@
     python -m tests.faults                          560 trials, spread evenly over every kind
     python -m tests.faults --trials 100 --jobs 2    fewer trials, two processes
     python -m tests.faults --kind lost-state        one kind only
-    python -m tests.faults --kind lost-state --seed 7 -v --keep /tmp/world   one trial, its folder kept
+    python -m tests.faults --kind lost-state --seed 7 --keep /tmp/world   one trial, its folder kept
+    python -m tests.faults --markdown               the table for the README's "Faults" section too
 
 Each violation is printed as it is found, with the command that replays it; at the end, one line per kind
 with its trials and violations (a trial with at least one finding is a violation). The exit status is 1
@@ -66,6 +67,21 @@ def table(trials: Iterable[Trial]) -> list[str]:
     return lines
 
 
+def markdown(trials: Iterable[Trial]) -> list[str]:
+    """The table of :func:`table` as the README holds it: kind, fault, worlds, trials, violations."""
+    done = list(trials)
+    lines = ["| kind | fault | worlds | trials | violations |", "|---|---|---|---|---|"]
+    for name, kind in KINDS.items():
+        mine = [t for t in done if t.kind == name]
+        if mine:
+            worlds = ", ".join(dict.fromkeys(w.name for w in kind.worlds))
+            bad = sum(1 for t in mine if t.findings)
+            lines.append(f"| {name} | {kind.about} | {worlds} | {len(mine)} | {bad} |")
+    total, bad = len(done), sum(1 for t in done if t.findings)
+    lines.append(f"| **total** | | | **{total}** | **{bad}** |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.faults", description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=DEFAULT_TRIALS, help="trials in all, spread over the kinds")
@@ -75,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="processes to run trials in")
     parser.add_argument("--keep", type=Path, help="keep the world of a replayed trial in this folder")
     parser.add_argument("-v", "--verbose", action="store_true", help="a line for every trial, not only the broken")
+    parser.add_argument("--markdown", action="store_true", help="the table as the README holds it, too")
     args = parser.parse_args(argv)
     logging.getLogger().addHandler(logging.NullHandler())  # the runs' warnings are in their run folders
     kinds = args.kind or list(KINDS)
@@ -97,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             print(line, flush=True)
     print()
     print("\n".join(table(done)))
+    if args.markdown:
+        print()
+        print("\n".join(markdown(done)))
     print(f"{len(done)} trials in {time.perf_counter() - started:.0f} s")
     return 1 if any(t.findings for t in done) else 0
 
