@@ -133,3 +133,11 @@ def test_a_label_prefers_the_fields_a_person_knows_a_record_by() -> None:
         clients({"id": 1, "name": "Kari", "email": "kari@x.no", "country": "NO"}), reordered, CLIENT, CUSTOMER
     )
     assert frame[LABEL].to_list() == ["Kari kari@x.no"]  # not the country, though it comes first
+
+
+def test_text_is_nfc_normalised_but_a_key_stays_as_the_system_wrote_it() -> None:
+    """Issue 9, item 5: values compare NFC-normalised; a key is how a write finds the record, so it is kept."""
+    mapping = flow().mapping("customers")
+    target = customers({"ID": "A\u030a-1", "Name": "A\u030ase"})
+    frame = project_target(target, mapping, CUSTOMER, {})
+    assert frame.select("__id", "p:Name").row(0) == ("A\u030a-1", "\u00c5se")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.engine.normalize import canonical, canonical_for, folded
+from reconcile.engine.normalize import canonical_for, canonical_key, folded
 from reconcile.engine.project import ID, prop_col, resolve
 from reconcile.engine.rows import change, plan_rows
 from reconcile.model.catalogue import Entity
@@ -100,7 +100,7 @@ def check_unique(rows: pl.DataFrame, mapping: Mapping, entity: Entity, snapshot:
         return rows
     types = {p.target: p.type for p in mapping.properties if p.source is not None}
     schema = snapshot.schema
-    holder = canonical(*resolve(schema, entity.key), "string").alias("holder")
+    holder = canonical_key(*resolve(schema, entity.key)).alias("holder")
 
     def key(name: str) -> pl.Expr:
         return folded(canonical_for(*resolve(schema, name), entity.field_named(name), types.get(name, "string")))

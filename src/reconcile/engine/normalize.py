@@ -32,11 +32,12 @@ def _nfc(series: pl.Series) -> pl.Series:
     return series
 
 
-def _text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Any value as trimmed text, NFC-normalised, empty as null."""
+def _text(expr: pl.Expr, dtype: pl.DataType, nfc: bool = True) -> pl.Expr:
+    """Any value as trimmed text, NFC-normalised (unless ``nfc`` is false), empty as null."""
     if dtype == pl.Utf8:
         text = expr.str.strip_chars()
-        return pl.when(text == "").then(None).otherwise(text).map_batches(_nfc, return_dtype=pl.Utf8)
+        blank_as_null = pl.when(text == "").then(None).otherwise(text)
+        return blank_as_null.map_batches(_nfc, return_dtype=pl.Utf8) if nfc else blank_as_null
     if dtype == pl.Boolean:
         text = pl.when(expr).then(pl.lit("true")).when(expr.not_()).then(pl.lit("false"))
     elif dtype == pl.Date:
@@ -80,6 +81,12 @@ def _number(value: pl.Expr, decimals: int | None) -> pl.Expr:
     """A float as text at ``decimals`` (or 15 significant digits); no ``-0.0``."""
     rounded = value.round(decimals) if decimals is not None else value.round_sig_figs(15)
     return pl.when(rounded == 0).then(pl.lit(0.0)).otherwise(rounded).cast(pl.Utf8)
+
+
+def canonical_key(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A record's key (or a reference to one) as text: trimmed, but otherwise as the system wrote it, since a
+    write addresses the record by it."""
+    return _text(expr, dtype, nfc=False)
 
 
 def canonical(

@@ -15,7 +15,7 @@ from collections.abc import Mapping as MappingType
 
 import polars as pl
 
-from reconcile.engine.normalize import canonical, canonical_for, folded, parse_datetime
+from reconcile.engine.normalize import canonical, canonical_for, canonical_key, folded, parse_datetime
 from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping, Property
 
@@ -52,7 +52,7 @@ def resolve(schema: pl.Schema, path: str) -> tuple[pl.Expr, pl.DataType]:
 
 def _id_expr(schema: pl.Schema, key: str) -> pl.Expr:
     expr, dtype = resolve(schema, key)
-    return canonical(expr, dtype, "string").alias(ID)
+    return canonical_key(expr, dtype).alias(ID)
 
 
 def _modified_expr(schema: pl.Schema, entity: Entity) -> pl.Expr:
@@ -100,7 +100,7 @@ def _project(snapshot: pl.DataFrame, mapping: Mapping, own: Entity, target: Enti
     for prop in synced:
         expr, dtype = resolve(schema, str(paths[prop.target]))
         if prop.ref:
-            value = canonical(expr, dtype, "string")
+            value = canonical_key(expr, dtype)
         else:
             value = canonical_for(expr, dtype, target.field_named(prop.target), prop.type)
         exprs.append(value.alias(prop_col(prop.target)))
