@@ -64,10 +64,8 @@ def lost_answer(world: World, rng: Random, first: bool) -> Inflicted:
         effect, how = inject.lose(status), f"a {status}"
     else:
         effect, how = inject.time_out(sent=True), "a timeout"
-    rule = HttpRule(effect, methods=frozenset({"POST"}), nth=nth, times=times)
-    return _inflict(
-        world, target, rule, first, f"{times} create(s) carried out, then {how}, from create {nth}", CAN_FAIL
-    )
+    rule = HttpRule(effect, methods=inject.WRITES, nth=nth, times=times)
+    return _inflict(world, target, rule, first, f"{times} write(s) carried out, then {how}, from write {nth}", CAN_FAIL)
 
 
 def rate_limit(world: World, rng: Random, first: bool) -> Inflicted:
