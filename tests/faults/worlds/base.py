@@ -24,6 +24,7 @@ import polars as pl
 from reconcile.app.nightly import RunSettings, Sandbox, execute
 from reconcile.config.flow import load_flow
 from reconcile.errors import ReconcileError
+from reconcile.model.clock import FakeClock
 from reconcile.model.flow import Flow
 from reconcile.model.values import flatten_record, key_text
 from reconcile.systems.base import WriteKind, WriteOp
@@ -133,6 +134,9 @@ class World:
             cache=False,
             sandbox=self.sandbox(),
             first_sync=first_sync,
+            # Nothing else runs in this process: a system's lock still held is a finding, not a wait.
+            lock_wait=60.0,
+            clock=FakeClock(),
         )
 
     def run(
