@@ -87,12 +87,14 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def start_child(spec: list[dict[str, object]], args: list[str]) -> subprocess.Popen[str]:
+def start_child(
+    spec: list[dict[str, object]], args: list[str], env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     """The command line in a process of its own, with ``spec``'s write faults (see :mod:`.child`)."""
     return subprocess.Popen(
         [sys.executable, "-m", "tests.faults.child", json.dumps(spec), "--", *args],
         cwd=REPO,
-        env=child_env(),
+        env={**child_env(), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

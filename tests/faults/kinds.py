@@ -22,7 +22,7 @@ from tests.faults.trial import Kind
 from tests.faults.worlds.exact import ExactWorld
 from tests.faults.worlds.files import FilesWorld, TwoShopsWorld
 from tests.faults.worlds.poweroffice import PowerOfficeWorld
-from tests.faults.worlds.rest import RestWorld
+from tests.faults.worlds.rest import RestWorld, TwoShopsRestWorld
 
 EVERY = (FilesWorld, RestWorld, ExactWorld, PowerOfficeWorld)
 HTTP = (RestWorld, ExactWorld, PowerOfficeWorld)
@@ -58,6 +58,11 @@ KINDS: dict[str, Kind] = {
         Kind(
             "missing-data", "an entity file or folder missing, in other case, or cut short", (FilesWorld,), missing_data
         ),
-        Kind("two-flows", "two flows at once on one target, in two processes", (TwoShopsWorld,), two_flows),
+        Kind(
+            "two-flows",
+            "two flows at once on one target, in two processes",
+            (TwoShopsWorld, TwoShopsRestWorld),
+            two_flows,
+        ),
     )
 }

@@ -7,8 +7,9 @@
   everything in sync.
 - ``missing-data``: an entity file or a system's folder is missing, is named in other letter case, or
   breaks off: an error that names it (exit 2), never an empty snapshot that leads to creates.
-- ``two-flows``: two flows that write the same ledger run at once, in two processes that both read their
-  snapshots before either writes (:func:`.child.meet`): they must serialise or write only what they own.
+- ``two-flows``: two flows that write the same ledger (a folder, or a REST system) run at once, in two
+  processes that both read their snapshots before either writes (:func:`.child.meet`): they must serialise
+  or write only what they own.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tests.faults.oracle import Finding
 from tests.faults.trial import Inflicted
 from tests.faults.worlds.base import World
 from tests.faults.worlds.files import FilesWorld, TwoShopsWorld
+from tests.faults.worlds.rest import TwoShopsRestWorld
 
 STOPPED = frozenset({2, 3})
 """A run that must not write: a guard (3), or an error that names the state file (2)."""
@@ -95,14 +97,15 @@ def missing_data(world: World, rng: Random, first: bool) -> Inflicted:
 
 def two_flows(world: World, rng: Random, first: bool) -> Inflicted:
     """Both flows run at once, in two processes that meet at their first write (see the module docs)."""
-    assert isinstance(world, TwoShopsWorld)
+    assert isinstance(world, TwoShopsWorld | TwoShopsRestWorld)
+    _, env = world.child_connections()
     markers = [world.root / "at-write-a", world.root / "at-write-b"]
     target = world.flow().target
     children = []
     for n, flow in enumerate(world.flows):
         meet = [str(markers[n]), str(markers[1 - n])]
         spec: list[dict[str, object]] = [{"system": target, "nth": 1, "effect": "meet", "meet": meet}]
-        children.append(start_child(spec, world.cli(flow, first_sync=first)))
+        children.append(start_child(spec, world.cli(flow, first_sync=first), env))
     outcomes = [outcome_of(child) for child in children]
     met = all(Path(m).exists() for m in markers)
     fault = "two flows at once on one target" + (", both at their writes together" if met else "")

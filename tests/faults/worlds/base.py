@@ -207,6 +207,17 @@ class World:
                 self.edits += [Edit(system, entity, result.key, k, v) for k, v in op.values.items()]
         return [str(r.key) for r in results]
 
+    def cli(self, flow: Path, *, first_sync: bool, state_dir: Path | None = None) -> list[str]:
+        """The command line of a nightly run of ``flow`` in a process of its own, as cron would give it."""
+        connections, _ = self.child_connections()
+        args = ["run", str(flow), "--state", str(state_dir or self.state_dir), "--report-dir", str(self.reports)]
+        args += ["--connections", str(connections)] if connections is not None else []
+        return args + (["--first-sync"] if first_sync and supports_first_sync() else [])
+
+    def child_connections(self) -> tuple[Path | None, dict[str, str]]:
+        """The connections file a run in another process uses, and the variables its secrets are in."""
+        return self.connections, {}
+
     def night_edits(self, rng: Random) -> None:
         """What people change on both sides between two nights (new records, edits); recorded in :attr:`edits`."""
 

@@ -15,7 +15,7 @@ from random import Random
 from typing import Any, ClassVar
 
 from tests.cli.world import FLOW, LEDGER, SHOP
-from tests.faults.worlds.base import World, supports_first_sync
+from tests.faults.worlds.base import World
 from tests.faults.worlds.shop import SECOND_FLOW, ShopData, draw, night_edits
 
 
@@ -69,13 +69,6 @@ class FilesWorld(World):
         return math.ceil(len(self.data.customers) / self.batch_size) + math.ceil(
             max(len(self.data.orders), 1) / self.batch_size
         )
-
-    def cli(self, flow: Path, *, first_sync: bool, state_dir: Path | None = None) -> list[str]:
-        """The command line of a nightly run of ``flow``, as cron would give it."""
-        assert self.connections is not None
-        args = ["run", str(flow), "--state", str(state_dir or self.state_dir), "--report-dir", str(self.reports)]
-        args += ["--connections", str(self.connections)]
-        return args + (["--first-sync"] if first_sync and supports_first_sync() else [])
 
 
 @dataclass

@@ -22,7 +22,7 @@ from reconcile.systems.rest.connector import RestSystem
 from tests.cli.world import FLOW, SHOP
 from tests.faults.worlds.files import write_json
 from tests.faults.worlds.http import HttpWorld
-from tests.faults.worlds.shop import ShopData, draw, night_edits
+from tests.faults.worlds.shop import SECOND_FLOW, ShopData, draw, night_edits
 
 LEDGER_REST = """
 system = "ledger"
@@ -109,3 +109,34 @@ class RestWorld(HttpWorld):
         if self.nights:
             return 5
         return len(self.data.customers) + max(math.ceil(len(self.data.orders) / 2), 1)
+
+
+@dataclass
+class TwoShopsRestWorld(RestWorld):
+    """Two shops with the same customers, and a flow from each into the one REST ledger.
+
+    Its runs in other processes reach the ledger's emulator, served by this one, through a connection of
+    their own (:meth:`child_connections`), as two cron jobs on one machine would.
+    """
+
+    name: ClassVar[str] = "rest, two flows"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        (self.flows_dir / "systems" / "shop2.toml").write_text(
+            SHOP.replace('system = "shop"', 'system = "shop2"'), encoding="utf-8"
+        )
+        second = self.flows_dir / "shop2-to-ledger.toml"
+        second.write_text(SECOND_FLOW, encoding="utf-8")
+        self.flows.append(second)
+        write_json(self.root / "data" / "shop2" / "Customer.json", self.data.customers)
+        write_json(self.root / "data" / "shop2" / "Order.json", [])
+        assert self.connections is not None
+        self.connections.write_text('[shop]\nfolder = "data/shop"\n[shop2]\nfolder = "data/shop2"\n', encoding="utf-8")
+
+    def child_connections(self) -> tuple[Path | None, dict[str, str]]:
+        assert self.connections is not None
+        path = self.root / "connections-elsewhere.toml"
+        ledger = f'[ledger]\nbase_url = "{self.url("ledger")}"\ntoken_env = "LEDGER_TOKEN"\n'
+        path.write_text(self.connections.read_text(encoding="utf-8") + ledger, encoding="utf-8")
+        return path, {"LEDGER_TOKEN": self.emulators["ledger"].secrets["token"]}
