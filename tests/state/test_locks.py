@@ -14,7 +14,7 @@ from reconcile.state.locks import POLL, SystemLock, hold_systems
 
 def test_a_second_writer_of_a_system_waits_then_gives_up_naming_the_first(tmp_path: Path) -> None:
     ledger = SystemLock("ledger", tmp_path / "ledger" / ".reconcile.lock")
-    clock, heard = FakeClock(), []
+    clock, heard = FakeClock(), list[str]()
     with (
         hold_systems([ledger], "run-1", wait=60, clock=FakeClock()),
         pytest.raises(StateError) as caught,
