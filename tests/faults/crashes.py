@@ -3,7 +3,8 @@
 In this process a kill raises :class:`~tests.faults.inject.Killed` at the chosen write call (the n-th
 ``write`` of the run to its target, counted over every mapping); ``kill-process`` kills a real child
 process there with ``os._exit`` (:mod:`.child`). Over HTTP a kill can also fall on one call of a batch: after
-the server carried out the n-th write call, before its answer reached the connector.
+the server carried out the n-th write call, before its answer reached the connector. ``kill-in-flush`` kills
+a run while a files system settles its writes into its files, before or right after one is replaced.
 """
 
 from __future__ import annotations
@@ -121,3 +122,16 @@ def kill_process(world: World, rng: Random, first: bool) -> Inflicted:
     outcome = outcome_of(start_child(spec, world.cli(world.flows[0], first_sync=first)))
     allowed = frozenset({KILLED, 0})
     return Inflicted(f"process killed {WHERE[point]} at write call {nth}", [outcome], allowed)
+
+
+def kill_in_flush(world: World, rng: Random, first: bool) -> Inflicted:
+    """A kill while a files system settles what it took: before or right after the n-th file is replaced."""
+    assert isinstance(world, FilesWorld)
+    system = rng.choice([world.flow().target, world.flow().target, world.flow().source])
+    nth, after = rng.randint(1, 2), rng.random() < 0.5
+    with inject.dying_replace(world.folder(system), nth, after=after) as replaced:
+        outcome = world.run(first_sync=first)
+    fault = f"killed {'right after' if after else 'before'} file {nth} of {system} was replaced"
+    if not replaced.fired:
+        fault += f" ({replaced.seen} were)"
+    return Inflicted(fault, [outcome], frozenset({KILLED} if replaced.fired else {0}))

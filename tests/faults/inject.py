@@ -12,6 +12,8 @@ Two seams, both outside the product code:
   :class:`WriteRule` s meet the n-th ``write`` call to one system: the process dies before the batch is
   sent, after the system took it (before the run could journal the answer), or after the system took only
   the first records of the batch.
+- **Files.** :func:`dying_replace` kills the process before or right after the n-th file of a folder is
+  replaced: a files system that settles its writes when it is closed dies in the middle of settling them.
 
 A kill in this process raises :class:`Killed`, a ``BaseException`` that no ``except Exception`` of the run
 swallows; from then on the wrapped systems take nothing more, and a folder of files is not even closed, as
@@ -24,6 +26,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 import httpx
@@ -300,3 +303,40 @@ def faulty_writes(rules: Sequence[WriteRule]) -> Iterator[None]:
         yield
     finally:
         setattr(Systems, "_connect", original)  # noqa: B010
+
+
+@dataclass
+class Replaced:
+    """Files replaced in a folder so far, and whether the kill among them fell."""
+
+    seen: int = 0
+    fired: bool = False
+
+
+@contextmanager
+def dying_replace(folder: Path, nth: int, *, after: bool) -> Iterator[Replaced]:
+    """The process dies at the ``nth`` file replaced in ``folder``: before the rename, or right after it.
+
+    Every atomic write ends in ``os.replace``; a files system settles what it took in a run by replacing its
+    entity files (and settling its own logs beside them) when it is closed: this is a kill in the middle of
+    that, whichever file the system writes first.
+    """
+    real = os.replace
+    where = folder.resolve()
+    replaced = Replaced()
+
+    def replace(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        if not DEATH.dead and Path(dst).resolve().is_relative_to(where):
+            replaced.seen += 1
+            if replaced.seen == nth:
+                replaced.fired = True
+                if after:
+                    real(src, dst, *args, **kwargs)
+                die(f"{'after' if after else 'before'} replacing {Path(dst).name}")
+        real(src, dst, *args, **kwargs)
+
+    setattr(os, "replace", replace)  # noqa: B010 (the one call every atomic write ends in, swapped for the block)
+    try:
+        yield replaced
+    finally:
+        setattr(os, "replace", real)  # noqa: B010

@@ -14,6 +14,7 @@ CRASHES: dict[str, tuple[int, ...]] = {
     "kill-after-send": (0, 4, 5, 8, 12),
     "kill-mid-batch": (0, 4, 8, 9, 12),
     "kill-process": (0, 1),
+    "kill-in-flush": (1, 3),
 }
 NETWORK: dict[str, tuple[int, ...]] = {
     "lost-answer": (0, 1, 3, 6),
