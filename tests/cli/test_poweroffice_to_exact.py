@@ -44,12 +44,28 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             [WriteOp(WriteKind.UPDATE, "edit-exact", {"Website": "https://nytt.example.nl"}, key=exact_account)],
         )
         assert patched.ok and put.ok, (patched, put)
+        # Two contact persons of one company at one address: Exact keeps one address and answers both with it.
+        # A contact's city in Exact is its company's, so they live in the company's city.
+        account = accounts.filter(pl.col("source_id") == po_customer)["target_id"].item()
+        city = exact.read("Accounts").filter(pl.col("ID") == account)["City"].item()
+        shared_address = {"partyId": po_customer, "address1": "Storgata 1", "city": city, "residenceCountryCode": "NO"}
+        persons = po.write(
+            "Contactperson",
+            [
+                WriteOp(WriteKind.CREATE, "p1", {**shared_address, "firstName": "Ada", "lastName": "Berg"}),
+                WriteOp(WriteKind.CREATE, "p2", {**shared_address, "firstName": "Per", "lastName": "Berg"}),
+            ],
+        )
+        assert all(p.ok for p in persons), persons
     second = execute(FLOW, settings)
     with Systems(flows_dir=FLOW.parent, state_dir=settings.state_dir, sandbox=open_sandbox) as systems:
         exact_accounts = systems.open("exact").read("Accounts")
         po_customers = systems.open("poweroffice").read("Customers")
     third = execute(FLOW, settings)
+    with open_state(settings.state_dir) as store:
+        links_after = store.links("powerofficego-to-exact")
     return {
+        "links_after": links_after,
         "first": first,
         "second": second,
         "third": third,
@@ -58,6 +74,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "exact_account": exact_account,
         "exact_accounts": exact_accounts,
         "po_customers": po_customers,
+        "persons": [p.key for p in persons],
     }
 
 
@@ -99,3 +116,18 @@ def test_third_night_is_in_sync_apart_from_review(nights: dict[str, object]) -> 
     third = nights["third"]
     writes = third.plan.filter(pl.col("action").is_in(WRITES))  # type: ignore[attr-defined]
     assert writes.is_empty(), writes
+
+
+def test_contact_persons_at_one_address_share_the_address_exact_gives_back(nights: dict[str, object]) -> None:
+    second = nights["second"]
+    persons: list[str] = nights["persons"]  # type: ignore[assignment]
+    created = second.plan.filter(  # type: ignore[attr-defined]
+        (pl.col("mapping") == "contactperson-addresses") & pl.col("source_id").is_in(persons)
+    )
+    assert created["action"].to_list() == ["create", "create"]
+    assert created["status"].to_list() == ["applied", "applied"]
+    assert created["write_error"].to_list() == [None, None]
+    addresses = created["target_id"].to_list()
+    links: pl.DataFrame = nights["links_after"]  # type: ignore[assignment]
+    shared = links.filter((pl.col("mapping") == "contactperson-addresses") & pl.col("source_id").is_in(persons))
+    assert shared.height == 2 and shared["target_id"].n_unique() == 1, (shared, addresses)
