@@ -13,6 +13,7 @@ read their snapshots and only then write, the interleaving that makes duplicates
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -30,9 +31,12 @@ from tests.faults.inject import (
     kill_after_send,
     kill_before_send,
     kill_midway,
+    seeded_ids,
 )
 
 MEET_WAIT = 1.0
+IDS = "FAULTS_IDS"
+"""The variable that seeds the GUIDs the child's systems make (:func:`~tests.faults.inject.seeded_ids`)."""
 
 
 def meet(mine: Path, other: Path) -> WriteEffect:
@@ -66,7 +70,7 @@ def run(argv: list[str]) -> int:
     spec, args = json.loads(argv[0]), argv[argv.index("--") + 1 :]
     DEATH.hard = True
     rules = [WriteRule(system=s["system"], effect=effect_of(s), nth=int(s["nth"])) for s in spec]
-    with faulty_writes(rules):
+    with faulty_writes(rules), seeded_ids(os.environ.get(IDS, "")):
         return main(args)
 
 

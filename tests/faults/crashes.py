@@ -18,6 +18,7 @@ from random import Random
 
 import reconcile
 from tests.faults import inject
+from tests.faults.child import IDS
 from tests.faults.inject import HttpRule, WriteRule, faulty_writes
 from tests.faults.trial import Inflict, Inflicted
 from tests.faults.worlds.base import CRASHED, KILLED, RunOutcome, World
@@ -89,13 +90,13 @@ def child_env() -> dict[str, str]:
 
 
 def start_child(
-    spec: list[dict[str, object]], args: list[str], env: dict[str, str] | None = None
+    spec: list[dict[str, object]], args: list[str], ids: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[str]:
-    """The command line in a process of its own, with ``spec``'s write faults (see :mod:`.child`)."""
+    """The command line in a process of its own, with ``spec``'s write faults and GUIDs drawn from ``ids``."""
     return subprocess.Popen(
         [sys.executable, "-m", "tests.faults.child", json.dumps(spec), "--", *args],
         cwd=REPO,
-        env={**child_env(), **(env or {})},
+        env={**child_env(), **(env or {}), IDS: ids},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -119,7 +120,8 @@ def kill_process(world: World, rng: Random, first: bool) -> Inflicted:
     nth = rng.randint(1, world.write_calls() + 1)
     keep = rng.randint(1, max(1, world.batch_size - 1))
     spec: list[dict[str, object]] = [{"system": world.flow().target, "nth": nth, "effect": point, "keep": keep}]
-    outcome = outcome_of(start_child(spec, world.cli(world.flows[0], first_sync=first)))
+    ids = f"child/{rng.random()}"
+    outcome = outcome_of(start_child(spec, world.cli(world.flows[0], first_sync=first), ids))
     allowed = frozenset({KILLED, 0})
     return Inflicted(f"process killed {WHERE[point]} at write call {nth}", [outcome], allowed)
 

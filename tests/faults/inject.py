@@ -23,6 +23,9 @@ a dead process would not. In a child process (:mod:`.child`) :func:`die` ends th
 from __future__ import annotations
 
 import os
+import random
+import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -340,3 +343,25 @@ def dying_replace(folder: Path, nth: int, *, after: bool) -> Iterator[Replaced]:
         yield replaced
     finally:
         setattr(os, "replace", real)  # noqa: B010
+
+
+@contextmanager
+def seeded_ids(seed: str) -> Iterator[None]:
+    """``uuid.uuid4`` drawn from ``seed`` inside the block, in every thread (the emulators' too).
+
+    The emulators and a files system give new records GUIDs; the order records come in, and so which of
+    two identical creates pairs with which record, may follow them. Drawn from the trial's seed, a replay
+    meets the very same ids.
+    """
+    real = uuid.uuid4
+    draw, lock = random.Random(seed), threading.Lock()
+
+    def uuid4() -> uuid.UUID:
+        with lock:
+            return uuid.UUID(int=draw.getrandbits(128), version=4)
+
+    setattr(uuid, "uuid4", uuid4)  # noqa: B010 (every GUID the systems make, swapped for the block)
+    try:
+        yield
+    finally:
+        setattr(uuid, "uuid4", real)  # noqa: B010

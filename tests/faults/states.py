@@ -105,7 +105,7 @@ def two_flows(world: World, rng: Random, first: bool) -> Inflicted:
     for n, flow in enumerate(world.flows):
         meet = [str(markers[n]), str(markers[1 - n])]
         spec: list[dict[str, object]] = [{"system": target, "nth": 1, "effect": "meet", "meet": meet}]
-        children.append(start_child(spec, world.cli(flow, first_sync=first), env))
+        children.append(start_child(spec, world.cli(flow, first_sync=first), f"child {n}/{rng.random()}", env))
     outcomes = [outcome_of(child) for child in children]
     met = all(Path(m).exists() for m in markers)
     fault = "two flows at once on one target" + (", both at their writes together" if met else "")

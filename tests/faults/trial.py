@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
 
+from tests.faults.inject import seeded_ids
 from tests.faults.oracle import Finding, Oracle, settled
 from tests.faults.worlds.base import CRASHED, KILLED, Records, RunOutcome, World
 
@@ -96,7 +97,11 @@ def run_trial(kind: Kind, seed: int, root: Path | None = None) -> Trial:
     started = time.perf_counter()
     trial = Trial(kind.name, seed)
     rng = Random(f"{kind.name}/{seed}")
-    with tempfile.TemporaryDirectory(prefix="faults-", dir=SCRATCH) as tmp, _scratch_temp():
+    with (
+        tempfile.TemporaryDirectory(prefix="faults-", dir=SCRATCH) as tmp,
+        _scratch_temp(),
+        seeded_ids(f"{kind.name}/{seed}/ids"),
+    ):
         where = root or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
         world_type = kind.worlds[seed % len(kind.worlds)]
