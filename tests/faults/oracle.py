@@ -33,7 +33,7 @@ from reconcile.model.catalogue import Catalogue
 from reconcile.model.flow import Flow, Mapping
 from reconcile.model.values import key_text
 from reconcile.state.store import StateStore, open_state
-from tests.faults.worlds.base import Records, World
+from tests.faults.worlds.base import Records, RunOutcome, World
 
 SHOWN = 3
 """Examples a finding names before it says how many more there are."""
@@ -217,17 +217,13 @@ class Oracle:
             self.find("pending", f"{flow.name}: journal entries still pending: {_few(rows)}")
 
 
-def settled(plan: pl.DataFrame | None, flow: str) -> list[Finding]:
-    """A plan made right after a clean rerun must find nothing to do."""
-    if plan is None:
-        return [Finding("unsettled", f"{flow}: no plan")]
-    open_rows = plan.filter(pl.col("action") != "in_sync")
+def settled(dry: RunOutcome, flow: str) -> list[Finding]:
+    """A plan made right after a clean rerun (``dry``, a dry run) must find nothing to do."""
+    if dry.plan is None:
+        return [Finding("unsettled", f"{flow}: the plan after the clean rerun ended {dry}")]
+    open_rows = dry.plan.filter(pl.col("action") != "in_sync")
     if open_rows.is_empty():
         return []
     counts = open_rows.group_by("mapping", "action").len().sort("mapping", "action").iter_rows()
-    return [
-        Finding(
-            "unsettled",
-            f"{flow}: a plan after the clean rerun still holds " + _few([f"{m} {a} x{n}" for m, a, n in counts]),
-        )
-    ]
+    held = _few([f"{m} {a} x{n}" for m, a, n in counts])
+    return [Finding("unsettled", f"{flow}: a plan after the clean rerun still holds {held}")]

@@ -153,7 +153,7 @@ def _steps(kind: Kind, world: World, rng: Random, trial: Trial) -> None:
         trial.findings += inflicted.check()
     trial.findings += Oracle(world).check()
     for flow in world.flows:
-        trial.findings += settled(world.run(flow, dry_run=True).plan, flow.stem)
+        trial.findings += settled(world.run(flow, dry_run=True), flow.stem)
 
 
 @contextmanager
