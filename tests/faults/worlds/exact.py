@@ -79,10 +79,11 @@ STAMP = "2026-10-01T08:00:00.0000000+00:00"
 
 def builtin_connector(world: HttpWorld, name: str, transport: httpx.BaseTransport, limits_dir: Path | None) -> System:
     """The real connector of Exact Online or PowerOffice Go on the world's emulator, as a connection opens it."""
+    spent: dict[str, Any] = {} if limits_dir is None else {"limits_dir": limits_dir}
     if name == "poweroffice":
         emulator = world.emulators[name]
         return system_for_emulator(
-            emulator, world.url(name), clock=world.clock, page_size=3, transport=transport, limits_dir=limits_dir
+            emulator, world.url(name), clock=world.clock, page_size=3, transport=transport, **spent
         )
     conn = {
         "base_url": world.url(name),
@@ -92,7 +93,7 @@ def builtin_connector(world: HttpWorld, name: str, transport: httpx.BaseTranspor
     }
     store_refresh_token(conn, world.emulators[name].issue_refresh_token())
     return ExactSystem.from_connection(
-        conn, client_secret=SANDBOX_CLIENT_SECRET, clock=world.clock, transport=transport, limits_dir=limits_dir
+        conn, client_secret=SANDBOX_CLIENT_SECRET, clock=world.clock, transport=transport, **spent
     )
 
 
