@@ -41,7 +41,7 @@ KINDS: dict[str, Kind] = {
         Kind("kill-mid-batch", "killed after the system took part of a batch", EVERY, kill_at("midway")),
         Kind("kill-process", "a real kill (os._exit) of the run's process at a write", (FilesWorld,), kill_process),
         Kind("kill-in-flush", "killed while a files system replaces its files", (FilesWorld,), kill_in_flush),
-        Kind("lost-answer", "a create carried out, its answer lost to a 5xx or a timeout", HTTP, lost_answer),
+        Kind("lost-answer", "a write carried out, its answer lost to a 5xx or a timeout", HTTP, lost_answer),
         Kind("rate-limit", "a storm of 429s with Retry-After", HTTP, rate_limit),
         Kind("server-error", "5xx on reads or writes", HTTP, server_error),
         Kind("timeout", "reads or writes timing out", HTTP, timeout),

@@ -75,7 +75,7 @@ class FilesWorld(World):
 class TwoShopsWorld(FilesWorld):
     """Two shops with the same customers, and a flow from each into the one ledger."""
 
-    name: ClassVar[str] = "files, two flows"
+    name: ClassVar[str] = "files (two flows)"
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -119,7 +119,7 @@ class TwoShopsRestWorld(RestWorld):
     their own (:meth:`child_connections`), as two cron jobs on one machine would.
     """
 
-    name: ClassVar[str] = "rest, two flows"
+    name: ClassVar[str] = "rest (two flows)"
 
     def __post_init__(self) -> None:
         super().__post_init__()
