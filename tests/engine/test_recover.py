@@ -99,3 +99,19 @@ def test_a_fixed_value_written_on_create_does_not_hide_the_record() -> None:
 
 def test_nothing_pending_finds_nothing() -> None:
     assert found(pending(), customers(OLA_ROW)) == []
+
+
+def test_identical_creates_are_told_apart_by_what_their_lines_hold() -> None:
+    """Two orders of one customer for one amount, made in reverse order: each finds the record with its lines."""
+    wanted = pending(("1", OLA), ("2", OLA))
+    target = customers({**OLA_ROW, "ID": "c7"}, {**OLA_ROW, "ID": "c8"})  # c8, the newest, is order 1's twin
+    mapping = flow().mapping("customers")
+    projected = project_target(target, mapping, CUSTOMER, {})
+    linked = pl.Series([], dtype=pl.Utf8)
+    by_order = sorted(find_created(wanted, projected, linked).rows())
+    assert by_order == [("1", "c8"), ("2", "c7")]  # without the lines: in order, the first with the newest
+    prints = (
+        pl.DataFrame({"id": ["1", "2"], "print": ["widget x1", "gadget x3"]}),
+        pl.DataFrame({"id": ["c7", "c8"], "print": ["widget x1", "gadget x3"]}),
+    )
+    assert sorted(find_created(wanted, projected, linked, prints).rows()) == [("1", "c7"), ("2", "c8")]

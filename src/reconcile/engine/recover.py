@@ -6,9 +6,10 @@ snapshot, first by the identity stamp the create carried where its system has a 
 (:func:`find_stamped`), then by the values it wrote (:func:`find_created`).
 
 Pending creates and target records are paired one to one. Creates that wrote the same values (two orders
-of one customer for one amount) cannot be told apart, and neither can the records they made: the first
-pending create is paired with the newest such record, the second with the next, and so on. A create left
-without a record was not made and is made again; a record left without a create is not ours to link.
+of one customer for one amount) are told apart by their lines where they have any: each is paired first with a
+record whose lines hold what its lines were sent with (``prints``). What still cannot be told apart is paired in
+order: the first pending create with the newest such record, the second with the next, and so on. A create
+left without a record was not made and is made again; a record left without a create is not ours to link.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ PENDING_SCHEMA = {"source_id": pl.Utf8, "property": pl.Utf8, "value": pl.Utf8}
 STAMP_SCHEMA = {"source_id": pl.Utf8, "stamp": pl.Utf8}
 """The identity stamp each pending create was sent with."""
 PAIR_SCHEMA = {"source_id": pl.Utf8, "target_id": pl.Utf8}
+PRINT_SCHEMA = {"id": pl.Utf8, "print": pl.Utf8}
+"""What a record's embedded lines hold, as one text: a pending create's (id = source id) or a record's (target id)."""
+_HIT_COLUMNS = ("source_id", "target_id", "s_order", "t_order", "sig", "needed")
 
 
 def find_stamped(stamps: pl.DataFrame, carried: pl.DataFrame, linked_targets: pl.Series) -> pl.DataFrame:
@@ -40,11 +44,17 @@ def find_stamped(stamps: pl.DataFrame, carried: pl.DataFrame, linked_targets: pl
     return pair_one_to_one(hits)
 
 
-def find_created(pending: pl.DataFrame, target: pl.DataFrame, linked_targets: pl.Series) -> pl.DataFrame:
+def find_created(
+    pending: pl.DataFrame,
+    target: pl.DataFrame,
+    linked_targets: pl.Series,
+    prints: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+) -> pl.DataFrame:
     """source_id, target_id for each pending create (long: source_id, property, value) found in ``target``.
 
     ``target`` is the projected target of the mapping, in snapshot order; ``linked_targets`` the target ids
-    already linked. A record is a create's when it holds every value the create wrote.
+    already linked. A record is a create's when it holds every value the create wrote. ``prints`` (pending
+    creates', records') tell creates with the same values apart by what their lines hold (:data:`PRINT_SCHEMA`).
     """
     columns = [c for c in target.columns if c.startswith("p:")]
     # Only synced properties can be compared: a fixed value set on create is in the payload but not projected.
@@ -75,9 +85,27 @@ def find_created(pending: pl.DataFrame, target: pl.DataFrame, linked_targets: pl
         .agg(pl.len().alias("hits"))
         .join(signatures, on="source_id")
         .filter(pl.col("hits") == pl.col("needed"))
-        .select("source_id", "target_id", "s_order", "t_order", "sig", "needed")
+        .select(*_HIT_COLUMNS)
     )
-    return pair_one_to_one(hits)
+    if prints is None:
+        return pair_one_to_one(hits)
+    return _pair_by_prints(hits, *prints)
+
+
+def _pair_by_prints(hits: pl.DataFrame, pending_prints: pl.DataFrame, target_prints: pl.DataFrame) -> pl.DataFrame:
+    """Pairs whose lines agree first, each print a signature of its own; then the rest, as without prints."""
+    printed = hits.join(pending_prints.rename({"id": "source_id", "print": "s_print"}), on="source_id").join(
+        target_prints.rename({"id": "target_id", "print": "t_print"}), on="target_id"
+    )
+    agree = printed.filter(pl.col("s_print") == pl.col("t_print")).with_columns(
+        (pl.col("sig") + pl.lit("\x1d") + pl.col("s_print")).alias("sig")
+    )
+    first = pair_one_to_one(agree.select(*_HIT_COLUMNS))
+    rest = hits.filter(
+        ~pl.col("source_id").is_in(first["source_id"].implode())
+        & ~pl.col("target_id").is_in(first["target_id"].implode())
+    )
+    return pl.concat([first, pair_one_to_one(rest)])
 
 
 def pair_one_to_one(hits: pl.DataFrame) -> pl.DataFrame:
