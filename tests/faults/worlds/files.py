@@ -14,9 +14,9 @@ from pathlib import Path
 from random import Random
 from typing import Any, ClassVar
 
-from tests.cli.world import FLOW, LEDGER, SHOP
+from tests.cli.world import LEDGER, SHOP
 from tests.faults.worlds.base import World
-from tests.faults.worlds.shop import SECOND_FLOW, ShopData, draw, night_edits
+from tests.faults.worlds.shop import FLOW, SECOND_FLOW, ShopData, draw, night_edits
 
 
 def write_json(path: Path, records: list[dict[str, Any]]) -> None:

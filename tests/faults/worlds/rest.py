@@ -19,10 +19,10 @@ from reconcile.config.systemfile import load_system_file
 from reconcile.sandbox.rest.emulator import RestEmulator
 from reconcile.systems.base import System
 from reconcile.systems.rest.connector import RestSystem
-from tests.cli.world import FLOW, SHOP
+from tests.cli.world import SHOP
 from tests.faults.worlds.files import write_json
 from tests.faults.worlds.http import HttpWorld
-from tests.faults.worlds.shop import SECOND_FLOW, ShopData, draw, night_edits
+from tests.faults.worlds.shop import FLOW, SECOND_FLOW, ShopData, draw, night_edits
 
 LEDGER_REST = """
 system = "ledger"

@@ -1,7 +1,7 @@
 """A shop and a ledger: the records of the files and REST worlds, drawn from a seed.
 
-``shop`` (source) has Customer and Order; ``ledger`` (target) has Account and Invoice (the system files and
-the flow of :mod:`tests.cli.world`: customers merge on email, orders have no merge rule). What a seed draws:
+``shop`` (source) has Customer and Order; ``ledger`` (target) has Account and Invoice (the system files of
+:mod:`tests.cli.world`, and its flow: customers merge on email, orders have no merge rule). What a seed draws:
 
 - 3 to 7 customers, each with 0 to 2 orders; some orders have a twin with the very same values (two
   orders of one customer for one amount), which only the journal can tell apart after a lost answer;
@@ -9,7 +9,8 @@ the flow of :mod:`tests.cli.world`: customers merge on email, orders have no mer
   (a merge key compares case-insensitively), some belong to nobody in the shop; an invoice of its own.
 
 :func:`night_edits` is what people change between two nights: a city in the shop, an account's name in the
-ledger, an order's amount, and new customers with orders.
+ledger, an order's amount, an order cancelled (its invoice goes with it: ``delete = "propagate"``), and new
+customers with orders.
 """
 
 from __future__ import annotations
@@ -24,6 +25,34 @@ from tests.faults.worlds.base import Records, World, guid
 CITIES = ("Oslo", "Bergen", "Trondheim", "Tromsø", "Ålesund", "Bodø")
 AMOUNTS = (100.0, 249.5, 99.9, 1200.0, 0.3)
 MERGED_AT = "2026-10-01T08:00:00Z"
+
+FLOW = """
+name = "shop-to-ledger"
+source = "shop"
+target = "ledger"
+[defaults]
+conflict = "newest"
+[[mapping]]
+name = "customers"
+source = "Customer"
+target = "Account"
+merge = [[["email", "Email"]]]
+properties = [
+  { source = "name", target = "Name" },
+  { source = "email", target = "Email" },
+  { source = "city", target = "City" },
+]
+[[mapping]]
+name = "orders"
+source = "Order"
+target = "Invoice"
+delete = "propagate"
+properties = [
+  { source = "customer", target = "Account", ref = "customers" },
+  { source = "total", target = "Amount", type = "float" },
+]
+"""
+"""The flow of :mod:`tests.cli.world`, with an order deleted in the shop deleting its invoice."""
 
 SECOND_FLOW = """
 name = "shop2-to-ledger"
@@ -137,10 +166,13 @@ def night_edits(world: World, rng: Random, records: Records) -> None:
         account = by_email[str(customers[chosen]["email"]).casefold()]
         name = f"{accounts[account]['Name']} AS"
         world.change("ledger", "Account", [WriteOp(WriteKind.UPDATE, "rename", {"Name": name}, key=account)])
-    orders = records[("shop", "Order")]
+    orders = sorted(records[("shop", "Order")])
     if orders:
-        order = rng.choice(sorted(orders))
+        order = rng.choice(orders)
         world.change("shop", "Order", [WriteOp(WriteKind.UPDATE, "amount", {"total": 77.7}, key=order)])
+    if len(orders) >= 4:  # one delete in four stays under the flow's guard on the share of deletes
+        gone = rng.choice([o for o in orders if o != order])
+        world.change("shop", "Order", [WriteOp(WriteKind.DELETE, "cancel", key=gone)])
     first = max(int(i) for i in ids) + 1
     new = [
         {"id": i, "name": f"Ny kunde {i}", "email": f"ny{i}@example.no", "city": rng.choice(CITIES)}
