@@ -5,19 +5,17 @@
 - ``rate-limit``: a storm of 429s with ``Retry-After``, on any call, sometimes longer than the retries last.
 - ``server-error``: 5xx answers on reads or writes, the server having done nothing.
 - ``timeout``: reads or writes that time out before reaching the server.
-
-A read (or any call refused with a 429) that fails at most :data:`PASSING` times in a row must be retried
-through: the run ends 0. Longer storms may end the run as a system failure (4), or fail writes (1).
 - ``token-expiry``: a token that expires in the middle of the run (its life passes on the clock, or the
   server ends it early); the run must take a new one and go on.
 - ``truncated-page``: one page of a snapshot breaks off in its middle: never a shorter snapshot that leads
   to creates or deletes.
-
 - ``spent-limit``: Exact allows few calls a minute; a run is killed after it spent many of them, and the
   rerun starts at once. The limiters keep what the key spent in the state directory: no call of either run
   meets a 429.
 
-The n-th call a fault falls on is drawn from the seed, over the calls the world's first run makes.
+A read (or any call refused with a 429) that fails at most :data:`PASSING` times in a row must be retried
+through: the run ends 0. Longer storms may end the run as a system failure (4), or fail writes (1). The n-th
+call a fault falls on is drawn from the seed, over about the calls the world's next run makes.
 """
 
 from __future__ import annotations
