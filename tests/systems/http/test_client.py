@@ -11,6 +11,7 @@ import pytest
 
 from reconcile.model.clock import FakeClock
 from reconcile.systems.http.client import HttpClient, NetworkError
+from reconcile.systems.http.limits import SlidingWindowLimiter
 from reconcile.systems.http.retry import RetryPolicy, server_error, whole_json
 
 
@@ -61,3 +62,30 @@ def test_a_page_that_broke_off_is_read_again_never_taken_for_a_shorter_snapshot(
     http = _client(httpx.MockTransport(lambda request: next(answers)), clock)
     response = http.request("GET", "/x", endpoint="x", complete=whole_json)
     assert response.json() == [{"Id": 1}, {"Id": 2}] and http.calls == 2
+
+
+def test_a_call_whose_token_fetch_waited_for_the_limiter_waits_for_a_slot_anew() -> None:
+    """A token fetched through the call's own limiter must not push the call into the fetch's second."""
+    clock = FakeClock()
+    sent: list[tuple[str, float]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append((request.url.path, clock.now()))
+        return httpx.Response(200, json={"access_token": "t"})
+
+    limiter = SlidingWindowLimiter(1, 1.0, clock=clock)
+    tokens = HttpClient("test", "http://api.test", clock=clock, transport=httpx.MockTransport(answer), limiter=limiter)
+    token: dict[str, str] = {}
+
+    def auth() -> dict[str, str]:
+        if not token:  # the first call fetches a token, through the same limiter
+            token.update(tokens.request("POST", "/token", endpoint="token").json())
+        return {"Authorization": f"Bearer {token['access_token']}"}
+
+    http = HttpClient(
+        "test", "http://api.test", clock=clock, transport=httpx.MockTransport(answer), limiter=limiter, auth=auth
+    )
+    http.request("GET", "/x", endpoint="x")
+    (_, fetched), (_, called) = sent
+    assert [path for path, _ in sent] == ["/token", "/x"]
+    assert called - fetched >= 1.0  # one call a second, as the limiter promised the system

@@ -5,8 +5,9 @@ the *endpoint* the call belongs to (``"crm/Accounts"``, ``"customers"``: whateve
 errors and limits by). One call goes through these steps, each of them pluggable::
 
     breaker.check(endpoint)            refuse early when the endpoint has failed too often (CircuitOpen)
-    limiter.before_request(endpoint)   wait for the rate limit (or raise RateLimited for a limit of hours)
-    auth()                             headers for this attempt (a token provider refreshes when it must)
+    limiter.acquire(endpoint)          wait for the rate limit (or raise RateLimited for a limit of hours)
+    auth()                             headers for this attempt (a token provider refreshes when it must;
+                                       a refresh through the same limiter means waiting for a slot anew)
     send                               one httpx request
     limiter.after_response(...)        learn the remaining budget from the response headers
     401  -> on_unauthorized() once, then one more attempt; a second 401 is an AuthError
@@ -143,10 +144,14 @@ class HttpClient:
         while True:
             attempt += 1
             self.breaker.check(endpoint)
-            self.limiter.before_request(endpoint)
+            slot = self.limiter.acquire(endpoint)
             send_headers = dict(headers or {})
             if self.auth is not None:
                 send_headers.update(self.auth())
+                if self.limiter.granted != slot:
+                    # Fetching a token took a slot of this limiter after ours, and may have waited for it: the
+                    # moment our slot was counted for has passed, so this call takes one anew.
+                    self.limiter.acquire(endpoint)
             try:
                 self.calls += 1
                 response = self._client.request(

@@ -19,8 +19,19 @@ class RateLimiter:
 
     ``before_request`` is called before every attempt and waits as long as needed (or raises
     :class:`~reconcile.errors.RateLimited` when the wait would outlast the run); ``after_response`` sees
-    every response and may learn the remaining budget from its headers.
+    every response and may learn the remaining budget from its headers. Callers take a slot through
+    :meth:`acquire`, which counts the slots granted: a client whose token is fetched through the same limiter
+    sees that the fetch took (and may have waited for) a slot after its own, and takes another.
     """
+
+    granted: int = 0
+    """Slots granted so far, by :meth:`acquire`."""
+
+    def acquire(self, endpoint: str) -> int:
+        """Wait for a slot for a call to ``endpoint``; returns how many slots this limiter has granted."""
+        self.before_request(endpoint)
+        self.granted += 1
+        return self.granted
 
     def before_request(self, endpoint: str) -> None:
         """Wait until a call to ``endpoint`` is allowed."""
