@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from reconcile.config.catalogue import parse_catalogue
@@ -17,8 +18,9 @@ def catalogue_path(system: str) -> Path:
     return Path(__file__).parent / system / "catalogue.toml"
 
 
+@functools.cache
 def builtin_catalogue(system: str) -> Catalogue:
-    """The catalogue shipped with reconcile for a built-in system (exact, poweroffice)."""
+    """The catalogue shipped with reconcile for a built-in system (exact, poweroffice), read once a process."""
     path = catalogue_path(system)
     if system not in BUILTIN or not path.exists():
         raise ConfigError(f'no built-in catalogue for system "{system}"')
