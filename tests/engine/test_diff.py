@@ -330,3 +330,11 @@ def test_a_mappings_type_casts_both_sides_before_they_compare() -> None:
     the_flow = flow(extra=({"source": "segment", "target": "Segment", "type": "int"},))
     result = pair({"name": "Ola", "segment": "080"}, {"Name": "Ola", "Segment": "80.0"}, {"Segment": "80"}, the_flow)
     assert rows_of(result, "customers") == [("1", A.IN_SYNC, R.IN_SYNC)]
+
+
+def test_a_property_without_a_shadow_is_a_fresh_merge_though_the_pair_has_others() -> None:
+    """A property left unsynced at the first sync (its write was refused) has no base the next night either."""
+    result = pair({"name": "Ola", "email": "ola@y.no"}, {"Name": "Ola", "Email": "ola@x.no"}, {"Name": "Ola"})
+    assert rows_of(result, "customers") == [("1", A.UPDATE_TARGET, R.FRESH_MERGE)]
+    r = row(result, "customers", "1")
+    assert r["changes"] == [{"property": "Email", "field": "Email", "old": "ola@x.no", "new": "ola@y.no", "base": None}]

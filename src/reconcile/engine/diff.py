@@ -76,6 +76,15 @@ def diff_pairs(
         if not shadows.is_empty()
         else pl.DataFrame(schema={"source_id": pl.Utf8})
     )
+    # Whether a property has a shadow at all: a pair synced before a property was added, or whose property was
+    # left for review at its first sync, has no base for it yet and is a fresh merge for that property alone.
+    shadow_kept = (
+        shadows.select("source_id", "property", pl.lit(True).alias("kept")).pivot(
+            on="property", index="source_id", values="kept", aggregate_function="first"
+        )
+        if not shadows.is_empty()
+        else pl.DataFrame(schema={"source_id": pl.Utf8})
+    )
     wide = (
         pairs.join(
             source.select(
@@ -98,13 +107,19 @@ def diff_pairs(
         .join(
             shadow_wide.select(
                 "source_id",
-                pl.lit(True).alias("has_shadow"),
                 *[pl.col(p.target).alias(f"b{prop_col(p.target)}") for p in props if p.target in shadow_wide.columns],
             ),
             on="source_id",
             how="left",
         )
-        .with_columns(pl.col("has_shadow").fill_null(False))
+        .join(
+            shadow_kept.select(
+                "source_id",
+                *[pl.col(p.target).alias(f"h{prop_col(p.target)}") for p in props if p.target in shadow_kept.columns],
+            ),
+            on="source_id",
+            how="left",
+        )
     )
     slices = []
     folds = bool(facts["folded"].any())
@@ -115,6 +130,7 @@ def diff_pairs(
         strict=True,
     ):
         base = pl.col(f"b{column}").cast(pl.Utf8) if f"b{column}" in wide.columns else pl.lit(None, dtype=pl.Utf8)
+        kept = pl.col(f"h{column}").fill_null(False) if f"h{column}" in wide.columns else pl.lit(False)
         values = [pl.col(f"s{column}"), pl.col(f"t{column}"), base]
         # Comparison keys: the values themselves, or folded where the property compares without regard to case.
         keys = [folded(v) if fold else v for v in values] if folds else []
@@ -124,7 +140,7 @@ def diff_pairs(
                 "target_id",
                 "s_modified",
                 "t_modified",
-                "has_shadow",
+                kept.alias("has_shadow"),
                 pl.lit(prop.target).alias("property"),
                 *(v.alias(name) for v, name in zip(values, ("s", "t", "b"), strict=True)),
                 *(k.alias(name) for k, name in zip(keys, ("sk", "tk", "bk"), strict=False)),
