@@ -35,6 +35,7 @@ from reconcile.atomic import PRIVATE, write_text_atomically
 from reconcile.config.connections import resolve_secret
 from reconcile.errors import AuthError, ConfigError
 from reconcile.model.clock import Clock, SystemClock
+from reconcile.systems.http.client import tls_context
 
 __all__ = [
     "TokenManager",
@@ -119,7 +120,7 @@ class TokenManager:
         self._rejected: str | None = None
         self._thread_lock = threading.Lock()
         self._file_lock = FileLock(str(self.token_file) + ".lock", timeout=lock_timeout)
-        self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport, verify=tls_context())
 
     def headers(self) -> dict[str, str]:
         """The Authorization header of a valid access token."""
@@ -282,7 +283,7 @@ def exchange_code(
         "client_id": str(conn["client_id"]),
         "client_secret": resolve_secret(conn, "client_secret_env", system=SYSTEM),
     }
-    with httpx.Client(base_url=str(conn["base_url"]), timeout=30.0, transport=transport) as http:
+    with httpx.Client(base_url=str(conn["base_url"]), timeout=30.0, transport=transport, verify=tls_context()) as http:
         tokens = _token_call(http, form, clock or SystemClock(), str(conn["client_id"]), what="exchanging the code")
     with FileLock(str(path) + ".lock", timeout=120):
         write_token_file(path, tokens)

@@ -43,6 +43,8 @@ Time comes from a :class:`Clock`, so tests run on a :class:`FakeClock` and never
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -53,6 +55,18 @@ from reconcile.model.clock import Clock, SystemClock
 from reconcile.systems.http.breaker import CircuitBreaker
 from reconcile.systems.http.limits import RateLimiter
 from reconcile.systems.http.retry import RetryPolicy, default_transient
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The one TLS context every client verifies servers with, as httpx would build it (certifi, or
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``).
+
+    Built once a process: building one reads the whole certificate bundle (some 25 ms), and a run opens a
+    client per API host and token endpoint, the test suite hundreds.
+    """
+    return httpx.create_ssl_context()
+
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -107,7 +121,7 @@ class HttpClient:
         self.breaker = breaker or CircuitBreaker(system, clock=self.clock)
         self.calls = 0
         self._client = httpx.Client(
-            base_url=base_url, timeout=timeout, headers=dict(headers or {}), transport=transport
+            base_url=base_url, timeout=timeout, headers=dict(headers or {}), transport=transport, verify=tls_context()
         )
 
     @property
