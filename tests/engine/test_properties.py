@@ -28,7 +28,8 @@ from reconcile.state.store import StateStore
 from reconcile.validate import validate_rows
 from tests.engine.world import CATALOGUES, MemorySystem, clients, customers, flow, memory_systems, orders, plan, sales
 
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+"""25 examples a test keep `make test` in its time on two cores; each test has also passed 400 (set it so to search)."""
 REVIEW = {Action.CONFLICT.value, Action.REJECT.value, Action.AMBIGUOUS.value, Action.DELETE.value}
 SETTLED = {Action.IN_SYNC.value, Action.DIFFERS.value}
 """Nothing left to write: in sync, or a difference left unwritten on purpose (issue 9, item 11)."""
