@@ -20,38 +20,14 @@ from random import Random
 from typing import Any
 
 from reconcile.systems.base import WriteKind, WriteOp
+from tests.cli import world
 from tests.faults.worlds.base import Records, World, guid
 
 CITIES = ("Oslo", "Bergen", "Trondheim", "Tromsø", "Ålesund", "Bodø")
 AMOUNTS = (100.0, 249.5, 99.9, 1200.0, 0.3)
 MERGED_AT = "2026-10-01T08:00:00Z"
 
-FLOW = """
-name = "shop-to-ledger"
-source = "shop"
-target = "ledger"
-[defaults]
-conflict = "newest"
-[[mapping]]
-name = "customers"
-source = "Customer"
-target = "Account"
-merge = [[["email", "Email"]]]
-properties = [
-  { source = "name", target = "Name" },
-  { source = "email", target = "Email" },
-  { source = "city", target = "City" },
-]
-[[mapping]]
-name = "orders"
-source = "Order"
-target = "Invoice"
-delete = "propagate"
-properties = [
-  { source = "customer", target = "Account", ref = "customers" },
-  { source = "total", target = "Amount", type = "float" },
-]
-"""
+FLOW = world.FLOW.replace('target = "Invoice"\n', 'target = "Invoice"\ndelete = "propagate"\n')
 """The flow of :mod:`tests.cli.world`, with an order deleted in the shop deleting its invoice."""
 
 SECOND_FLOW = """
