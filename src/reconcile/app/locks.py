@@ -19,12 +19,11 @@ import json
 from reconcile.model.flow import Flow
 from reconcile.state.locks import SystemLock
 from reconcile.systems.base import FolderSystem
+from reconcile.systems.files.connector import SHARED
 from reconcile.systems.registry import Systems
 
 LOCK_FILE = ".reconcile.lock"
 """The lock file in a files system's folder."""
-SHARED = 0o644
-"""The mode of a lock file in a folder other programs share."""
 
 
 def writes_source(flow: Flow) -> bool:

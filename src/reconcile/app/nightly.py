@@ -217,7 +217,7 @@ def _execute(
     links = store.links(flow.name)
     check_shrink(flow, snapshots, store.last_counts(flow.name), links, settings.force)
     if not settings.dry_run:
-        recover_pending(flow, store, systems.catalogue(flow.target), snapshots)
+        recover_pending(flow, store, catalogues[flow.target], snapshots)
         links = store.links(flow.name)
     plan = build_plan(
         flow,
@@ -243,11 +243,9 @@ def _execute(
             "state is elsewhere (check --state and the directory the job starts in)"
         )
     # A plan shows a first sync, for a person to look at before saying --first-sync; only a run stops at it.
-    overrides = [
-        flag
-        for flag, tripping in (("--force", bool(guards) and not settings.force), ("--first-sync", bool(first)))
-        if tripping and (flag == "--force" or not settings.dry_run)
-    ]
+    overrides = (["--force"] if guards and not settings.force else []) + (
+        ["--first-sync"] if first and not settings.dry_run else []
+    )
     guards += first
     tripped = bool(overrides)
     rows = plan.rows

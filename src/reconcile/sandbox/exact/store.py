@@ -10,7 +10,6 @@ document (the OAuth part its apps and tokens) and take :attr:`ExactStore.lock` a
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import re
@@ -61,11 +60,6 @@ class ExactStore:
                 "access_tokens": {},
                 "user_id": _USER_ID,
             }
-
-    def copy_state(self) -> dict[str, Any]:
-        """A deep copy of the state, for tests that compare before and after."""
-        with self.lock:
-            return copy.deepcopy(self.state)
 
     def dump(self, path: Path) -> None:
         """Write the whole state to one JSON file."""
