@@ -209,3 +209,35 @@ def test_the_shipped_catalogues_mark_the_codes_their_systems_keep_unique() -> No
     ):
         assert catalogue.entities[entity].fields[field].unique, (catalogue.system, entity, field)
     assert exact.entities["SalesOrderLines"].fields["AmountFC"].decimals == 2
+
+
+def test_a_catalogue_names_its_system_as_people_say_it_or_by_its_system_name() -> None:
+    titled = parse_catalogue(tomllib.loads(f'title = "Our ERP"\n{GOOD}'), "erp.toml")
+    assert titled.title == "Our ERP"
+    assert parse_catalogue(tomllib.loads(GOOD), "erp.toml").title == "erp"
+    with pytest.raises(ConfigError) as refused:
+        parse_catalogue(tomllib.loads(f"title = 3\n{GOOD}"), "erp.toml")
+    assert "erp.toml: title" in str(refused.value)
+
+
+def test_the_shipped_systems_are_named_as_people_say_them() -> None:
+    assert builtin_catalogue("exact").title == "Exact Online"
+    assert builtin_catalogue("poweroffice").title == "PowerOffice Go"
+
+
+def test_the_shipped_catalogues_head_their_fields_in_words() -> None:
+    accounts = builtin_catalogue("exact").entities["Accounts"].fields
+    assert accounts["Code"].header == "Account code"  # the first clause of its description
+    assert accounts["AddressLine1"].header == "Address line 1"  # no description: its name in words
+    assert accounts["VATNumber"].header == "VAT number"
+    orders = builtin_catalogue("poweroffice").entities["SalesOrders"].fields
+    assert orders["CustomerId"].header == "Customer"
+    # no field of a shipped catalogue is headed by a note about it rather than a name for it
+    notes = ("primary key", "derived from", "assigned by", "defaults to", "int64", "shadows", "required in")
+    headers = [
+        f.header.casefold()
+        for system in ("exact", "poweroffice")
+        for entity in builtin_catalogue(system).entities.values()
+        for f in entity.fields.values()
+    ]
+    assert not [h for h in headers if h.startswith(notes)]

@@ -281,3 +281,16 @@ def test_the_sandbox_systems_each_page_and_log_in_their_own_way(name: str) -> No
 def test_the_builtin_catalogues_load_unchanged() -> None:
     for system in ("exact", "poweroffice"):
         assert builtin_catalogue(system).entities
+
+
+@pytest.mark.parametrize(
+    ("name", "title"), [("webshop", "Webshop"), ("crm", "Custom CRM"), ("erp", "ERP"), ("pms", "PMS")]
+)
+def test_a_system_file_names_its_system_as_people_say_it(name: str, title: str) -> None:
+    assert load_system_file(FLOWS / "systems" / f"{name}.toml").catalogue.title == title
+
+
+def test_a_system_file_without_a_title_is_named_by_its_system() -> None:
+    assert parse_system_file(tomllib.loads(GOOD), "shop.toml").catalogue.title == "shop"
+    titled = parse_system_file(tomllib.loads(f'title = "The shop"\n{GOOD}'), "shop.toml")
+    assert titled.catalogue.title == "The shop"

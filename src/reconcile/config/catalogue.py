@@ -4,6 +4,10 @@ The schema (:class:`CatalogueSchema`, :class:`EntitySchema`, :class:`FieldSchema
 checks each table's keys and values; :func:`catalogue_problems` then checks what the tables say of each
 other (a key, a modified field, a reference that names nothing). A system file's entity tables are these
 entity tables with the keys of an endpoint added.
+
+A catalogue's ``title`` is the system as people call it ("Exact Online"); a field's ``description`` starts with
+the field as a person would head its column ("Account code; Exact stores it padded"), see
+:attr:`reconcile.model.catalogue.Field.header`.
 """
 
 from __future__ import annotations
@@ -94,6 +98,13 @@ class CatalogueSchema(Schema):
         dict[str, EntitySchema],
         must(lambda v: isinstance(v, dict) and bool(v), "at least one entity table is required"),
     ] = pydantic.Field(default_factory=dict)
+    title: str = pydantic.Field("", description='the system as people call it, such as "Exact Online"')
+
+    def to_catalogue(self, entities: Mapping[str, Entity], where: str) -> Catalogue:
+        """The catalogue of ``entities`` (built from this file's entity tables) read from ``where``."""
+        return Catalogue(
+            system=self.system, entities=entities, description=self.description, source=where, title=self.title
+        )
 
 
 def catalogue_problems(system: str, entities: Mapping[str, EntitySchema], where: str) -> list[str]:
@@ -129,4 +140,4 @@ def parse_catalogue(data: Mapping[str, Any], where: str) -> Catalogue:
     if schema is None or problems:
         raise ConfigError("\n".join(problems))
     entities = {name: entity.to_entity(name) for name, entity in schema.entities.items()}
-    return Catalogue(system=schema.system, entities=entities, description=schema.description, source=where)
+    return schema.to_catalogue(entities, where)

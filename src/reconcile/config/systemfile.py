@@ -4,6 +4,7 @@ A system file (``flows/systems/<name>.toml``) is an entity catalogue (:mod:`reco
 the entities and fields) plus a connection part::
 
     system   = "webshop"
+    title    = "Webshop"                        # the system as people call it, in the workbook's words
     base_url = "https://shop.example.com/api"   # optional here; a deployment's URL goes in the connections file
     records  = "data"                           # where a page's records sit in the answer; "" = a bare array
 
@@ -289,7 +290,7 @@ def parse_system_file(data: Mapping[str, Any], where: str, *, folder: Path | Non
     if problems:
         raise ConfigError("\n".join(problems))
     entities = {name: entity.to_entity(name) for name, entity in schema.entities.items()}
-    catalogue = Catalogue(system=schema.system, entities=entities, description=schema.description, source=where)
+    catalogue = schema.to_catalogue(entities, where)
     rest = schema.entities.items() if schema.kind == "rest" else ()
     endpoints = {name: entity.to_endpoint(connection) for name, entity in rest}
     return SystemFile(catalogue=catalogue, connection=connection, endpoints=endpoints, source=where)

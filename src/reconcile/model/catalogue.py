@@ -12,6 +12,7 @@ and the projection follows the path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -36,6 +37,11 @@ DTYPES: Mapping[str, pl.DataType] = {
 }
 """The Polars type of a snapshot column for each field type: every connector reads into these."""
 
+HEADER_LENGTH = 40
+"""The longest first clause of a description that serves as a column header; a longer one is a note."""
+_CLAUSE_END = re.compile(r"[;.:]| \(")
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
 
 @dataclass(frozen=True)
 class Field:
@@ -55,6 +61,24 @@ class Field:
     """The system refuses a second record with the same value (compared without regard to case)."""
     decimals: int | None = None
     """The decimals the system keeps of a float: values are compared (and written) rounded to them."""
+
+    @property
+    def header(self) -> str:
+        """The field as a column header for a person: the first clause of its description when that is short
+        ("Account code" of "Account code; Exact stores it ..."), else its name in words ("Address line 1")."""
+        clause = _CLAUSE_END.split(self.description, maxsplit=1)[0].strip()
+        if clause and len(clause) <= HEADER_LENGTH:
+            return clause[0].upper() + clause[1:]
+        return name_words(self.name)
+
+
+def name_words(name: str) -> str:
+    """A field name as words: ``AddressLine1`` is "Address line 1", ``customer_id`` "Customer id",
+    ``MailAddress.City`` "Mail address city"; an acronym keeps its capitals (``VATCode`` is "VAT code")."""
+    words = [w if len(w) > 1 and w.isupper() else w.lower() for w in _WORD.findall(name)]
+    if not words:
+        return name
+    return " ".join([words[0][0].upper() + words[0][1:], *words[1:]])
 
 
 @dataclass(frozen=True)
@@ -106,6 +130,12 @@ class Catalogue:
     entities: Mapping[str, Entity]
     description: str = ""
     source: str = ""
+    title: str = ""
+    """The system as people call it ("Exact Online", "Custom CRM"); the system name when the file gives none."""
+
+    def __post_init__(self) -> None:
+        if not self.title:
+            object.__setattr__(self, "title", self.system)
 
     def entity(self, name: str) -> Entity | None:
         """The entity named so, matched without regard to case ("Salesorderlines" is SalesOrderLines)."""
