@@ -226,3 +226,16 @@ def test_a_mapping_may_compare_its_merge_keys_as_written() -> None:
         customers({"ID": "c1", "Name": "Ola", "Email": "ola@x.no"}),
     )
     assert rows_of(result, "customers") == [("1", A.CREATE, R.NEW_IN_SOURCE)]
+
+
+def test_an_ambiguous_row_lists_its_candidates_with_the_labels_a_person_knows_them_by() -> None:
+    result = plan(
+        flow(),
+        clients({"id": 1, "name": "Ola", "email": "ola@x.no"}),
+        customers({"ID": "c2", "Name": "Ola", "Email": "ola@x.no"}, {"ID": "c1", "Name": "O.", "Email": "ola@x.no"}),
+    )
+    assert row(result, "customers", "1")["candidates"] == [
+        {"target_id": "c1", "label": "O. ola@x.no"},
+        {"target_id": "c2", "label": "Ola ola@x.no"},
+    ]
+    assert row(result, "areas", "a1")["candidates"] == []

@@ -150,11 +150,7 @@ def plan_mapping(
         parts.append(plan_creates(mapping, target_entity, source, matches.unmatched, s_labels, unlinked))
 
     if not matches.ambiguous.is_empty():
-        amb = matches.ambiguous.join(s_labels, on="source_id", how="left").with_columns(
-            pl.col("s_label").alias("label"), pl.lit(None, dtype=pl.Utf8).alias("target_id")
-        )
-        detail = pl.lit("candidates in the target: ") + pl.col("candidates").list.join(", ")
-        parts.append(plan_rows(amb, mapping.name, Action.AMBIGUOUS, Reason.AMBIGUOUS_MERGE, detail))
+        parts.append(_ambiguous_rows(mapping, matches.ambiguous, s_labels, t_labels))
 
     # Deletes: a linked record gone on one side.
     parts += plan_deletes(
@@ -171,6 +167,27 @@ def plan_mapping(
     rows = pl.concat(parts) if parts else empty_plan()
     merges = matches.merged.select(pl.lit(mapping.name).alias("mapping"), "source_id", "target_id")
     return rows, merges, agreed
+
+
+def _ambiguous_rows(
+    mapping: Mapping, ambiguous: pl.DataFrame, s_labels: pl.DataFrame, t_labels: pl.DataFrame
+) -> pl.DataFrame:
+    """An ``ambiguous`` row per source record, its candidates listed with the labels a person knows them by."""
+    listed = (
+        ambiguous.explode("candidates")
+        .rename({"candidates": "target_id"})
+        .join(t_labels, on="target_id", how="left")
+        .group_by("source_id", maintain_order=True)
+        .agg(
+            pl.struct("target_id", pl.col("t_label").alias("label")).alias("candidates"),
+            pl.col("target_id").alias("ids"),
+        )
+    )
+    amb = listed.join(s_labels, on="source_id", how="left").with_columns(
+        pl.col("s_label").alias("label"), pl.lit(None, dtype=pl.Utf8).alias("target_id")
+    )
+    detail = pl.lit("candidates in the target: ") + pl.col("ids").list.join(", ")
+    return plan_rows(amb, mapping.name, Action.AMBIGUOUS, Reason.AMBIGUOUS_MERGE, detail)
 
 
 _SKIP_WORDS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.model.plan import CHANGE_DTYPE, PLAN_SCHEMA, Action, Reason
+from reconcile.model.plan import CANDIDATE_DTYPE, CHANGE_DTYPE, PLAN_SCHEMA, Action, Reason
 
 
 def row_ids(mapping: str, action: str) -> pl.Expr:
@@ -26,8 +26,13 @@ def plan_rows(
     reason: Reason | pl.Expr,
     detail: pl.Expr | None = None,
     both_gone: pl.Expr | None = None,
+    structural: bool = False,
 ) -> pl.DataFrame:
-    """Shape ``frame`` (source_id, target_id, label, optionally changes) as plan rows."""
+    """Shape ``frame`` (source_id, target_id, label, optionally changes and candidates) as plan rows.
+
+    ``remembered`` and ``fingerprint`` are left blank: :func:`reconcile.engine.build.build_plan` fills them
+    once the rows are final.
+    """
     reason_expr = reason if isinstance(reason, pl.Expr) else pl.lit(reason.value)
     columns = {
         "row_id": row_ids(mapping, action.value),
@@ -41,6 +46,12 @@ def plan_rows(
         "changes": pl.col("changes") if "changes" in frame.columns else pl.lit([], dtype=pl.List(CHANGE_DTYPE)),
         "parents": pl.lit([], dtype=pl.List(pl.Utf8)),
         "both_gone": both_gone if both_gone is not None else pl.lit(False),
+        "candidates": pl.col("candidates")
+        if "candidates" in frame.columns
+        else pl.lit([], dtype=pl.List(CANDIDATE_DTYPE)),
+        "structural": pl.lit(structural),
+        "remembered": pl.lit(None, dtype=pl.Utf8),
+        "fingerprint": pl.lit(None, dtype=pl.Utf8),
     }
     return frame.select([expr.cast(PLAN_SCHEMA[name]).alias(name) for name, expr in columns.items()])
 

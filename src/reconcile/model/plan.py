@@ -21,6 +21,11 @@ the source). Applying it removes the link of the old source id and adds the link
 old source id's shadows over to the new one, before any write (as merges are recorded);
 :attr:`reconcile.engine.build.FlowPlan.moves` lists them as (mapping, from_source_id, source_id, target_id).
 The pair's own updates, diffed against the carried shadows, are rows of their own.
+
+A ``link`` row proposes a first-time link (a mapping with ``merge = "review"``): ``source_id`` and ``target_id``
+are the pair, ``changes`` list each synced property with ``old`` the target's value and ``new`` the source's,
+and ``detail`` names the merge keys that matched. Nothing is written for it, and the pair is not linked until a
+person says they are the same record; until then the pair's children see it as not linked.
 """
 
 from __future__ import annotations
@@ -41,17 +46,23 @@ class Action(StrEnum):
     MOVE_LINK = "move_link"
     DIFFERS = "differs"
     IN_SYNC = "in_sync"
+    LINK = "link"
+    """A proposed first-time link (``merge_mode = "review"``): linked only when a person says so."""
 
     @property
     def words(self) -> str:
-        return self.value.replace("_", " ")
+        return _ACTION_WORDS.get(self, self.value.replace("_", " "))
+
+
+_ACTION_WORDS: dict[Action, str] = {Action.REJECT: "cannot write", Action.LINK: "link?"}
+"""Words other than the code's own: a reject is the tool's verdict, never a reviewer's "reject"."""
 
 
 CHANGES = (Action.CREATE, Action.UPDATE_TARGET, Action.UPDATE_SOURCE)
 """Rows that write a record's values: what a run counts as its writes."""
 WRITES = (*CHANGES, Action.DELETE)
 """Rows that may send something to a system."""
-REVIEW = (Action.CONFLICT, Action.REJECT, Action.AMBIGUOUS)
+REVIEW = (Action.CONFLICT, Action.REJECT, Action.AMBIGUOUS, Action.LINK)
 """Rows a person has to look at: nothing is written for them."""
 
 
@@ -89,6 +100,8 @@ class Reason(StrEnum):
     UNIQUE_TAKEN = "unique_taken"
     SOURCE_DELETED_TARGET_EDITED = "source_deleted_target_edited"
     TARGET_DELETED_SOURCE_EDITED = "target_deleted_source_edited"
+    REQUIRED_UNMAPPED = "required_unmapped"
+    MERGE_PROPOSED = "merge_proposed"
 
     @property
     def words(self) -> str:
@@ -137,14 +150,62 @@ _WORDS: dict[Reason, str] = {
     "left for review",
     Reason.TARGET_DELETED_SOURCE_EDITED: "deleted in the target and edited in the source since the last sync; "
     "left for review",
+    Reason.REQUIRED_UNMAPPED: "the target requires a field the mapping does not fill: no record of this mapping "
+    "can be created until the flow maps it",
+    Reason.MERGE_PROPOSED: "matches a target record by the merge rule; linked only when a person says they are "
+    "the same record",
 }
+
+STRUCTURAL = (Reason.REQUIRED_UNMAPPED, Reason.NO_MERGE_RULE_READ_ONLY, Reason.READ_ONLY_ENTITY)
+"""Reasons whose rows cannot be written because of the mapping or the catalogue, not the record: ``structural``."""
 
 
 class ReviewDecision(StrEnum):
-    """What a reviewer decided for a row of the workbook."""
+    """What a reviewer decided for a row of the workbook; the values are stored in the state.
+
+    ``reject``, ``dismiss`` and ``keep`` are remembered until the row's content (its ``fingerprint``) changes;
+    ``not_same`` is remembered for good.
+    """
 
     APPROVE = "approve"
+    """A create or an update: write it."""
     REJECT = "reject"
+    """A create or an update: do not write it."""
+    KEEP_SOURCE = "keep_source"
+    """A conflict's property: the source's value wins and is written to the target."""
+    KEEP_TARGET = "keep_target"
+    """A conflict's property: the target's value wins and is written back to the source."""
+    LINK_TO = "link_to"
+    """An ambiguous row: link to the chosen candidate (its target id travels with the decision)."""
+    CREATE_NEW = "create_new"
+    """An ambiguous row: none of the candidates; create the record in the target."""
+    LINK = "link"
+    """A proposed link: they are the same record."""
+    NOT_SAME = "not_same"
+    """A proposed link (or a candidate): never link this pair."""
+    DELETE = "delete"
+    """A delete: delete the record where it still exists, whatever the mapping's delete policy."""
+    KEEP = "keep"
+    """A delete: keep the record and the link."""
+    UNLINK = "unlink"
+    """A delete: remove the link and delete nothing."""
+    DISMISS = "dismiss"
+    """A row the tool cannot write: stop asking."""
+
+
+REMEMBERED = (ReviewDecision.REJECT, ReviewDecision.DISMISS, ReviewDecision.KEEP)
+"""Decisions that settle a row until its content changes: the row keeps them as ``remembered``."""
+
+DECIDED_SCHEMA: dict[str, pl.DataType] = {
+    "mapping": pl.Utf8(),
+    "row_id": pl.Utf8(),
+    "source_id": pl.Utf8(),
+    "target_id": pl.Utf8(),
+    "decision": pl.Utf8(),
+    "fingerprint": pl.Utf8(),
+}
+"""Decisions remembered in the state, as the engine takes them (``build_plan(..., decided=)``): the
+:class:`ReviewDecision` value, and the fingerprint of the row as it was decided."""
 
 
 class Status(StrEnum):
@@ -173,6 +234,7 @@ class Outcome(StrEnum):
 
 
 CHANGE_DTYPE = pl.Struct({"property": pl.Utf8, "field": pl.Utf8, "old": pl.Utf8, "new": pl.Utf8, "base": pl.Utf8})
+CANDIDATE_DTYPE = pl.Struct({"target_id": pl.Utf8, "label": pl.Utf8})
 
 PLAN_SCHEMA: dict[str, pl.DataType] = {
     "row_id": pl.Utf8(),
@@ -186,9 +248,19 @@ PLAN_SCHEMA: dict[str, pl.DataType] = {
     "changes": pl.List(CHANGE_DTYPE),
     "parents": pl.List(pl.Utf8()),
     "both_gone": pl.Boolean(),
+    "candidates": pl.List(CANDIDATE_DTYPE),
+    "structural": pl.Boolean(),
+    "remembered": pl.Utf8(),
+    "fingerprint": pl.Utf8(),
 }
 """``label`` is a few words a person recognises the record by; ``parents`` the row ids it waits for;
-``both_gone`` marks a delete whose record is gone from both systems, so that applying it only removes the link."""
+``both_gone`` marks a delete whose record is gone from both systems, so that applying it only removes the link.
+``candidates`` lists the target records an ``ambiguous`` row matches, with their labels (empty otherwise);
+``structural`` marks a row that cannot be written because of the mapping or the catalogue, not the record
+(:data:`STRUCTURAL` reasons, and what waits for such a row); ``remembered`` holds the
+:class:`ReviewDecision` remembered in the state that settles the row as it is now (not asked again, not
+written); ``fingerprint`` is a hash of the row's content (:func:`reconcile.engine.fingerprint.fingerprints`),
+the same for the same content in any process."""
 
 
 def empty_plan() -> pl.DataFrame:
