@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import polars as pl
 import pytest
 
-from reconcile.model.values import FALSE_WORDS, TRUE_WORDS, cast_value, put_at, value_at
+from reconcile.model.values import FALSE_WORDS, TRUE_WORDS, cast_value, formula_safe, put_at, value_at
 
 
 @pytest.mark.parametrize(
@@ -53,3 +54,10 @@ def test_a_dotted_path_in_a_json_body() -> None:
     assert value_at(body, "") is body
     assert value_at(body, "data.cursor") is None
     assert value_at(None, "meta") is None
+
+
+def test_formula_safe_quotes_only_text_that_starts_as_a_formula() -> None:
+    frame = pl.DataFrame({"id": ["=1+1", "a-b", None, " =1"], "n": [-2, 1, 2, 3]})
+    safe = formula_safe(frame)
+    assert safe.rows() == [("'=1+1", -2), ("a-b", 1), (None, 2), (" =1", 3)]
+    assert safe.schema == frame.schema

@@ -13,6 +13,7 @@ import typer
 
 from reconcile.cli.options import FlowOpt, StateOpt, state_dir
 from reconcile.errors import ConfigError
+from reconcile.model.values import formula_safe
 from reconcile.state.store import read_state
 
 links_app = typer.Typer(help="Inspect and export the links between records.", no_args_is_help=True)
@@ -49,7 +50,8 @@ def links_export(
         raise ConfigError(f"{output}: unknown format {suffix!r}; use .csv, .parquet or .json")
     try:
         if suffix == ".csv":
-            frame.write_csv(output)
+            # A CSV is opened in a spreadsheet program: no id may become a formula there.
+            formula_safe(frame).write_csv(output)
         elif suffix == ".parquet":
             frame.write_parquet(output)
         else:

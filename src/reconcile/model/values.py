@@ -34,6 +34,9 @@ TRUE_WORDS: tuple[str, ...] = ("true", "1", "yes", "ja")
 FALSE_WORDS: tuple[str, ...] = ("false", "0", "no", "nei")
 """The words (folded to lower case) that mean false, wherever text is read as a boolean."""
 
+FORMULA_START: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+"""What a text may start with that a spreadsheet program reads as the start of a formula."""
+
 
 # -- values --------------------------------------------------------------------------------------------------
 
@@ -141,6 +144,23 @@ def text_value(value: Any) -> str | None:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
+
+
+def formula_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every text that starts as a formula would (:data:`FORMULA_START`) behind a single quote.
+
+    For a file a person opens in a spreadsheet program (a CSV export): the quote makes the program show the
+    text as text, where it would otherwise run ``=HYPERLINK(...)`` or ``@SUM(...)``. Other columns stay as
+    they are; a number is never read as a formula.
+    """
+    texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.slice(0, 1).is_in(FORMULA_START))
+        .then(pl.concat_str(pl.lit("'"), pl.col(name)))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in texts
+    )
 
 
 # -- records -------------------------------------------------------------------------------------------------
