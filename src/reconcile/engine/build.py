@@ -16,6 +16,7 @@ import polars as pl
 from reconcile.engine.creates import check_unique, plan_creates
 from reconcile.engine.deletes import plan_deletes
 from reconcile.engine.diff import Decision, diff_pairs
+from reconcile.engine.fingerprint import fingerprints
 from reconcile.engine.match import match_records
 from reconcile.engine.order import mapping_order
 from reconcile.engine.project import ID, LABEL, project_source, project_target
@@ -272,6 +273,7 @@ def build_plan(
         all_moves.append(moves.select(pl.lit(mapping.name).alias("mapping"), *MOVE_SCHEMA.keys() - {"mapping"}))
     plan = pl.concat(all_rows) if all_rows else empty_plan()
     plan = check_children(plan, flow, target_cat)
+    plan = plan.with_columns(fingerprints(plan))
     return FlowPlan(
         rows=plan,
         merges=pl.concat(all_merges) if all_merges else pl.DataFrame(schema=LINK_SCHEMA),
