@@ -320,3 +320,15 @@ def test_a_unique_field_that_no_merge_rule_compares_is_a_warning() -> None:
         '(add merge = [[["Code", "Code"]]] to link it)'
     ) in said
     assert check_flow(parse_flow(tomllib.loads(merged), "flows/x.toml"), catalogues) == []
+
+
+def test_required_fields_nothing_maps_are_one_warning_per_mapping() -> None:
+    """Issue 10: a mapping that can create nothing is one problem, said once, naming the mapping, entity and fields."""
+    erp = parse_catalogue(tomllib.loads(ERP.replace("fields.Code = {}", "fields.Code = { required = true }", 1)), "erp")
+    text = flow_text(mapping("Customers", "Accounts", name="a", properties='{ source = "City", target = "City" }'))
+    said = [str(f) for f in check_flow(parse_flow(tomllib.loads(text), "flows/x.toml"), {**CATALOGUES, "erp": erp})]
+    unmapped = [s for s in said if "required on create" in s]
+    assert unmapped == [
+        "flows/x.toml: mapping[0]: Accounts.Code and Accounts.Name are required on create and nothing maps them: "
+        'creates will be rejected; "a" can create no record until the flow maps them'
+    ]

@@ -93,3 +93,30 @@ def test_a_record_unlinked_on_purpose_is_not_created_again() -> None:
         ("1", A.DIFFERS, R.UNLINKED_ON_PURPOSE),
         ("2", A.CREATE, R.NEW_IN_SOURCE),
     ]
+
+
+def test_a_required_field_no_property_fills_makes_every_create_a_structural_reject() -> None:
+    """books.Customer requires Segment here and the flow maps none: no customer can be made until it does."""
+    result = plan(
+        flow(),
+        clients({"id": 1, "name": "Ola"}, {"id": 2, "name": "Kari"}),
+        customers(),
+        catalogues=marked("Customer", "Segment", required=True),
+    )
+    assert rows_of(result, "customers") == [("1", A.REJECT, R.REQUIRED_UNMAPPED), ("2", A.REJECT, R.REQUIRED_UNMAPPED)]
+    r = row(result, "customers", "1")
+    assert r["structural"] is True
+    assert r["detail"] == "Customer requires Segment, which no property of the mapping fills"
+    assert {c["field"] for c in r["changes"]} == {"Name"}  # what it would send, for the details sheet
+
+
+def test_a_reject_of_the_record_itself_is_not_structural() -> None:
+    result = plan(flow(), clients({"id": 1, "name": "Ola", "email": "not-an-email"}), customers())
+    r = row(result, "customers", "1")
+    assert (r["action"], r["reason"], r["structural"]) == (A.REJECT, R.INVALID_VALUE, False)
+
+
+def test_rejects_of_a_read_only_target_are_structural() -> None:
+    result = plan(flow(), clients(), customers())
+    r = row(result, "areas", "a1")
+    assert (r["reason"], r["structural"]) == (R.NO_MERGE_RULE_READ_ONLY, True)

@@ -14,6 +14,7 @@ from tests.engine.world import (
     invoicelines,
     invoices,
     links,
+    marked,
     orders,
     plan,
     row,
@@ -269,3 +270,26 @@ def test_a_parent_whose_target_record_is_gone_is_no_parent() -> None:
     )
     assert rows_of(result, "customers") == [("1", A.DELETE, R.TARGET_DELETED)]
     assert rows_of(result, "orders") == [("10", A.REJECT, R.PARENT_MISSING)]
+
+
+def test_a_child_of_a_parent_the_flow_cannot_create_is_structural_too() -> None:
+    result = plan(
+        flow(),
+        clients({"id": 1, "name": "Ola"}),
+        customers(),
+        sale_rows=sales({"id": 10, "client": 1, "total": 80.0}),
+        catalogues=marked("Customer", "Segment", required=True),
+    )
+    r = row(result, "orders", "10")
+    assert (r["action"], r["reason"], r["structural"]) == (A.REJECT, R.PARENT_REJECTED, True)
+
+
+def test_a_child_of_a_parent_refused_for_its_own_values_is_not_structural() -> None:
+    result = plan(
+        flow(),
+        clients({"id": 1, "name": "Ola", "email": "not-an-email"}),
+        customers(),
+        sale_rows=sales({"id": 10, "client": 1, "total": 80.0}),
+    )
+    r = row(result, "orders", "10")
+    assert (r["action"], r["reason"], r["structural"]) == (A.REJECT, R.PARENT_REJECTED, False)

@@ -326,14 +326,22 @@ class _Checker:
                 f"{name} has no properties: it can link and create records but syncs no values",
             )
         if not t_entity.read_only:
-            mapped = {p.target for p in m.properties}
-            for f in t_entity.fields.values():
-                if f.required and not f.read_only and f.name not in mapped:
-                    self.add(
-                        "warning",
-                        path,
-                        f"{t_entity.name}.{f.name} is required on create and nothing maps it: creates will be rejected",
-                    )
+            # One problem per mapping, however many fields it lacks: the plan shows it as one line too.
+            unmapped = m.unmapped_required(t_entity)
+            if unmapped:
+                fields = [f"{t_entity.name}.{f}" for f in unmapped]
+                named = ", ".join(fields[:-1]) + " and " + fields[-1] if len(fields) > 1 else fields[0]
+                said = (
+                    "are required on create and nothing maps them"
+                    if len(fields) > 1
+                    else ("is required on create and nothing maps it")
+                )
+                self.add(
+                    "warning",
+                    path,
+                    f"{named} {said}: creates will be rejected; {name} can create no record until the flow "
+                    f"maps {'them' if len(fields) > 1 else 'it'}",
+                )
             self.unique_fields(m, path, target, t_entity)
         if s_entity.read_only and any(p.syncs_back for p in m.properties):
             self.add(

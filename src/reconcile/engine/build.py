@@ -266,7 +266,7 @@ def build_plan(
         )
         linked_ids[mapping.name] = live.select("source_id")
         creatable[mapping.name] = rows.filter(pl.col("action") == Action.CREATE.value).select("source_id", "row_id")
-        rejected[mapping.name] = rows.filter(pl.col("action") == Action.REJECT.value).select("source_id")
+        rejected[mapping.name] = rows.filter(pl.col("action") == Action.REJECT.value).select("source_id", "structural")
         all_rows.append(rows)
         all_merges.append(merges)
         all_agreed.append(agreed)

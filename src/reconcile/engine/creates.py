@@ -46,7 +46,8 @@ def plan_creates(
         detail = f"{target_entity.name} is read-only" + (
             "" if mapping.merge else " and nothing links the record to one"
         )
-        return pl.concat([*parts, plan_rows(base, mapping.name, Action.REJECT, reason, pl.lit(detail))])
+        rejects = plan_rows(base, mapping.name, Action.REJECT, reason, pl.lit(detail), structural=True)
+        return pl.concat([*parts, rejects])
     wanted = source.join(base, left_on=ID, right_on="source_id", how="semi")
     slices: list[pl.DataFrame] = []
     for position, p in enumerate(mapping.properties):
@@ -74,7 +75,19 @@ def plan_creates(
         base = base.join(values, on="source_id", how="left").with_columns(
             pl.col("changes").fill_null(pl.lit([], dtype=pl.List(CHANGE_DTYPE)))
         )
+    unmapped = mapping.unmapped_required(target_entity)
+    if unmapped:
+        # No record of this mapping can be created until the flow maps these: one problem, shown once.
+        detail = pl.lit(unmapped_words(target_entity.name, unmapped))
+        rejects = plan_rows(base, mapping.name, Action.REJECT, Reason.REQUIRED_UNMAPPED, detail, structural=True)
+        return pl.concat([*parts, rejects])
     return pl.concat([*parts, plan_rows(base, mapping.name, Action.CREATE, Reason.NEW_IN_SOURCE)])
+
+
+def unmapped_words(entity: str, fields: tuple[str, ...]) -> str:
+    """What a create of a mapping lacks: the required fields no property fills."""
+    named = ", ".join(fields[:-1]) + " and " + fields[-1] if len(fields) > 1 else fields[0]
+    return f"{entity} requires {named}, which no property of the mapping fills"
 
 
 def check_unique(rows: pl.DataFrame, mapping: Mapping, entity: Entity, snapshot: pl.DataFrame) -> pl.DataFrame:

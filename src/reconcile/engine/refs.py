@@ -1,7 +1,9 @@
 """References between mappings: a child waits for the parents being created in the same run.
 
 A row that refers to a record neither linked nor being created is a reject naming the parent; a parent created
-with embedded lines needs at least one line; a write waiting for a refused create is refused in turn.
+with embedded lines needs at least one line; a write waiting for a refused create is refused in turn. A row
+refused because its parent is refused for a problem of the flow (``structural``) is structural too: it waits for
+the flow, not for its record.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def check_parents(
         mine = values.filter(pl.col("property") == prop)
         linked = linked_ids.get(parent_mapping, pl.DataFrame(schema={"source_id": pl.Utf8}))
         created = creatable.get(parent_mapping, pl.DataFrame(schema={"source_id": pl.Utf8, "row_id": pl.Utf8}))
-        refused = rejected.get(parent_mapping, pl.DataFrame(schema={"source_id": pl.Utf8}))
+        refused = rejected.get(parent_mapping, pl.DataFrame(schema={"source_id": pl.Utf8, "structural": pl.Boolean}))
         verdicts.append(
             mine.join(
                 linked.with_columns(pl.lit(True).alias("linked")),
@@ -54,7 +56,7 @@ def check_parents(
             )
             .join(created.rename({"row_id": "parent_row"}), left_on="parent", right_on="source_id", how="left")
             .join(
-                refused.with_columns(pl.lit(True).alias("refused")),
+                refused.select("source_id", pl.lit(True).alias("refused"), pl.col("structural").alias("flawed")),
                 left_on="parent",
                 right_on="source_id",
                 how="left",
@@ -84,7 +86,7 @@ def check_parents(
             ).alias("what"),
         )
         .group_by("row_id")
-        .agg(pl.col("why").first(), pl.col("what").str.join("; "))
+        .agg(pl.col("why").first(), pl.col("what").str.join("; "), pl.col("flawed").fill_null(False).any())
     )
     out = rows.join(waits, on="row_id", how="left").join(missing, on="row_id", how="left")
     return out.with_columns(
@@ -98,6 +100,7 @@ def check_parents(
         .otherwise(pl.col("detail"))
         .alias("detail"),
         pl.coalesce(pl.col("waits"), pl.col("parents")).alias("parents"),
+        (pl.col("structural") | pl.col("flawed").fill_null(False)).alias("structural"),
     ).select(list(PLAN_SCHEMA))
 
 
@@ -156,11 +159,14 @@ def _reject_orphans(plan: pl.DataFrame) -> pl.DataFrame:
     """
     waiting = pl.col("action").is_in([Action.CREATE.value, Action.UPDATE_TARGET.value])
     while True:
-        refused = plan.filter(pl.col("action") == Action.REJECT.value)["row_id"]
-        orphan = waiting & pl.col("parents").list.eval(pl.element().is_in(refused.implode())).list.any()
+        refused = plan.filter(pl.col("action") == Action.REJECT.value)
+        ids, flawed = refused["row_id"], refused.filter(pl.col("structural"))["row_id"]
+        orphan = waiting & pl.col("parents").list.eval(pl.element().is_in(ids.implode())).list.any()
         if plan.select(orphan.any()).item() is not True:
             return plan
+        of_flawed = orphan & pl.col("parents").list.eval(pl.element().is_in(flawed.implode())).list.any()
         plan = plan.with_columns(
+            (pl.col("structural") | of_flawed).alias("structural"),
             pl.when(orphan).then(pl.lit(Action.REJECT.value)).otherwise(pl.col("action")).alias("action"),
             pl.when(orphan).then(pl.lit(Reason.PARENT_REJECTED.value)).otherwise(pl.col("reason")).alias("reason"),
             pl.when(orphan)

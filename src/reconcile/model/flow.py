@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from reconcile.model.catalogue import Entity
 
 ConflictPolicy = Literal["source", "target", "newest", "manual"]
 DeletePolicy = Literal["report", "propagate", "unlink"]
@@ -90,6 +93,18 @@ class Mapping:
 
     def property_for(self, target: str) -> Property | None:
         return next((p for p in self.properties if p.target == target), None)
+
+    def unmapped_required(self, target: Entity) -> tuple[str, ...]:
+        """The fields ``target`` (this mapping's target entity) requires on create that no property fills.
+
+        The key and the embedded lines' field are the system's to fill. While one is left, no record of this
+        mapping can be created: a problem of the flow, not of any record.
+        """
+        if target.read_only:
+            return ()
+        mapped = {p.target for p in self.properties}
+        skipped = {target.key} | ({target.embedded.field} if target.embedded else set())
+        return tuple(f for f in target.required_fields() if f not in mapped and f not in skipped)
 
 
 @dataclass(frozen=True)
