@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 
 from reconcile.engine.match import match_records
+from reconcile.model.flow import Flow
 from reconcile.model.plan import Action, Reason
 from tests.engine.world import (
     changes,
@@ -239,3 +242,80 @@ def test_an_ambiguous_row_lists_its_candidates_with_the_labels_a_person_knows_th
         {"target_id": "c2", "label": "Ola ola@x.no"},
     ]
     assert row(result, "areas", "a1")["candidates"] == []
+
+
+# -- issue 10: a lookup (many_to_one) serves many source records ---------------------------------------------
+
+
+def lookup_flow(merge: tuple[tuple[tuple[str, str], ...], ...] = ((("code", "Code"),),)) -> Flow:
+    """The world's flow with areas -> Region (a read-only list) linked as a lookup by the area code."""
+    the_flow = flow()
+    areas = replace(the_flow.mapping("areas"), merge=merge, many_to_one=True)
+    return replace(the_flow, mappings=tuple(areas if m.name == "areas" else m for m in the_flow.mappings))
+
+
+def regions(areas: dict[str, str], region_rows: dict[str, str]) -> dict[tuple[str, str], pl.DataFrame]:
+    return {
+        ("crm", "Area"): pl.DataFrame({"id": list(areas), "code": list(areas.values())}),
+        ("books", "Region"): pl.DataFrame({"Code": list(region_rows), "Name": list(region_rows.values())}),
+    }
+
+
+def test_a_lookup_links_every_source_record_to_the_one_target_record_it_names() -> None:
+    result = plan(
+        lookup_flow(), clients(), customers(), extra=regions({"a1": "N", "a2": "N", "a3": "W"}, {"N": "North"})
+    )
+    assert sorted(result.merges.filter(pl.col("mapping") == "areas").rows()) == [
+        ("areas", "a1", "N"),
+        ("areas", "a2", "N"),
+    ]
+    assert rows_of(result, "areas") == [
+        ("a1", A.IN_SYNC, R.IN_SYNC),
+        ("a2", A.IN_SYNC, R.IN_SYNC),
+        ("a3", A.REJECT, R.READ_ONLY_ENTITY),
+    ]
+
+
+def test_one_to_one_the_same_records_are_ambiguous() -> None:
+    """The contrast: without many_to_one, two areas naming one region are a question."""
+    one_to_one = lookup_flow()
+    areas = replace(one_to_one.mapping("areas"), many_to_one=False)
+    one_to_one = replace(one_to_one, mappings=tuple(areas if m.name == "areas" else m for m in one_to_one.mappings))
+    result = plan(one_to_one, clients(), customers(), extra=regions({"a1": "N", "a2": "N"}, {"N": "North"}))
+    assert rows_of(result, "areas") == [("a1", A.AMBIGUOUS, R.AMBIGUOUS_MERGE), ("a2", A.AMBIGUOUS, R.AMBIGUOUS_MERGE)]
+
+
+def test_a_lookup_record_already_linked_takes_a_new_source_record_too() -> None:
+    result = plan(
+        lookup_flow(),
+        clients(),
+        customers(),
+        links(("areas", "a1", "N")),
+        extra=regions({"a1": "N", "a2": "N"}, {"N": "North"}),
+    )
+    assert result.merges.filter(pl.col("mapping") == "areas").rows() == [("areas", "a2", "N")]
+    assert rows_of(result, "areas") == [("a1", A.IN_SYNC, R.IN_SYNC), ("a2", A.IN_SYNC, R.IN_SYNC)]
+
+
+def test_a_source_record_with_two_candidates_in_a_lookup_is_still_ambiguous() -> None:
+    result = plan(
+        lookup_flow(merge=((("code", "Name"),),)),
+        clients(),
+        customers(),
+        extra=regions({"a1": "N"}, {"S1": "N", "S2": "N"}),
+    )
+    assert rows_of(result, "areas") == [("a1", A.AMBIGUOUS, R.AMBIGUOUS_MERGE)]
+
+
+def test_a_lookup_never_moves_a_link_to_a_new_source_record() -> None:
+    """Area a1 is gone and a2 names its region: a2 is linked as well, not a1 under a new id."""
+    result = plan(
+        lookup_flow(),
+        clients(),
+        customers(),
+        links(("areas", "a1", "N")),
+        extra=regions({"a2": "N"}, {"N": "North"}),
+    )
+    assert result.moves.is_empty()
+    assert result.merges.filter(pl.col("mapping") == "areas").rows() == [("areas", "a2", "N")]
+    assert rows_of(result, "areas") == [("a1", A.DELETE, R.SOURCE_DELETED), ("a2", A.IN_SYNC, R.IN_SYNC)]

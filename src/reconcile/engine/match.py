@@ -9,6 +9,11 @@ records, is ambiguous: reported, never linked. What matches nothing is created.
 A linked source record that is gone leaves its target record to be claimed: a new source record that matches
 it by the merge rules (as if it were unlinked) is the same record under a changed key, and the link moves
 to it instead of a create of the new record and a delete of the old.
+
+A ``many_to_one`` mapping links records to a lookup (products to their unit, orders to their currency): every
+source record whose only candidate is a target record is linked to it, however many others are, and a target
+record already linked stays a candidate. A source record with several candidates is still ambiguous; no link
+moves (a new product is not an old one renamed because both have the same unit).
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ def match_records(source: pl.DataFrame, target: pl.DataFrame, links: pl.DataFram
     # Target records whose source record is gone may be claimed by a new source record (a changed key),
     # provided no other link holds them (a target shared by several links of a many-to-one mapping).
     orphans = (
-        source_gone.filter(pl.col("target_exists"))
+        source_gone.filter(pl.col("target_exists") & pl.lit(not mapping.many_to_one))
         .select("target_id", pl.col("source_id").alias("from_source_id"))
         .filter(pl.len().over("target_id") == 1)
         .join(linked.select("target_id"), on="target_id", how="anti")
@@ -69,7 +74,9 @@ def match_records(source: pl.DataFrame, target: pl.DataFrame, links: pl.DataFram
 
     open_sources = source.filter(~pl.col(ID).is_in(links["source_id"].implode()))
     held = links if orphans.is_empty() else links.join(orphans, on="target_id", how="anti")
-    open_targets = target.filter(~pl.col(ID).is_in(held["target_id"].implode()))
+    open_targets = target if mapping.many_to_one else target.filter(~pl.col(ID).is_in(held["target_id"].implode()))
+    # A lookup's record serves every source record that names it: only a source's own candidates can clash.
+    clash = pl.col("per_source") > 1 if mapping.many_to_one else (pl.col("per_source") > 1) | (pl.col("per_target") > 1)
     merged_parts: list[pl.DataFrame] = []
     ambiguous_parts: list[pl.DataFrame] = []
     for c, combination in enumerate(mapping.merge):
@@ -83,11 +90,9 @@ def match_records(source: pl.DataFrame, target: pl.DataFrame, links: pl.DataFram
             pl.len().over("source_id").alias("per_source"),
             pl.len().over("target_id").alias("per_target"),
         )
-        merged = pairs.filter((pl.col("per_source") == 1) & (pl.col("per_target") == 1)).select(
-            "source_id", "target_id"
-        )
+        merged = pairs.filter(~clash).select("source_id", "target_id")
         ambiguous = (
-            pairs.filter((pl.col("per_source") > 1) | (pl.col("per_target") > 1))
+            pairs.filter(clash)
             .group_by("source_id", maintain_order=True)
             .agg(pl.col("target_id").sort().alias("candidates"))
         )
@@ -95,7 +100,8 @@ def match_records(source: pl.DataFrame, target: pl.DataFrame, links: pl.DataFram
         ambiguous_parts.append(ambiguous)
         done = pl.concat([merged["source_id"], ambiguous["source_id"]])
         open_sources = open_sources.filter(~pl.col(ID).is_in(done.implode()))
-        open_targets = open_targets.filter(~pl.col(ID).is_in(merged["target_id"].implode()))
+        if not mapping.many_to_one:
+            open_targets = open_targets.filter(~pl.col(ID).is_in(merged["target_id"].implode()))
 
     claimed = pl.concat(merged_parts) if merged_parts else pl.DataFrame(schema=_PAIR)
     moved = claimed.join(orphans, on="target_id", how="inner")
