@@ -4,13 +4,15 @@ The version is SQLite's ``user_version``. Version 0 (every state before issue 9)
 table constraint, and journal entries held no identity stamp. Version 2: a link may share its target record
 with other links of its mapping (``shared``, for mappings whose target de-duplicates), one to one is held by
 a partial unique index instead; a journal entry carries the identity stamp its create was sent with.
+Version 3 adds the reviewers' remembered decisions (``decisions``) and which plan each review applied
+(``reviews``): new tables only, so an older state gains them as it is opened.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS links (
@@ -46,6 +48,15 @@ CREATE TABLE IF NOT EXISTS snapshot_counts (
     PRIMARY KEY (run_id, system, entity)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions (
+    flow TEXT NOT NULL, mapping TEXT NOT NULL, row_id TEXT NOT NULL, source_id TEXT, target_id TEXT,
+    decision TEXT NOT NULL, fingerprint TEXT NOT NULL, run_id TEXT NOT NULL, user TEXT NOT NULL,
+    host TEXT NOT NULL, decided_at TEXT NOT NULL,
+    PRIMARY KEY (flow, row_id)
+);
+CREATE TABLE IF NOT EXISTS reviews (
+    plan_run_id TEXT PRIMARY KEY, flow TEXT NOT NULL, apply_run_id TEXT NOT NULL, applied_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS locks (
     flow TEXT NOT NULL, target TEXT NOT NULL, run_id TEXT NOT NULL, pid INTEGER NOT NULL, acquired_at TEXT NOT NULL,
     PRIMARY KEY (flow, target)

@@ -14,6 +14,9 @@ Tables (all reachable with plain SQL; ``reconcile links export`` writes them out
   done, so a run that died leaves ``pending`` rows that the next run resolves before creating anything.
 - ``runs``: (run_id, flow, started_at, ended_at, dry_run, outcome, counts, report_dir).
 - ``snapshot_counts``: records per system entity per run, to notice a snapshot that shrank.
+- ``decisions``: what a reviewer decided that the state must remember (a reject, a dismissed row, a kept
+  delete, "not the same"), with the row's content fingerprint: the row is not asked again until it changes.
+- ``reviews``: which apply carried out the decisions of which plan, so that a workbook is applied once.
 - ``locks``: one per (flow, target system), so that one flow never runs twice at once. Runs of different
   flows that write one system take turns on that system's lock file (:mod:`reconcile.state.locks`).
 
@@ -306,6 +309,10 @@ class StateStore:
             return {}
         rows = self._db.execute("SELECT system, entity, records FROM snapshot_counts WHERE run_id = ?", (row[0],))
         return {(s, e): n for s, e, n in rows.fetchall()}
+
+    def frame(self, query: str, params: tuple[Any, ...], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+        """The rows of a read-only query as a frame of ``schema`` (the query selects its columns in order)."""
+        return pl.DataFrame(self._db.execute(query, params).fetchall(), schema=schema, orient="row")
 
     # -- meta ----------------------------------------------------------------------------------------------
 
