@@ -27,7 +27,7 @@ def test_a_create_carries_every_value_the_target_gets() -> None:
     assert r["label"] == "Ola ola@x.no"
     # Code is read-only in the target: never sent. Type is a fixed value, set on create.
     assert changes(result, "customers", "1") == {
-        "Name": (None, "Ola"),
+        "Name": (None, " Ola "),  # plain text is written as it is
         "Email": (None, "ola@x.no"),
         "BirthDate": (None, "1980-05-17"),
         "Country": (None, "NO"),

@@ -51,7 +51,8 @@ def test_two_creates_with_one_unique_value_are_both_rejected_naming_each_other()
         row(result, "customers", "2")["detail"] == 'Segment = "vip-1" is also created from source record 3 in this run'
     )
     assert (
-        row(result, "customers", "3")["detail"] == 'Segment = "VIP-1" is also created from source record 2 in this run'
+        row(result, "customers", "3")["detail"]
+        == 'Segment = " VIP-1 " is also created from source record 2 in this run'
     )
 
 

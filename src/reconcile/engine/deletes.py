@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.engine.normalize import folded
+from reconcile.engine.normalize import comparable, folded
 from reconcile.engine.project import ID, prop_col
 from reconcile.engine.rows import change, plan_rows
 from reconcile.model.catalogue import Entity
@@ -117,8 +117,8 @@ def _edited(
         )
     )
     fold = pl.col("property").is_in(emails)
-    value = pl.when(fold).then(folded(pl.col("value"))).otherwise(pl.col("value"))
-    base = pl.when(fold).then(folded(pl.col("base"))).otherwise(pl.col("base"))
+    value = pl.when(fold).then(folded(pl.col("value"))).otherwise(comparable(pl.col("value")))
+    base = pl.when(fold).then(folded(pl.col("base"))).otherwise(comparable(pl.col("base")))
     target_side = key == "target_id"
     nothing = pl.lit(None, dtype=pl.Utf8)
     return (

@@ -18,7 +18,7 @@ from enum import StrEnum
 
 import polars as pl
 
-from reconcile.engine.normalize import folded
+from reconcile.engine.normalize import comparable, folded
 from reconcile.engine.project import ID, MODIFIED, UNLINKED_PREFIX, prop_col
 from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping
@@ -122,7 +122,6 @@ def diff_pairs(
         )
     )
     slices = []
-    folds = bool(facts["folded"].any())
     for prop, column, (target_writable, source_writable, syncs_back, fold) in zip(
         props,
         columns,
@@ -132,8 +131,9 @@ def diff_pairs(
         base = pl.col(f"b{column}").cast(pl.Utf8) if f"b{column}" in wide.columns else pl.lit(None, dtype=pl.Utf8)
         kept = pl.col(f"h{column}").fill_null(False) if f"h{column}" in wide.columns else pl.lit(False)
         values = [pl.col(f"s{column}"), pl.col(f"t{column}"), base]
-        # Comparison keys: the values themselves, or folded where the property compares without regard to case.
-        keys = [folded(v) if fold else v for v in values] if folds else []
+        # Comparison keys: the values without the spaces around them, folded where the property compares
+        # without regard to case.
+        keys = [folded(v) if fold else comparable(v) for v in values]
         slices.append(
             wide.select(
                 "source_id",
@@ -151,8 +151,8 @@ def diff_pairs(
         )
     frame = pl.concat(slices)
 
-    s, t, b = pl.col("s"), pl.col("t"), pl.col("b")
-    sk, tk, bk = (pl.col("sk"), pl.col("tk"), pl.col("bk")) if folds else (s, t, b)
+    s, t = pl.col("s"), pl.col("t")
+    sk, tk, bk = pl.col("sk"), pl.col("tk"), pl.col("bk")
     newest_source = pl.col("s_modified") >= pl.col("t_modified")
     newest_known = pl.col("s_modified").is_not_null() & pl.col("t_modified").is_not_null()
     policy = pl.lit(mapping.conflict)

@@ -2,15 +2,18 @@
 
 Both sides are normalised by one type (:func:`compare_type`): the mapping's, where it says one, else the
 *target* field's (the catalogue knows an Exact ``BirthDate`` is a date while the dataflow calls it a string):
-text trimmed and NFC-normalised, empty as null, dates as ``YYYY-MM-DD`` (a datetime's date at its own offset),
-datetimes as UTC ``YYYY-MM-DDTHH:MM:SS``, numbers as Polars prints a ``Float64`` or ``Int64`` (a float rounded
-to the decimals the target field keeps, or to 15 significant digits, so that ``0.1 + 0.2`` is ``0.3``),
-booleans as ``true``/``false``, country and currency codes in upper case, guids in lower case. A value that
-does not parse is kept as it is, trimmed, so that validation can reject it by name instead of it silently
-becoming null.
+text trimmed and NFC-normalised, empty (or nothing but spaces) as null, dates as ``YYYY-MM-DD`` (a datetime's
+date at its own offset), datetimes as UTC ``YYYY-MM-DDTHH:MM:SS``, numbers as Polars prints a ``Float64`` or
+``Int64`` (a float rounded to the decimals the target field keeps, or to 15 significant digits, so that
+``0.1 + 0.2`` is ``0.3``), booleans as ``true``/``false``, country and currency codes in upper case, guids in
+lower case. A value that does not parse is kept as it is, trimmed, so that validation can reject it by name
+instead of it silently becoming null.
 
 Canonical values are what a plan writes, so they keep their case; what compares without regard to case
-(merge keys, emails) is folded where it is compared (:func:`folded`).
+(merge keys, emails) is folded where it is compared (:func:`folded`). For the same reason a property's plain
+text keeps the spaces around it (``written``): a leading tab or space is data, written as it is. Only where
+values are compared are they trimmed (:func:`comparable`), so that a system that trims what it stores never
+makes a difference.
 """
 
 from __future__ import annotations
@@ -32,11 +35,12 @@ def _nfc(series: pl.Series) -> pl.Series:
     return series
 
 
-def _text(expr: pl.Expr, dtype: pl.DataType, nfc: bool = True) -> pl.Expr:
-    """Any value as trimmed text, NFC-normalised (unless ``nfc`` is false), empty as null."""
+def _text(expr: pl.Expr, dtype: pl.DataType, nfc: bool = True, trim: bool = True) -> pl.Expr:
+    """Any value as text, trimmed (unless ``trim`` is false), NFC-normalised (unless ``nfc`` is false), blank as
+    null."""
     if dtype == pl.Utf8:
         text = expr.str.strip_chars()
-        blank_as_null = pl.when(text == "").then(None).otherwise(text)
+        blank_as_null = pl.when(text == "").then(None).otherwise(text if trim else expr)
         return blank_as_null.map_batches(_nfc, return_dtype=pl.Utf8) if nfc else blank_as_null
     if dtype == pl.Boolean:
         text = pl.when(expr).then(pl.lit("true")).when(expr.not_()).then(pl.lit("false"))
@@ -90,12 +94,21 @@ def canonical_key(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def canonical(
-    expr: pl.Expr, dtype: pl.DataType, field_type: str, fmt: str | None = None, decimals: int | None = None
+    expr: pl.Expr,
+    dtype: pl.DataType,
+    field_type: str,
+    fmt: str | None = None,
+    decimals: int | None = None,
+    written: bool = False,
 ) -> pl.Expr:
     """The canonical text of ``expr`` (of ``dtype``) compared as a value of ``field_type``.
 
     ``decimals`` is how many decimals a float keeps (the target field's); ``fmt`` the field's format.
+    ``written``: the value as a plan writes it, plain text with the spaces around it (compare it through
+    :func:`comparable`).
     """
+    if written and field_type == "string" and fmt is None and dtype == pl.Utf8:
+        return _text(expr, dtype, trim=False)
     text = _text(expr, dtype)
     if field_type == "date":
         if dtype == pl.Date:
@@ -150,13 +163,20 @@ def compare_type(field: Field | None, mapping_type: str) -> str:
     return field.type
 
 
-def canonical_for(expr: pl.Expr, dtype: pl.DataType, field: Field | None, mapping_type: str) -> pl.Expr:
+def canonical_for(
+    expr: pl.Expr, dtype: pl.DataType, field: Field | None, mapping_type: str, written: bool = False
+) -> pl.Expr:
     """:func:`canonical` by :func:`compare_type`, with the catalogue field's format and decimals."""
     if field is None:
-        return canonical(expr, dtype, mapping_type)
-    return canonical(expr, dtype, compare_type(field, mapping_type), field.format, field.decimals)
+        return canonical(expr, dtype, mapping_type, written=written)
+    return canonical(expr, dtype, compare_type(field, mapping_type), field.format, field.decimals, written)
+
+
+def comparable(expr: pl.Expr) -> pl.Expr:
+    """Canonical text as it compares: without the spaces around it, which a plan writes but a system may trim."""
+    return expr.str.strip_chars()
 
 
 def folded(expr: pl.Expr) -> pl.Expr:
     """Canonical text as it compares without regard to case (merge keys, emails)."""
-    return expr.str.to_lowercase()
+    return comparable(expr).str.to_lowercase()

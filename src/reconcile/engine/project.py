@@ -102,7 +102,7 @@ def _project(snapshot: pl.DataFrame, mapping: Mapping, own: Entity, target: Enti
         if prop.ref:
             value = canonical_key(expr, dtype)
         else:
-            value = canonical_for(expr, dtype, target.field_named(prop.target), prop.type)
+            value = canonical_for(expr, dtype, target.field_named(prop.target), prop.type, written=True)
         exprs.append(value.alias(prop_col(prop.target)))
     for c, combination in enumerate(mapping.merge):
         for k, pair in enumerate(combination):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from reconcile.engine.normalize import comparable
 from reconcile.engine.project import ID, prop_col
 
 PENDING_SCHEMA = {"source_id": pl.Utf8, "property": pl.Utf8, "value": pl.Utf8}
@@ -59,14 +60,17 @@ def find_created(
     columns = [c for c in target.columns if c.startswith("p:")]
     # Only synced properties can be compared: a fixed value set on create is in the payload but not projected.
     compared = [c[len(prop_col("")) :] for c in columns]
-    wanted = pending.filter(pl.col("value").is_not_null() & pl.col("property").is_in(compared))
+    # Values compare without the spaces around them: the target may have trimmed what the create wrote.
+    wanted = pending.filter(pl.col("value").is_not_null() & pl.col("property").is_in(compared)).with_columns(
+        comparable(pl.col("value"))
+    )
     if wanted.is_empty():
         return pl.DataFrame(schema=PAIR_SCHEMA)
     open_targets = target.with_row_index("t_order").filter(~pl.col(ID).is_in(linked_targets.implode()))
     t_long = (
         open_targets.select(pl.col(ID).alias("target_id"), "t_order", *columns)
         .unpivot(index=["target_id", "t_order"], on=columns, variable_name="property", value_name="value")
-        .with_columns(pl.col("property").str.slice(len(prop_col(""))))
+        .with_columns(pl.col("property").str.slice(len(prop_col(""))), comparable(pl.col("value")))
         .drop_nulls("value")
     )
     # Creates that wrote the same values share a signature, and with it their candidates.
