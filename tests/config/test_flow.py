@@ -260,3 +260,16 @@ def test_a_mapping_may_say_its_merge_keys_compare_as_written() -> None:
     assert accounts.merge_case_sensitive and not contacts.merge_case_sensitive
     with pytest.raises(FlowError, match=r"x.toml: mapping\[0\].merge_case_sensitive: 'yes' is not valid"):
         parse_flow(tomllib.loads(text.replace("= true", '= "yes"', 1)), "x.toml")
+
+
+def test_a_mapping_or_the_defaults_may_ask_for_first_links_to_be_reviewed() -> None:
+    """Issue 10: merge_mode = "review" proposes a first link; "auto", the default, makes it."""
+    accounts, contacts = parse_flow(tomllib.loads(GOOD), "x.toml").mappings
+    assert (accounts.merge_mode, contacts.merge_mode) == ("auto", "auto")
+    text = GOOD.replace('conflict = "source"\n', 'conflict = "source"\nmerge_mode = "review"\n', 1)
+    text = text.replace('conflict = "manual"\n', 'conflict = "manual"\nmerge_mode = "auto"\n', 1)
+    accounts, contacts = parse_flow(tomllib.loads(text), "x.toml").mappings
+    assert (accounts.merge_mode, contacts.merge_mode) == ("review", "auto")
+    with pytest.raises(FlowError) as caught:
+        parse_flow(tomllib.loads(HEAD + MAPPING + 'merge_mode = "ask"\n'), "x.toml")
+    assert "x.toml: mapping[0].merge_mode: 'ask' is not valid; valid values are auto, review" in str(caught.value)

@@ -11,7 +11,9 @@ How values compare, as a flow says it:
 
 - ``merge`` is a list of combinations, each a list of ``[source, target]`` pairs. Merge keys compare trimmed,
   NFC-normalised and without regard to case (``OLA@x.no`` is ``ola@x.no``, ``ab1`` is ``AB1``); a mapping
-  whose keys differ by case alone says ``merge_case_sensitive = true``.
+  whose keys differ by case alone says ``merge_case_sensitive = true``. ``merge_mode = "review"`` (on a
+  mapping, or in ``[defaults]``) proposes each first link for a person to confirm; ``"auto"``, the default,
+  links it.
 - A property's ``type`` casts both sides before they are compared (``"80"`` and ``80.0`` are one number when
   ``type = "int"``); ``string``, the default, leaves it to the target field's catalogue type. Text is
   NFC-normalised, emails compare without regard to case, floats at the decimals the target field keeps.
@@ -36,6 +38,7 @@ from reconcile.model.flow import (
     Flow,
     Guards,
     Mapping,
+    MergeMode,
     Property,
     PropertyType,
 )
@@ -104,6 +107,7 @@ class DefaultsSchema(Schema):
     conflict: ConflictPolicy = "newest"
     delete: DeletePolicy = "report"
     blank_overwrites: bool = False
+    merge_mode: MergeMode = "auto"
     guards: GuardsSchema = pydantic.Field(default_factory=GuardsSchema)
 
     def to_defaults(self) -> Defaults:
@@ -111,6 +115,7 @@ class DefaultsSchema(Schema):
             conflict=self.conflict,
             delete=self.delete,
             blank_overwrites=self.blank_overwrites,
+            merge_mode=self.merge_mode,
             guards=self.guards.over(Guards()),
         )
 
@@ -146,6 +151,7 @@ class MappingSchema(Schema):
     merge: Merge = pydantic.Field(default_factory=list)
     merge_case_sensitive: bool = False
     many_to_one: bool = False
+    merge_mode: MergeMode | None = None
     properties: list[PropertySchema] = pydantic.Field(default_factory=list, description="a list of property tables")
     conflict: ConflictPolicy | None = None
     delete: DeletePolicy | None = None
@@ -161,6 +167,7 @@ class MappingSchema(Schema):
             merge=tuple(tuple(combination) for combination in self.merge),
             merge_case_sensitive=self.merge_case_sensitive,
             many_to_one=self.many_to_one,
+            merge_mode=self.merge_mode or defaults.merge_mode,
             conflict=self.conflict or defaults.conflict,
             delete=self.delete or defaults.delete,
             blank_overwrites=defaults.blank_overwrites if self.blank_overwrites is None else self.blank_overwrites,

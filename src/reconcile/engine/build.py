@@ -20,6 +20,7 @@ from reconcile.engine.fingerprint import fingerprints
 from reconcile.engine.match import match_records
 from reconcile.engine.order import mapping_order
 from reconcile.engine.project import ID, LABEL, project_source, project_target
+from reconcile.engine.propose import plan_links
 from reconcile.engine.refs import check_children, check_parents
 from reconcile.engine.rows import change, plan_rows
 from reconcile.model.catalogue import Catalogue, Entity
@@ -79,15 +80,22 @@ def plan_mapping(
     links: pl.DataFrame,
     shadows: pl.DataFrame,
     unlinked: pl.DataFrame | None = None,
+    apart: pl.DataFrame | None = None,
+    alone: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Plan one mapping from its projected sides: (plan rows, merges, agreed values).
 
-    ``unlinked`` holds the source ids unlinked on purpose, which are never created again.
+    ``unlinked`` holds the source ids unlinked on purpose, which are never created again; ``apart`` the pairs
+    a person said are not the same record and ``alone`` the source records a person said match none (see
+    :func:`reconcile.engine.match.match_records`).
     """
-    matches = match_records(source, target, links, mapping)
+    matches = match_records(source, target, links, mapping, apart, alone)
     s_labels, t_labels = _labels(source, target)
     moved = matches.moved.select("source_id", "target_id")
-    pairs = pl.concat([matches.linked, matches.merged, moved])
+    # A mapping that asks first proposes what its merge rules match: no link, no sync, no create until then.
+    reviewing = mapping.merge_mode == "review"
+    merged = matches.merged.clear() if reviewing else matches.merged
+    pairs = pl.concat([matches.linked, merged, moved])
     decisions = diff_pairs(
         pairs, source, target, _carry_shadows(shadows, matches.moved), mapping, source_entity, target_entity
     )
@@ -152,6 +160,8 @@ def plan_mapping(
 
     if not matches.ambiguous.is_empty():
         parts.append(_ambiguous_rows(mapping, matches.ambiguous, s_labels, t_labels))
+    if reviewing and not matches.merged.is_empty():
+        parts.append(plan_links(mapping, matches.merged, matches.rules, source, target, s_labels))
 
     # Deletes: a linked record gone on one side.
     parts += plan_deletes(
@@ -166,7 +176,7 @@ def plan_mapping(
         t_labels,
     )
     rows = pl.concat(parts) if parts else empty_plan()
-    merges = matches.merged.select(pl.lit(mapping.name).alias("mapping"), "source_id", "target_id")
+    merges = merged.select(pl.lit(mapping.name).alias("mapping"), "source_id", "target_id")
     return rows, merges, agreed
 
 

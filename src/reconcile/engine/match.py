@@ -14,11 +14,14 @@ A ``many_to_one`` mapping links records to a lookup (products to their unit, ord
 source record whose only candidate is a target record is linked to it, however many others are, and a target
 record already linked stays a candidate. A source record with several candidates is still ambiguous; no link
 moves (a new product is not an old one renamed because both have the same unit).
+
+What a person decided weighs in: a pair said to be ``apart`` ("not the same") never matches by a merge rule, and
+a source record said to stand ``alone`` ("create new") matches nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -47,10 +50,23 @@ class Matches:
     """source_id, target_id of links whose source record is gone (target may be gone too: ``target_exists``)."""
     target_gone: pl.DataFrame
     """source_id, target_id of links whose target record is gone while the source record exists."""
+    rules: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"source_id": pl.Utf8, "rule": pl.Int64}))
+    """source_id, rule: the position of the merge combination each pair of ``merged`` and ``moved`` matched by."""
 
 
-def match_records(source: pl.DataFrame, target: pl.DataFrame, links: pl.DataFrame, mapping: Mapping) -> Matches:
-    """Link ``source`` to ``target`` rows (projected frames) for one mapping, given its stored ``links``."""
+def match_records(
+    source: pl.DataFrame,
+    target: pl.DataFrame,
+    links: pl.DataFrame,
+    mapping: Mapping,
+    apart: pl.DataFrame | None = None,
+    alone: pl.DataFrame | None = None,
+) -> Matches:
+    """Link ``source`` to ``target`` rows (projected frames) for one mapping, given its stored ``links``.
+
+    ``apart`` (source_id, target_id) lists pairs that never match by a merge rule; ``alone`` (source_id) the
+    source records that match nothing by one.
+    """
     links = links.select(pl.col("source_id").cast(pl.Utf8), pl.col("target_id").cast(pl.Utf8))
     source_ids = source.select(pl.col(ID).alias("source_id"))
     target_ids = target.select(pl.col(ID).alias("target_id"))
@@ -73,6 +89,8 @@ def match_records(source: pl.DataFrame, target: pl.DataFrame, links: pl.DataFram
     )
 
     open_sources = source.filter(~pl.col(ID).is_in(links["source_id"].implode()))
+    if alone is not None and not alone.is_empty():
+        open_sources = open_sources.filter(~pl.col(ID).is_in(alone["source_id"].implode()))
     held = links if orphans.is_empty() else links.join(orphans, on="target_id", how="anti")
     open_targets = target if mapping.many_to_one else target.filter(~pl.col(ID).is_in(held["target_id"].implode()))
     # A lookup's record serves every source record that names it: only a source's own candidates can clash.
@@ -86,11 +104,13 @@ def match_records(source: pl.DataFrame, target: pl.DataFrame, links: pl.DataFram
         if left.is_empty() or right.is_empty():
             continue
         pairs = left.join(right, on=keys, how="inner").select("source_id", "target_id")
+        if apart is not None and not apart.is_empty():
+            pairs = pairs.join(apart.select("source_id", "target_id"), on=["source_id", "target_id"], how="anti")
         pairs = pairs.with_columns(
             pl.len().over("source_id").alias("per_source"),
             pl.len().over("target_id").alias("per_target"),
         )
-        merged = pairs.filter(~clash).select("source_id", "target_id")
+        merged = pairs.filter(~clash).select("source_id", "target_id", pl.lit(c, dtype=pl.Int64).alias("rule"))
         ambiguous = (
             pairs.filter(clash)
             .group_by("source_id", maintain_order=True)
@@ -103,9 +123,9 @@ def match_records(source: pl.DataFrame, target: pl.DataFrame, links: pl.DataFram
         if not mapping.many_to_one:
             open_targets = open_targets.filter(~pl.col(ID).is_in(merged["target_id"].implode()))
 
-    claimed = pl.concat(merged_parts) if merged_parts else pl.DataFrame(schema=_PAIR)
-    moved = claimed.join(orphans, on="target_id", how="inner")
-    merged_all = claimed.join(orphans, on="target_id", how="anti")
+    claimed = pl.concat(merged_parts) if merged_parts else pl.DataFrame(schema={**_PAIR, "rule": pl.Int64})
+    moved = claimed.join(orphans, on="target_id", how="inner").drop("rule")
+    merged_all = claimed.join(orphans, on="target_id", how="anti").drop("rule")
     source_gone = source_gone.join(moved.select("target_id"), on="target_id", how="anti")
     ambiguous_all = (
         pl.concat(ambiguous_parts)
@@ -120,4 +140,5 @@ def match_records(source: pl.DataFrame, target: pl.DataFrame, links: pl.DataFram
         moved=moved,
         source_gone=source_gone,
         target_gone=target_gone,
+        rules=claimed.select("source_id", "rule"),
     )

@@ -12,11 +12,13 @@ ConflictPolicy = Literal["source", "target", "newest", "manual"]
 DeletePolicy = Literal["report", "propagate", "unlink"]
 PropertyType = Literal["string", "int", "float", "bool", "date", "datetime"]
 Direction = Literal["both", "forward"]
+MergeMode = Literal["auto", "review"]
 
 CONFLICT_POLICIES: tuple[str, ...] = ("source", "target", "newest", "manual")
 DELETE_POLICIES: tuple[str, ...] = ("report", "propagate", "unlink")
 PROPERTY_TYPES: tuple[str, ...] = ("string", "int", "float", "bool", "date", "datetime")
 DIRECTIONS: tuple[str, ...] = ("both", "forward")
+MERGE_MODES: tuple[str, ...] = ("auto", "review")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Defaults:
     conflict: ConflictPolicy = "newest"
     delete: DeletePolicy = "report"
     blank_overwrites: bool = False
+    merge_mode: MergeMode = "auto"
     guards: Guards = field(default_factory=Guards)
 
 
@@ -80,6 +83,9 @@ class Mapping:
     many_to_one: bool = False
     """Several source records may be linked to one target record: the target answers a create with the record
     it already holds when the values are the same (Exact's addresses). Otherwise such an answer is refused."""
+    merge_mode: MergeMode = "auto"
+    """``auto``: a pair that matches on every key of a merge rule is linked. ``review``: such a pair is proposed
+    (an ``Action.LINK`` row) and linked only when a person says they are the same record."""
     conflict: ConflictPolicy = "newest"
     delete: DeletePolicy = "report"
     blank_overwrites: bool = False
