@@ -6,7 +6,7 @@ from reconcile.model.plan import Action, Reason
 from tests.engine.world import clients, customers, flow, plan, row, rows_of, sales
 
 A, R = Action, Reason
-REVIEW = {"merge_mode": "review"}
+REVIEW: dict[str, object] = {"merge_mode": "review"}
 
 
 def test_a_pair_the_merge_rule_matches_is_proposed_side_by_side_and_not_linked() -> None:

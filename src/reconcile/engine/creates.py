@@ -78,8 +78,8 @@ def plan_creates(
     unmapped = mapping.unmapped_required(target_entity)
     if unmapped:
         # No record of this mapping can be created until the flow maps these: one problem, shown once.
-        detail = pl.lit(unmapped_words(target_entity.name, unmapped))
-        rejects = plan_rows(base, mapping.name, Action.REJECT, Reason.REQUIRED_UNMAPPED, detail, structural=True)
+        lacking = pl.lit(unmapped_words(target_entity.name, unmapped))
+        rejects = plan_rows(base, mapping.name, Action.REJECT, Reason.REQUIRED_UNMAPPED, lacking, structural=True)
         return pl.concat([*parts, rejects])
     return pl.concat([*parts, plan_rows(base, mapping.name, Action.CREATE, Reason.NEW_IN_SOURCE)])
 
