@@ -312,10 +312,11 @@ def plan(
     extra: dict[tuple[str, str], pl.DataFrame] | None = None,
     catalogues: Mapping[str, Catalogue] | None = None,
     unlinked: Sequence[tuple[str, str]] | None = None,
+    decided: pl.DataFrame | None = None,
 ) -> FlowPlan:
     """The flow's plan of these rows; ``catalogues`` replace the world's, ``unlinked`` lists (mapping, source
-    id) of the records unlinked on purpose."""
-    kwargs: dict[str, Any] = {}
+    id) of the records unlinked on purpose, ``decided`` the decisions remembered from earlier reviews."""
+    kwargs: dict[str, Any] = {"decided": decided}
     if unlinked is not None:
         kwargs["unlinked"] = pl.DataFrame(list(unlinked), schema=["mapping", "source_id"], orient="row")
     return build_plan(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from reconcile.engine.creates import check_unique, plan_creates
+from reconcile.engine.decided import alone, apart, no_decisions, refused_pairs, remember
 from reconcile.engine.deletes import plan_deletes
 from reconcile.engine.diff import Decision, diff_pairs
 from reconcile.engine.fingerprint import fingerprints
@@ -218,14 +219,16 @@ def build_plan(
     shadows: pl.DataFrame,
     validate: Validator | None = None,
     unlinked: pl.DataFrame | None = None,
+    decided: pl.DataFrame | None = None,
 ) -> FlowPlan:
     """The plan of a whole flow.
 
     ``snapshots`` maps (system, entity name) to a snapshot; ``links`` has mapping, source_id, target_id and
     ``shadows`` mapping, source_id, property, value. ``unlinked`` (mapping, source_id) lists the source records
     unlinked on purpose (``delete = "unlink"`` of a record deleted in the target): none is created again.
-    Mappings are planned parents first, so a child that refers to a record which is neither linked nor being
-    created is rejected, naming the parent.
+    ``decided`` (:data:`reconcile.model.plan.DECIDED_SCHEMA`) holds the decisions remembered from earlier
+    reviews (see :mod:`reconcile.engine.decided`). Mappings are planned parents first, so a child that refers
+    to a record which is neither linked nor being created is rejected, naming the parent.
     """
     source_cat, target_cat = catalogues[flow.source], catalogues[flow.target]
     all_rows: list[pl.DataFrame] = []
@@ -252,13 +255,29 @@ def build_plan(
         own_unlinked = (
             unlinked.filter(pl.col("mapping") == mapping.name).select("source_id") if unlinked is not None else None
         )
+        own_decided = decided.filter(pl.col("mapping") == mapping.name) if decided is not None else no_decisions()
         rows, merges, agreed = plan_mapping(
-            mapping, source_entity, target_entity, source_frame, target_frame, own_links, own_shadows, own_unlinked
+            mapping,
+            source_entity,
+            target_entity,
+            source_frame,
+            target_frame,
+            own_links,
+            own_shadows,
+            own_unlinked,
+            apart(own_decided, mapping.name),
+            alone(own_decided, mapping.name),
         )
         if validate is not None:
             rows = validate(rows, mapping, source_entity, target_entity)
         rows = check_unique(rows, mapping, target_entity, target_snapshot)
         rows = check_parents(rows, mapping, linked_ids, creatable, rejected)
+        if not own_decided.is_empty():
+            rows = remember(rows.with_columns(fingerprints(rows)), own_decided)
+            # A pair whose changes a person refused is not linked behind their back: no link, no shadows.
+            refused = refused_pairs(merges, rows)
+            merges = merges.join(refused, on=["source_id", "target_id"], how="anti")
+            agreed = agreed.join(refused, on="source_id", how="anti")
         moves = (
             rows.filter(pl.col("action") == Action.MOVE_LINK.value)
             .select("source_id", "target_id")
@@ -275,15 +294,24 @@ def build_plan(
             & pl.col("target_id").is_in(target_frame[ID].implode())
         )
         linked_ids[mapping.name] = live.select("source_id")
-        creatable[mapping.name] = rows.filter(pl.col("action") == Action.CREATE.value).select("source_id", "row_id")
-        rejected[mapping.name] = rows.filter(pl.col("action") == Action.REJECT.value).select("source_id", "structural")
+        # A create a person refused is not made: what refers to it waits for nothing.
+        refused_create = (pl.col("action") == Action.CREATE.value) & pl.col("remembered").is_not_null()
+        creatable[mapping.name] = rows.filter((pl.col("action") == Action.CREATE.value) & ~refused_create).select(
+            "source_id", "row_id"
+        )
+        rejected[mapping.name] = rows.filter((pl.col("action") == Action.REJECT.value) | refused_create).select(
+            "source_id", "structural"
+        )
         all_rows.append(rows)
         all_merges.append(merges)
         all_agreed.append(agreed)
         all_moves.append(moves.select(pl.lit(mapping.name).alias("mapping"), *MOVE_SCHEMA.keys() - {"mapping"}))
     plan = pl.concat(all_rows) if all_rows else empty_plan()
     plan = check_children(plan, flow, target_cat)
-    plan = plan.with_columns(fingerprints(plan))
+    # Fingerprints of the final rows: a row that changed above is settled by nothing remembered of it before.
+    plan = plan.with_columns(fingerprints(plan), pl.lit(None, dtype=pl.Utf8).alias("remembered"))
+    if decided is not None:
+        plan = remember(plan, decided)
     return FlowPlan(
         rows=plan,
         merges=pl.concat(all_merges) if all_merges else pl.DataFrame(schema=LINK_SCHEMA),

@@ -89,7 +89,9 @@ def match_records(
     )
 
     open_sources = source.filter(~pl.col(ID).is_in(links["source_id"].implode()))
+    lone = open_sources.clear()
     if alone is not None and not alone.is_empty():
+        lone = open_sources.filter(pl.col(ID).is_in(alone["source_id"].implode()))
         open_sources = open_sources.filter(~pl.col(ID).is_in(alone["source_id"].implode()))
     held = links if orphans.is_empty() else links.join(orphans, on="target_id", how="anti")
     open_targets = target if mapping.many_to_one else target.filter(~pl.col(ID).is_in(held["target_id"].implode()))
@@ -136,7 +138,7 @@ def match_records(
         linked=linked,
         merged=merged_all,
         ambiguous=ambiguous_all,
-        unmatched=open_sources.select(pl.col(ID).alias("source_id")),
+        unmatched=pl.concat([open_sources, lone]).select(pl.col(ID).alias("source_id")),
         moved=moved,
         source_gone=source_gone,
         target_gone=target_gone,
