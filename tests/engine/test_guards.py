@@ -7,6 +7,7 @@ import pytest
 
 from reconcile.engine.guards import check_guards, check_shrink
 from reconcile.errors import GuardTripped, SnapshotShrank
+from reconcile.model.plan import ReviewDecision
 from tests.engine.world import CATALOGUES, clients, customers, flow, links, plan, shadows, snapshots
 
 TEN_CLIENTS = clients(*({"id": i, "name": f"C{i}"} for i in range(10)))
@@ -121,3 +122,23 @@ def test_a_first_sync_that_could_make_the_targets_records_again_trips_its_guard(
     assert check_first_sync(the_flow, result.rows, found, CATALOGUES, links(("customers", "0", "c0"))) == []
     merging = flow()
     assert check_first_sync(merging, plan(merging, TEN_CLIENTS, TEN_CUSTOMERS).rows, found, CATALOGUES, links()) == []
+
+
+def test_creates_a_reviewer_refused_count_for_no_limit() -> None:
+    """Issue 10: a remembered reject is never written, so it cannot trip a guard."""
+    the_flow = flow(merge=False, customer_options={"guards": {"max_creates": 1}})
+    source = clients({"id": 1, "name": "Ola"}, {"id": 2, "name": "Kari"})
+    first = plan(the_flow, source, customers())
+    assert check_guards(the_flow, first.rows, snapshots(source, customers()), CATALOGUES) == [
+        "mapping customers: 2 creates planned, more than the limit of 1"
+    ]
+    memory = first.rows.filter(pl.col("source_id") == "2").select(
+        "mapping",
+        "row_id",
+        "source_id",
+        "target_id",
+        pl.lit(ReviewDecision.REJECT.value).alias("decision"),
+        "fingerprint",
+    )
+    again = plan(the_flow, source, customers(), decided=memory)
+    assert check_guards(the_flow, again.rows, snapshots(source, customers()), CATALOGUES) == []

@@ -70,3 +70,8 @@ def refused_pairs(merges: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     if refused.is_empty() or merges.is_empty():
         return pl.DataFrame(schema=_PAIR)
     return merges.select("source_id", "target_id").join(refused, on=["source_id", "target_id"], how="semi")
+
+
+def unsettled(rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows no remembered decision settles: what a run may write or has to ask."""
+    return rows.filter(pl.col("remembered").is_null()) if "remembered" in rows.columns else rows

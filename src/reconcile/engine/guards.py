@@ -11,6 +11,7 @@ from collections.abc import Mapping as MappingType
 
 import polars as pl
 
+from reconcile.engine.decided import unsettled
 from reconcile.errors import SnapshotShrank
 from reconcile.model.catalogue import Catalogue
 from reconcile.model.flow import Flow
@@ -57,7 +58,11 @@ def check_guards(
     snapshots: MappingType[tuple[str, str], pl.DataFrame],
     catalogues: MappingType[str, Catalogue],
 ) -> list[str]:
-    """The messages of every guard the plan trips; empty when it may be applied."""
+    """The messages of every guard the plan trips; empty when it may be applied.
+
+    Rows settled by a remembered decision are never written, so they count for no limit.
+    """
+    plan = unsettled(plan)
     messages: list[str] = []
     for m in flow.mappings:
         g = m.guards
@@ -91,6 +96,7 @@ def check_budget(flow: Flow, plan: pl.DataFrame, calls_left: MappingType[str, in
 
     Every create, update and propagated delete costs at least one call; what is left must cover them.
     """
+    plan = unsettled(plan)
     writes = {
         flow.target: plan.filter(pl.col("action").is_in([Action.CREATE.value, Action.UPDATE_TARGET.value])).height,
         flow.source: plan.filter(pl.col("action") == Action.UPDATE_SOURCE.value).height,
@@ -126,6 +132,7 @@ def check_first_sync(
     """
     if not links.is_empty():
         return []
+    plan = unsettled(plan)
     messages: list[str] = []
     for m in flow.mappings:
         entity = catalogues[flow.target].entity(m.target)
