@@ -5,7 +5,8 @@ are for what stops a command, and each kind carries the exit code a scheduler ca
 
     ReconcileError                 (exit 2 unless a subclass says otherwise)
     ├── ConfigError                usage or configuration: flows, system files, connections (exit 2)
-    │   └── FlowError              a flow file that does not hold (exit 2)
+    │   ├── FlowError              a flow file that does not hold (exit 2)
+    │   └── WorkbookTampered       a review workbook whose lines do not match their seal (exit 2)
     ├── StateError                 the state store is unusable or locked (exit 2)
     ├── PlanMismatch               a stored plan no longer matches the systems (exit 2)
     ├── GuardTripped               a guard stopped the run before any write (exit 3)
@@ -36,6 +37,13 @@ class FlowError(ConfigError):
     def __init__(self, messages: list[str] | str) -> None:
         self.messages = [messages] if isinstance(messages, str) else list(messages)
         super().__init__("\n".join(self.messages))
+
+
+class WorkbookTampered(ConfigError):
+    """A review workbook refused: lines changed since reconcile wrote them, or decisions not on offer.
+
+    The message names every bad line by its sheet and cells.
+    """
 
 
 class StateError(ReconcileError):

@@ -8,7 +8,8 @@ The plan, mapping by mapping:
   Oslo -> Bergen, the name unchanged); ``c3`` an update of the source (Name); ``c4`` a conflict on City
   (target Tromsø, source Bodø, last synced Narvik); ``c5`` a delete; ``c6`` in sync.
 - ``products`` (Items -> Items, properties Code, Description, Price): ``p1`` a reject with a detail and
-  a note ``@SUM(A1)``; ``p2`` an ambiguous merge of "IJzerhandel" naming its candidates.
+  a note ``@SUM(A1)``; ``p2`` an ambiguous merge of "IJzerhandel" with two candidates, T7 "IJzerhandel AS" and
+  T9 "IJzerhandel Oslo".
 - ``departments``: two rows, both in sync, so no sheet.
 """
 
@@ -20,9 +21,11 @@ from typing import Any
 import polars as pl
 
 from reconcile.model.plan import PLAN_SCHEMA
-from reconcile.report.workbook import MappingInfo, RunInfo
+from reconcile.report.info import MappingInfo, RunInfo
 
 CUSTOMER_FIELDS = ("Name", "City", "Phone", "PostCode", "CreditLimit", "Since", "Notes")
+KEY = b"k" * 32
+"""The review key the report tests sign with."""
 
 
 def change(prop: str, old: str | None, new: str | None, base: str | None = None) -> dict[str, Any]:
@@ -40,8 +43,14 @@ def row(
     target_id: str | None = None,
     label: str | None = None,
     detail: str | None = None,
+    candidates: list[tuple[str, str]] | None = None,
+    structural: bool = False,
+    remembered: str | None = None,
 ) -> dict[str, Any]:
     return {
+        "candidates": [{"target_id": t, "label": label} for t, label in candidates or ()],
+        "structural": structural,
+        "remembered": remembered,
         "row_id": row_id,
         "mapping": mapping,
         "action": action,
@@ -135,6 +144,7 @@ def sample_plan() -> pl.DataFrame:
                 source_id="P2",
                 label="IJzerhandel",
                 detail="candidates: T7, T9",
+                candidates=[("T7", "IJzerhandel AS"), ("T9", "IJzerhandel Oslo")],
             ),
             row("d1", "departments", "in_sync", "in_sync", source_id="1", target_id="1", label="Sales"),
             row("d2", "departments", "in_sync", "in_sync", source_id="2", target_id="2", label="Support"),
@@ -148,6 +158,8 @@ def sample_info(**overrides: Any) -> RunInfo:
         "flow": "powerofficego-to-exact",
         "source": "poweroffice",
         "target": "exact",
+        "source_title": "PowerOffice Go",
+        "target_title": "Exact Online",
         "started_at": datetime(2024, 6, 1, 2, 0, tzinfo=UTC),
         "dry_run": True,
         "plan_hash": "sha256:0123abcd",

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping as MappingType
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
 from reconcile.engine.build import FlowPlan
+from reconcile.model.catalogue import Catalogue
 from reconcile.model.flow import Flow
+from reconcile.report.info import MappingInfo, RunInfo
 from reconcile.report.summary import counts_json
-from reconcile.report.workbook import MappingInfo, RunInfo, write_workbook
+from reconcile.report.workbook import write_workbook
 
 
 def plan_hash(rows: pl.DataFrame) -> str:
@@ -34,8 +37,15 @@ def write_run_folder(
     dry_run: bool,
     guards: list[str],
     outcome: str,
+    *,
+    key: bytes,
+    catalogues: MappingType[str, Catalogue] | None = None,
 ) -> None:
-    """Write the plan as Parquet (with the outcome of every row), its JSON summary and the review workbook."""
+    """Write the plan as Parquet (with the outcome of every row), its JSON summary and the review workbook.
+
+    ``key`` is the state's review key, which signs the workbook; ``catalogues`` (by system) give the systems'
+    titles and the fields' headers.
+    """
     digest = plan_hash(plan.rows)
     rows.write_parquet(report_dir / "plan.parquet")
     plan.merges.write_parquet(report_dir / "merges.parquet")
@@ -54,6 +64,8 @@ def write_run_folder(
         "counts": counts_json(plan.rows),
     }
     (report_dir / "plan.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    catalogues = catalogues or {}
+    source, target = catalogues.get(flow.source), catalogues.get(flow.target)
     info = RunInfo(
         run_id=run_id,
         flow=flow.name,
@@ -63,6 +75,11 @@ def write_run_folder(
         dry_run=dry_run,
         plan_hash=digest,
         guards=tuple(guards),
-        mappings=tuple(MappingInfo.of(m) for m in flow.mappings),
+        mappings=tuple(
+            MappingInfo.of(m, source.entity(m.source) if source else None, target.entity(m.target) if target else None)
+            for m in flow.mappings
+        ),
+        source_title=source.title if source else "",
+        target_title=target.title if target else "",
     )
-    write_workbook(report_dir / "plan.xlsx", plan.rows, info)
+    write_workbook(report_dir / "plan.xlsx", plan.rows, info, key)

@@ -8,6 +8,7 @@ it is an identifier (a code, a phone number, an account). Whatever looks like a 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -62,17 +63,32 @@ def reason_words(code: str | None, detail: str | None) -> str:
 
 def value_cell(field: str, text: str | None, numeric: bool) -> Value:
     """Turn a canonical plan value into what a cell should hold: a date, a number, or text."""
-    if text is None:
-        return None
-    if _SECRET_FIELD.search(field):
-        return HIDDEN
-    if _DATE.fullmatch(text):
-        return _date(text)
-    if _DATETIME.fullmatch(text):
-        return _datetime(text)
-    if numeric:
-        return Decimal(text) if "." in text else int(text)
-    return text
+    return value_maker(field, numeric)(text)
+
+
+def is_secret(field: str) -> bool:
+    """Whether a field's name says it holds a secret: its values are never shown."""
+    return _SECRET_FIELD.search(field) is not None
+
+
+def value_maker(field: str, numeric: bool) -> Callable[[str | None], Value]:
+    """The :func:`value_cell` of one field, made once for a column of many values."""
+    if is_secret(field):
+        return lambda text: None if text is None else HIDDEN
+
+    def make(text: str | None) -> Value:
+        if text is None:
+            return None
+        if len(text) >= 10 and text[4] == "-" and text[7] == "-":  # a cheap look before the patterns
+            if _DATE.fullmatch(text):
+                return _date(text)
+            if _DATETIME.fullmatch(text):
+                return _datetime(text)
+        if numeric:
+            return Decimal(text) if "." in text else int(text)
+        return text
+
+    return make
 
 
 def _date(text: str) -> Value:
@@ -92,6 +108,7 @@ def _datetime(text: str) -> Value:
 
 
 def shown(field: str, text: str | None) -> str:
+    """A plan value as text, secrets hidden: for a cell that lists several values."""
     if text is None:
         return ""
     return HIDDEN if _SECRET_FIELD.search(field) else text
