@@ -121,12 +121,12 @@ def test_dismissing_a_problem_in_the_flow_dismisses_each_of_its_records(tmp_path
     path = write_workbook(tmp_path / "x.xlsx", plan_of(rows), sample_info(), KEY)
     book = load_workbook(path)
     ws = book["Summary"]
-    (line,) = [r for r in range(1, ws.max_row + 1) if ws.cell(r, 3).value and "does not fill" in ws.cell(r, 3).value]
-    ws.cell(line, 1).value = "dismiss"
+    (line,) = [r for r in range(1, ws.max_row + 1) if "does not fill" in str(ws.cell(r, 2).value)]
+    ws.cell(line, 4).value = "dismiss"
     book.save(path)
     got = read_review_workbook(path, KEY).decisions
     assert [(d.row_id, d.decision, d.where) for d in got] == [
-        (f"s{i}", ReviewDecision.DISMISS, f"sheet 'Summary' cell A{line}") for i in range(3)
+        (f"s{i}", ReviewDecision.DISMISS, f"sheet 'Summary' cell D{line}") for i in range(3)
     ]
 
 

@@ -502,13 +502,13 @@ def test_a_structural_problem_is_one_summary_line_with_a_count_and_its_records_o
     summary = book["Summary"]
     lines = [[c.value for c in r] for r in summary.iter_rows()]
     start = next(i for i, r in enumerate(lines) if r[0] == "Problems in the flow")
-    assert lines[start + 1][:5] == ["Decision", "Mapping", "Problem", "Records", "What to change"]
-    decision, mapping, problem, records, what = lines[start + 2][:5]
-    assert (decision, mapping, records) == (None, "m", 3)
+    assert lines[start + 1][:4] == ["Mapping", "Problem", "Records", "Decision"]
+    mapping, problem, records, decision = lines[start + 2][:4]
+    assert (mapping, records, decision) == ("m", 3, None)
     assert problem.startswith("the target requires a field the mapping does not fill") and detail in problem
-    assert what.startswith("Map the required field in the flow")
-    assert start + 3 == len(lines) or lines[start + 3][0] is None  # one line for the three records
-    assert summary.cell(start + 3, 1).protection.locked is False
+    assert "\n\nWhat to change: Map the required field in the flow" in problem
+    assert start + 3 == len(lines)  # one line for the three records, and the last of the sheet
+    assert summary.cell(start + 3, 4).protection.locked is False
     details = book["Problem details"]
     assert [details.cell(r, column(details, "row_id")).value for r in (2, 3, 4)] == ["s0", "s1", "s2"]
     assert json.loads(details.cell(2, column(details, "problem")).value) == ["m", "required_unmapped"]

@@ -2,9 +2,9 @@
 
 The Summary gives the run's facts, the counts per mapping and action (with a chart), the guards, the questions
 waiting for a decision by mapping and reason with the sheet they are on, what was decided earlier and is not
-asked again,
-the guards, and the problems in the flow (one line per mapping and reason, with a count, what to change, and a
-Decision cell to dismiss it). How to review says, in plain words, what each sheet asks and what each answer does.
+asked again, and last the problems in the flow (one line per mapping and reason, with a count, what to change,
+and a Decision cell to dismiss it). The tables share the sheet's columns: a mapping in A, words in B, figures
+after. How to review says, in plain words, what each sheet asks and what each answer does.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from reconcile.report.values import scrub
 
 _HIDDEN_AT = 26
 """The Summary's hidden columns (row id, check) start at column AA, clear of its tables and chart."""
+_COUNT_WIDTH = 12
 
 _WHAT_TO_CHANGE: dict[Reason, str] = {
     Reason.REQUIRED_UNMAPPED: "Map the required field in the flow (a property, or a fixed value), then plan again.",
@@ -91,12 +92,16 @@ def write_summary(sheet: Sheet, info: RunInfo, overview: Overview, signer: Signe
 
     header_row = 2 + len(facts) + 1
     actions = list(overview.actions)
+    ws.set_row(header_row, 30)  # room for the headers in words on two lines
     counts = Table(
         sheet,
         SheetKind.SUMMARY,
         [Column("Mapping"), Column("Entities"), *(Column(info.action_words(a)) for a in actions), Column("Total")],
         header_row=header_row,
+        header_format=book.fmt(bold=True, header=True, wrap=True),
     )
+    for col in range(2, 3 + len(actions)):  # counts under headers in words on two lines, not one long line
+        sheet.caps[col] = _COUNT_WIDTH
     for name, entities, numbers in overview.counts:
         counts.add([name, entities or None, *numbers, sum(numbers)])
     last_mapping_row = counts.row
@@ -162,9 +167,10 @@ def _problems(sheet: Sheet, line: int, overview: Overview, signer: Signer) -> tu
     table = Table(
         sheet,
         SheetKind.SUMMARY,
-        [Column("Mapping"), Column("Problem", wrap=True), Column("Records"), Column("What to change", wrap=True)],
+        [Column("Mapping"), Column("Problem", wrap=True), Column("Records")],
         header_row=line + 1,
         decide=True,
+        decision_last=True,
         signer=signer,
         hidden_at=_HIDDEN_AT,
     )
@@ -176,7 +182,7 @@ def _problems(sheet: Sheet, line: int, overview: Overview, signer: Signer) -> tu
         words = reason.words if reason is not None else p.reason.replace("_", " ")
         problem = f"{words}: {scrub(p.detail)}" if p.detail else words
         change = _WHAT_TO_CHANGE.get(reason, _WHAT_TO_CHANGE_ELSE) if reason is not None else _WHAT_TO_CHANGE_ELSE
-        table.add([p.mapping, problem, p.records, change], row_id=p.row_id)
+        table.add([p.mapping, f"{problem}\n\nWhat to change: {change}", p.records], row_id=p.row_id)
     table.drop_down([w for w, _ in FIXED_CHOICES[SheetKind.SUMMARY]], PROMPTS[SheetKind.SUMMARY])
     return table.row + 2, table
 

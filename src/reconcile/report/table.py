@@ -14,11 +14,12 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 
 from reconcile.report.cells import Value, cell_text
 from reconcile.report.kinds import CHECK_HEADER, CHOICE_HEADER, CHOICES_HEADER, DECISION_HEADER, ROW_ID_HEADER
-from reconcile.report.sheet import WIDTH_MAX, WRAP_WIDTH, Sheet
+from reconcile.report.sheet import WRAP_WIDTH, Sheet
 from reconcile.report.sign import Signer
 
 
@@ -44,9 +45,10 @@ class Column:
 class Table:
     """A table on a sheet: a bold header row, then lines; decidable lines carry a Decision cell and a check.
 
-    The columns, left to right: ``Decision`` (when ``decide``), the visible columns, then the hidden ones
-    (from ``hidden_at`` when given, else right after the visible ones): ``row_id``, the ``extras`` (a
-    Conflicts line's property, a line's own choices), ``check``, and the cells a line's own drop-down lists.
+    The columns, left to right: ``Decision`` (when ``decide``; after the visible columns when ``decision_last``),
+    the visible columns, then the hidden ones (from ``hidden_at`` when given, else right after the visible
+    ones): ``row_id``, the ``extras`` (a Conflicts line's property, a line's own choices), ``check``, and the
+    cells a line's own drop-down lists.
     """
 
     def __init__(
@@ -61,18 +63,22 @@ class Table:
         extras: Sequence[str] = (),
         choice_cells: int = 0,
         hidden_at: int | None = None,
+        decision_last: bool = False,
+        header_format: Format | None = None,
     ) -> None:
         self.sheet = sheet
         self.kind = kind
         self.signer = signer
         self.decide = decide
         self.header_row = self.row = header_row
-        self.first = 1 if decide else 0
+        self.first = 1 if decide and not decision_last else 0
+        self.decision_col = self.first + len(columns) if decision_last else 0
         self.visible = [c.header for c in columns]
         self.wraps = [c.wrap for c in columns]
         self.modes = [Mode.GENERAL] * len(columns)
         """How each visible column is written; a caller that knows its values better sets them."""
-        self.hidden_at = hidden_at if hidden_at is not None else self.first + len(columns)
+        after = self.first + len(columns) + (1 if decide and decision_last else 0)
+        self.hidden_at = hidden_at if hidden_at is not None else after
         self.extras = list(extras)
         self.hidden_headers = [ROW_ID_HEADER, *extras, CHECK_HEADER] if signer else []
         self.choice_headers = [CHOICE_HEADER.format(n=n + 1) for n in range(choice_cells)]
@@ -81,16 +87,17 @@ class Table:
         """Every header cell written, as (column, header): the meta sheet seals them."""
         self.decided_rows: list[int] = []
         book = sheet.book
-        self.headers = [(0, DECISION_HEADER)] if decide else []
-        self.headers += [(self.first + i, cell_text(c.header)) for i, c in enumerate(columns)]
+        self.headers = [(self.first + i, cell_text(c.header)) for i, c in enumerate(columns)]
+        if decide:
+            self.headers = sorted([(self.decision_col, DECISION_HEADER), *self.headers])
         hidden = [*self.hidden_headers, *self.choice_headers]
         self.headers += [(self.hidden_at + i, h) for i, h in enumerate(hidden)]
+        header_format = header_format or book.header
         if decide:
-            sheet.label(header_row, 0, DECISION_HEADER, book.header)
-            sheet.caps[0] = WIDTH_MAX
-            sheet.widths[0] = max(sheet.widths.get(0, 0), 14)
+            sheet.label(header_row, self.decision_col, DECISION_HEADER, header_format)
+            sheet.widths[self.decision_col] = max(sheet.widths.get(self.decision_col, 0), 14)
         for i, column in enumerate(columns):
-            sheet.label(header_row, self.first + i, column.header, book.header)
+            sheet.label(header_row, self.first + i, column.header, header_format)
             if column.wrap:
                 sheet.caps[self.first + i] = WRAP_WIDTH
         for i, header in enumerate([*self.hidden_headers, *self.choice_headers]):
@@ -102,7 +109,7 @@ class Table:
         """The last column of the table, hidden ones included."""
         if self.hidden_headers or self.choice_headers:
             return self.hidden_at + len(self.hidden_headers) + len(self.choice_headers) - 1
-        return self.first + len(self.visible) - 1
+        return max(self.first + len(self.visible) - 1, self.decision_col if self.decide else 0)
 
     def add(
         self,
@@ -162,7 +169,7 @@ class Table:
         if decidable and row_id is not None:
             sheet.write_string(row, col, check(shown))
             if self.decide:
-                sheet.write_blank(row, 0, None, sheet.book.decision)
+                sheet.write_blank(row, self.decision_col, None, sheet.book.decision)
                 self.decided_rows.append(row)
         return row
 
@@ -187,8 +194,9 @@ class Table:
             "error_message": "Choose from the list, or leave the cell blank to decide later.",
         }
         if len(self.decided_rows) != last - first + 1:
-            options["multi_range"] = " ".join(f"A{r + 1}" for r in self.decided_rows)
-        self.sheet.ws.data_validation(first, 0, last, 0, options)
+            letter = xl_col_to_name(self.decision_col)
+            options["multi_range"] = " ".join(f"{letter}{r + 1}" for r in self.decided_rows)
+        self.sheet.ws.data_validation(first, self.decision_col, last, self.decision_col, options)
 
     def finish(self, *, filter_to_row: int | None = None, freeze: bool = True) -> None:
         """Freeze the header (and the Decision and first visible column), and filter over every column.
