@@ -53,7 +53,8 @@ def test_only_approved_rows_are_applied(tmp_path: Path) -> None:
     assert read(tmp_path, state, "ledger", "Invoice") == []  # no order row was approved
 
 
-def test_workbook_of_a_changed_world_is_refused(tmp_path: Path) -> None:
+def test_an_unrelated_change_since_the_plan_does_not_throw_the_review_away(tmp_path: Path) -> None:
+    """Before issue 10 any change anywhere refused the whole workbook; now only rows that changed are refused."""
     flow = make_world(tmp_path, bad=False)
     state, reports = tmp_path / "state", tmp_path / "reports"
     result = runner.invoke(app, ["plan", str(flow), "--state", str(state), "--report-dir", str(reports)])
@@ -61,10 +62,32 @@ def test_workbook_of_a_changed_world_is_refused(tmp_path: Path) -> None:
     _decide(folder / "plan.xlsx", "customers", {"Kunde 2 ": "approve"})
     shop = state / "sandbox" / "shop" / "Customer.json"
     people = json.loads(shop.read_text())
-    people[4]["city"] = "Tromsø"  # the source changed after the plan was made
+    people[4]["city"] = "Tromsø"  # another customer changed after the plan was made
     shop.write_text(json.dumps(people))
 
     result = runner.invoke(app, ["apply", str(folder), "--state", str(state), "--report-dir", str(reports)])
-    assert result.exit_code == 2
-    assert "plan again" in result.output or "reconcile plan" in result.output
+    assert result.exit_code == 0, result.output
+    names = {a["Name"] for a in read(tmp_path, state, "ledger", "Account")}
+    assert names == {"Kunde 1", "Kunde 2"}  # the approved row, and nothing else
+
+
+def test_a_tampered_workbook_is_refused_naming_the_cells_and_nothing_is_written(tmp_path: Path) -> None:
+    flow = make_world(tmp_path, bad=False)
+    state, reports = tmp_path / "state", tmp_path / "reports"
+    result = runner.invoke(app, ["plan", str(flow), "--state", str(state), "--report-dir", str(reports)])
+    folder = _report(result.output)
+    _decide(folder / "plan.xlsx", "customers", {"Kunde 2 ": "approve"})
+    book = openpyxl.load_workbook(folder / "plan.xlsx")
+    ws = book["customers"]
+    for row in range(2, ws.max_row + 1):
+        for col in range(1, ws.max_column + 1):
+            if ws.cell(row, col).value == "Kunde 2":
+                ws.cell(row, col).value = "Kunde 2 Hacked"  # a value the reviewer never saw
+                edited = f"{ws.cell(row, col).column_letter}{row}"
+    book.save(folder / "plan.xlsx")
+
+    result = runner.invoke(app, ["apply", str(folder), "--state", str(state), "--report-dir", str(reports)])
+    assert result.exit_code == 2, result.output
+    assert f"sheet 'customers' row {edited[1:]}" in result.output
+    assert "Traceback" not in result.output
     assert len(read(tmp_path, state, "ledger", "Account")) == 1  # nothing applied

@@ -43,7 +43,7 @@ def test_plan_writes_nothing_and_reports(tmp_path: Path) -> None:
     assert any((folder / "snapshots").glob("shop.Customer.parquet"))
     assert len(read(tmp_path, state, "ledger", "Account")) == 1  # nothing written
     workbook = openpyxl.load_workbook(folder / "plan.xlsx")
-    assert "Summary" in workbook.sheetnames and "Rejected" in workbook.sheetnames
+    assert "Summary" in workbook.sheetnames and "Cannot write" in workbook.sheetnames  # was "Rejected"
     assert "customers" in out and "dry run" in out
 
 

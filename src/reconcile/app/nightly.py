@@ -21,6 +21,8 @@ from typing import Protocol
 
 import polars as pl
 
+from reconcile.app.audit import ReviewReport, finish_review
+from reconcile.app.decide import Carried, Reviewed, carry_out
 from reconcile.app.locks import writer_locks
 from reconcile.app.progress import QuietReporter, Reporter
 from reconcile.app.recover import recover_pending
@@ -28,15 +30,17 @@ from reconcile.app.snapshots import read_snapshots, readable_part, skipped_words
 from reconcile.apply.applier import Applier
 from reconcile.config.check import check_flow, raise_on_errors
 from reconcile.config.flow import load_flow
-from reconcile.engine.build import build_plan
+from reconcile.engine.build import FlowPlan, build_plan
 from reconcile.engine.guards import check_budget, check_first_sync, check_guards, check_shrink
-from reconcile.errors import ConfigError, GuardTripped, PlanMismatch, ReconcileError, SystemFailure
+from reconcile.errors import ConfigError, GuardTripped, ReconcileError, SystemFailure
 from reconcile.model.clock import Clock, SystemClock
 from reconcile.model.flow import Flow
 from reconcile.model.plan import CHANGES, REVIEW, Action, Outcome, Status
-from reconcile.report.runfolder import plan_hash, write_run_folder
-from reconcile.report.summary import counts_json, render_summary
+from reconcile.report.runfolder import write_run_folder
+from reconcile.report.summary import counts_json, render_questions, render_summary
 from reconcile.state.locks import hold_systems
+from reconcile.state.reviews import decided as decided_rows
+from reconcile.state.reviews import review_key
 from reconcile.state.store import StateStore, open_state
 from reconcile.systems.base import System
 from reconcile.systems.registry import Closer, Systems
@@ -68,10 +72,8 @@ class RunSettings:
     force: bool = False
     batch_size: int = 50
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    approved: frozenset[str] | None = None
-    """Apply only these row ids (an approved workbook); None applies the whole plan."""
-    expect_hash: str | None = None
-    """Refuse to apply unless the plan built now has this hash (the plan the workbook was made from)."""
+    review: Reviewed | None = None
+    """Carry out these decisions of a reviewed workbook, and write nothing else; None applies the whole plan."""
     reporter: Reporter = field(default_factory=QuietReporter)
     cache: bool = True
     """Refresh cached snapshots incrementally where the API allows; False reads everything in full."""
@@ -97,6 +99,10 @@ class RunResult:
     exit_code: int
     summary: str
     guards: tuple[str, ...] = ()
+    questions: int = 0
+    """Rows that wait for a person's decision (settled ones and the flow's own problems aside)."""
+    problems: int = 0
+    """Problems of the flow itself, one per mapping and reason."""
 
 
 def load_checked_flow(path: Path, systems: Systems) -> Flow:
@@ -126,15 +132,37 @@ def reported_deletes(flow: Flow, plan: pl.DataFrame) -> pl.DataFrame:
     """The deletes a run only reports (``delete = "report"``): a person decides what becomes of the record."""
     reporting = [m.name for m in flow.mappings if m.delete == "report"]
     return plan.filter(
-        (pl.col("action") == Action.DELETE.value) & ~pl.col("both_gone") & pl.col("mapping").is_in(reporting)
+        (pl.col("action") == Action.DELETE.value)
+        & ~pl.col("both_gone")
+        & pl.col("mapping").is_in(reporting)
+        & pl.col("remembered").is_null()
+    )
+
+
+def questions(flow: Flow, plan: pl.DataFrame) -> pl.DataFrame:
+    """The rows that wait for a person's decision: neither settled earlier nor a problem of the flow itself."""
+    asked = plan.filter(pl.col("action").is_in(REVIEW) & pl.col("remembered").is_null() & ~pl.col("structural"))
+    return pl.concat([asked, reported_deletes(flow, plan)])
+
+
+def flow_problems(plan: pl.DataFrame) -> pl.DataFrame:
+    """mapping, reason, records: the problems of the flow itself (one line each), not of single records."""
+    return (
+        plan.filter(pl.col("structural"))
+        .group_by("mapping", "reason", maintain_order=True)
+        .agg(pl.len().alias("records"))
     )
 
 
 def _outcome(flow: Flow, plan: pl.DataFrame, dry_run: bool, applied: int, failed: int) -> tuple[Outcome, str, int]:
     """(code, words, exit code) of a finished run. A reported delete waits for review: it is not "in sync"."""
-    review = plan.filter(pl.col("action").is_in(REVIEW)).height + reported_deletes(flow, plan).height
-    writes = plan.filter(pl.col("action").is_in(CHANGES)).height
+    review = questions(flow, plan).height
+    problems = flow_problems(plan).height
+    writes = plan.filter(pl.col("action").is_in(CHANGES) & pl.col("remembered").is_null()).height
     waiting = f"{_n(review, 'row')} {'waits' if review == 1 else 'wait'} for review"
+    if problems:
+        waiting += f"; {_n(problems, 'problem')} of the flow itself (see the summary)"
+        review += problems
     if dry_run:
         return (Outcome.DRY_RUN, f"dry run, nothing written; {_n(writes, 'write')} planned, {waiting}", 0)
     if failed:
@@ -149,6 +177,23 @@ def _outcome(flow: Flow, plan: pl.DataFrame, dry_run: bool, applied: int, failed
     if writes == 0:
         return (Outcome.IN_SYNC, ("nothing to write" if differs else "in sync") + unwritten, 0)
     return (Outcome.APPLIED, f"applied {_n(applied, 'write')}" + unwritten, 0)
+
+
+def _review_outcome(reviewed: ReviewReport) -> tuple[Outcome, str, int]:
+    """(code, words, exit code) of an applied review: a decision not carried out asks a person to look again."""
+    undone = reviewed.failed + reviewed.stale + reviewed.skipped
+    words = f"carried out {reviewed.decided - undone} of {_n(reviewed.decided, 'decision')}"
+    words += f" ({_n(reviewed.written, 'write')})"
+    for count, what in (
+        (reviewed.failed, "failed"),
+        (reviewed.skipped, "skipped"),
+        (reviewed.stale, "refused as stale (they are in the next plan)"),
+    ):
+        if count:
+            words += f"; {count} {what}"
+    if reviewed.failed:
+        return Outcome.FAILED_WRITES, words, 1
+    return (Outcome.REVIEW, words, 1) if undone else (Outcome.APPLIED, words, 0)
 
 
 def execute(flow_path: Path, settings: RunSettings) -> RunResult:
@@ -219,20 +264,25 @@ def _execute(
     if not settings.dry_run:
         recover_pending(flow, store, catalogues[flow.target], snapshots)
         links = store.links(flow.name)
-    plan = build_plan(
-        flow,
-        catalogues,
-        snapshots,
-        links,
-        store.shadows(flow.name),
-        validate=validate_rows,
-        unlinked=store.unlinked(flow.name),
-    )
-    if settings.expect_hash is not None and plan_hash(plan.rows) != settings.expect_hash:
-        raise PlanMismatch(
-            f"the systems or the state changed since the workbook's plan {settings.expect_hash} was made "
-            f"(the plan is now {plan_hash(plan.rows)}); run `reconcile plan` again and review the new workbook"
+    shadows, unlinked, decided = store.shadows(flow.name), store.unlinked(flow.name), decided_rows(store, flow.name)
+
+    def planned(extra_links: pl.DataFrame | None = None, extra_decided: pl.DataFrame | None = None) -> FlowPlan:
+        return build_plan(
+            flow,
+            catalogues,
+            snapshots,
+            links if extra_links is None else pl.concat([links, extra_links]),
+            shadows,
+            validate=validate_rows,
+            unlinked=unlinked,
+            decided=decided if extra_decided is None else pl.concat([decided, extra_decided]),
         )
+
+    plan = planned()
+    carried: Carried | None = None
+    if settings.review is not None:
+        carried = carry_out(settings.review.decisions, settings.review.stored, plan, flow, planned)
+        plan = carried.plan
     guards = check_guards(flow, plan.rows, snapshots, catalogues)
     budgets = {name: systems.open(name).calls_left() for name in (flow.source, flow.target)}
     guards += check_budget(flow, plan.rows, budgets)
@@ -251,6 +301,7 @@ def _execute(
     rows = plan.rows
     failed = applied = 0
     stopped: str | None = None
+    reviewed: ReviewReport | None = None
     if not settings.dry_run and not tripped:
         applier = Applier(
             flow,
@@ -263,7 +314,7 @@ def _execute(
         )
         settings.reporter.writing(flow.name, plan.rows.filter(pl.col("action").is_in(CHANGES)).height)
         try:
-            outcomes = applier.apply(plan, approved=set(settings.approved) if settings.approved is not None else None)
+            outcomes = applier.apply(plan, carried.approval if carried is not None else None)
         finally:
             settings.reporter.finished()
         failed = outcomes.filter(pl.col("status") == Status.FAILED).height
@@ -273,15 +324,37 @@ def _execute(
         )
         store.record_counts(run_id, flow.name, {k: v.height for k, v in snapshots.items()})
         stopped = applier.stopped
+        if carried is not None and settings.review is not None:
+            reviewed = finish_review(
+                store, flow.name, run_id, report_dir, settings.review, carried, outcomes, settings.now()
+            )
     status, outcome, code = _outcome(flow, plan.rows, settings.dry_run or tripped, applied, failed)
+    if reviewed is not None:
+        status, outcome, code = _review_outcome(reviewed)
     if skipped:
         status, outcome, code = Outcome.PARTIAL, f"{outcome}; {skipped_words(skipped)}", 4
     if tripped:
         status, outcome = Outcome.GUARD, "stopped by a guard, nothing written"
     if stopped:
         status, outcome = Outcome.FAILED, f"stopped: {stopped}"
-    write_run_folder(flow, plan, rows, report_dir, run_id, started, settings.dry_run or tripped, guards, outcome)
+    write_run_folder(
+        flow,
+        plan,
+        rows,
+        report_dir,
+        run_id,
+        started,
+        settings.dry_run or tripped,
+        guards,
+        outcome,
+        key=review_key(settings.state_dir),
+        catalogues=catalogues,
+    )
     summary = render_summary(plan.rows, flow=flow.name, run_id=run_id, outcome=outcome)
+    remembered = plan.rows.filter(pl.col("remembered").is_not_null()).height
+    summary += render_questions(questions(flow, plan.rows), flow_problems(plan.rows), remembered)
+    if reviewed is not None:
+        summary += "".join(line + "\n" for line in reviewed.lines)
     if stopped:
         raise SystemFailure(flow.target, f"{stopped}\nthe run stopped; the report is in {report_dir}")
     if tripped:
@@ -289,4 +362,16 @@ def _execute(
             "\n".join(guards)
             + f"\nthe plan is in {report_dir}; run again with {' and '.join(overrides)} to apply it anyway"
         )
-    return RunResult(run_id, flow.name, report_dir, rows, status, outcome, code, summary, tuple(guards))
+    return RunResult(
+        run_id,
+        flow.name,
+        report_dir,
+        rows,
+        status,
+        outcome,
+        code,
+        summary,
+        tuple(guards),
+        questions=questions(flow, plan.rows).height,
+        problems=flow_problems(plan.rows).height,
+    )

@@ -1,7 +1,10 @@
-"""Review: apply exactly the rows a person approved in a run's workbook, and nothing else.
+"""Review: carry out exactly what a person decided in a run's workbook, and nothing else.
 
-Only the workbook's Decision cells are read; values typed into the sheet are never written. The plan is
-built again and must match the workbook's plan (its content hash) exactly, else nothing is applied.
+The workbook is checked against the state's review key first: a line whose id, action or shown values were
+changed, or that came from another workbook, refuses the workbook whole, naming the cells. Only the Decision
+cells are read; values typed into the sheet are never written. The plan is then built again and each decision
+is carried out if its row is still what the reviewer saw (:mod:`reconcile.app.decide`). A workbook is applied
+once: applying it again says so and writes nothing.
 """
 
 from __future__ import annotations
@@ -10,40 +13,73 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import polars as pl
+
+from reconcile.app.decide import DECISION_SCHEMA, Reviewed
 from reconcile.app.nightly import RunResult, RunSettings, execute
 from reconcile.errors import ConfigError
-from reconcile.model.plan import ReviewDecision
-from reconcile.report.decisions import read_decisions, read_plan_hash
+from reconcile.report.decisions import read_review_workbook
+from reconcile.state.reviews import applied_by, review_key
+from reconcile.state.store import STATE_FILE, read_state
 
 
 @dataclass(frozen=True)
 class Review:
-    """A reviewed workbook: which rows were approved, of how many, and the plan they belong to."""
+    """A reviewed workbook, checked: its decisions, the plan they were made on, and the flow to run."""
 
     workbook: Path
+    folder: Path
     flow_file: Path
-    plan_hash: str
-    approved: frozenset[str]
-    rows: int
+    reviewed: Reviewed
+
+    @property
+    def decided(self) -> int:
+        return self.reviewed.decisions.height
 
 
-def read_review(report: Path) -> Review:
-    """The review in a run folder of ``reconcile plan`` (or its ``plan.xlsx``)."""
+def read_review(report: Path, state_dir: Path) -> Review:
+    """The review in a run folder (or its ``plan.xlsx``), checked with the review key of ``state_dir``."""
     folder = report if report.is_dir() else report.parent
     workbook = report if report.is_file() else folder / "plan.xlsx"
     summary_file = folder / "plan.json"
-    if not summary_file.exists() or not workbook.exists():
-        raise ConfigError(f"{report}: not a run folder of `reconcile plan` (no plan.json and plan.xlsx)")
+    if not summary_file.exists() or not workbook.exists() or not (folder / "plan.parquet").exists():
+        raise ConfigError(f"{report}: not a run folder of `reconcile plan` (no plan.json, plan.parquet and plan.xlsx)")
     try:
         summary = json.loads(summary_file.read_text(encoding="utf-8"))
-        flow_file = Path(summary["flow_file"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        flow_file, run_id = Path(summary["flow_file"]), str(summary["run_id"])
+        stored = pl.read_parquet(folder / "plan.parquet")
+    except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError) as exc:
         raise ConfigError(f"{summary_file}: not the plan.json of `reconcile plan` ({exc!r})") from exc
-    decisions = read_decisions(workbook)
-    approved = frozenset(row for row, decision in decisions.items() if decision is ReviewDecision.APPROVE)
-    return Review(workbook, flow_file, read_plan_hash(workbook), approved, len(decisions))
+    read = read_review_workbook(workbook, review_key(state_dir, make=False))
+    if read.run_id != run_id:
+        raise ConfigError(
+            f"{workbook}: the workbook is of run {read.run_id}, but its folder holds run {run_id}; "
+            f"apply the folder of run {read.run_id}"
+        )
+    decisions = pl.DataFrame(
+        [
+            {
+                "row_id": d.row_id,
+                "decision": d.decision.value,
+                "property": d.property,
+                "target_id": d.target_id,
+                "where": d.where,
+            }
+            for d in read.decisions
+        ],
+        schema=DECISION_SCHEMA,
+    )
+    return Review(workbook, folder, flow_file, Reviewed(run_id, decisions, stored))
+
+
+def already_applied(review: Review, state_dir: Path) -> str | None:
+    """The run that applied this review already, if one did (a workbook is applied once)."""
+    if not (state_dir / STATE_FILE).is_file():
+        return None
+    with read_state(state_dir) as store:
+        return applied_by(store, review.reviewed.plan_run_id)
 
 
 def apply_review(review: Review, settings: RunSettings) -> RunResult:
-    """Plan the review's flow again and apply its approved rows, refusing a plan that changed since."""
-    return execute(review.flow_file, replace(settings, approved=review.approved, expect_hash=review.plan_hash))
+    """Plan the review's flow again and carry out its decisions, row by row."""
+    return execute(review.flow_file, replace(settings, review=review.reviewed))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from collections.abc import Mapping as MappingType
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -21,13 +22,23 @@ from reconcile.engine.build import FlowPlan
 from reconcile.engine.order import mapping_order
 from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.model.flow import Flow, Mapping
-from reconcile.model.plan import Action, Reason, Status
+from reconcile.model.plan import WRITES, Action, Reason, ReviewDecision, Status
 from reconcile.state.store import StateStore
 from reconcile.systems.base import System, WriteKind, WriteOp
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What a reviewer approved of a plan: the rows to write, and what to do with each decided delete."""
+
+    rows: frozenset[str]
+    """Row ids of the writes and deletes to carry out; every other write of the plan is left alone."""
+    deletes: MappingType[str, ReviewDecision] = field(default_factory=dict)
+    """Delete row id -> ``delete`` or ``unlink``: the reviewer's choice, whatever the mapping's policy says."""
 
 
 class Applier:
@@ -53,6 +64,7 @@ class Applier:
         self.progress = progress or (lambda n: None)
         self.links = LinkIndex.load(store.links(flow.name))
         self.outcomes = Outcomes()
+        self.decided_deletes: MappingType[str, ReviewDecision] = {}
         self.creates = Creates(
             flow, self.target_cat, self.target, store, run_id, self.links, self.outcomes, self.progress
         )
@@ -64,16 +76,15 @@ class Applier:
 
     # -- entry point ---------------------------------------------------------------------------------------
 
-    def apply(self, plan: FlowPlan, approved: set[str] | None = None) -> pl.DataFrame:
-        """Write what the plan says (only ``approved`` row ids when given); returns one outcome per row."""
-        rows = plan.rows
-        if approved is not None:
-            rows = rows.filter(
-                pl.col("row_id").is_in(sorted(approved))
-                | ~pl.col("action").is_in(
-                    [a.value for a in (Action.CREATE, Action.UPDATE_TARGET, Action.UPDATE_SOURCE, Action.DELETE)]
-                )
-            )
+    def apply(self, plan: FlowPlan, approval: Approval | None = None) -> pl.DataFrame:
+        """Write what the plan says (only the approved rows when given); returns one outcome per row.
+
+        A row a reviewer settled earlier (``remembered``: a rejected change, a kept delete) is never written.
+        """
+        rows = plan.rows.filter(pl.col("remembered").is_null() | ~pl.col("action").is_in(WRITES))
+        if approval is not None:
+            rows = rows.filter(pl.col("row_id").is_in(sorted(approval.rows)) | ~pl.col("action").is_in(WRITES))
+            self.decided_deletes = approval.deletes
         self._record_agreement(plan)
         for link_row in plan.merges.iter_rows():
             self.links.add(*link_row)
@@ -150,6 +161,15 @@ class Applier:
 
     # -- deletes -----------------------------------------------------------------------------------------
 
+    def _delete_policy(self, mapping: Mapping, row_id: str) -> str:
+        """What to do with one delete row: the reviewer's decision where there is one, else the mapping's policy."""
+        decided = self.decided_deletes.get(row_id)
+        if decided is ReviewDecision.DELETE:
+            return "propagate"
+        if decided is ReviewDecision.UNLINK:
+            return "unlink"
+        return mapping.delete
+
     def _deletes(self, mapping: Mapping, source_entity: Entity, target_entity: Entity, deletes: pl.DataFrame) -> None:
         if deletes.is_empty():
             return
@@ -166,17 +186,21 @@ class Applier:
                 unlink.append((mapping.name, row["source_id"]))
                 self.outcomes.add(row["row_id"], Status.APPLIED)
             rest = chosen.join(both_gone.select("row_id"), on="row_id", how="anti")
-            if mapping.delete == "report":
-                for row in rest.iter_rows(named=True):
-                    self.outcomes.add(row["row_id"], Status.REPORTED)
-                continue
-            if mapping.delete == "unlink" or side is Reason.SOURCE_DELETED:
+            policy = {row_id: self._delete_policy(mapping, row_id) for row_id in rest["row_id"]}
+            reported = [row_id for row_id, p in policy.items() if p == "report"]
+            for row_id in reported:
+                self.outcomes.add(row_id, Status.REPORTED)
+            rest = rest.filter(~pl.col("row_id").is_in(reported))
+            if not rest.is_empty():
                 # A target record another source record still shares is only unlinked, never deleted.
                 keep = [
                     row
                     for row in rest.iter_rows(named=True)
-                    if mapping.delete == "unlink"
-                    or self.links.sources(mapping.name, row["target_id"]) - {row["source_id"]}
+                    if policy[row["row_id"]] == "unlink"
+                    or (
+                        side is Reason.SOURCE_DELETED
+                        and self.links.sources(mapping.name, row["target_id"]) - {row["source_id"]}
+                    )
                 ]
                 for row in keep:
                     unlink.append((mapping.name, row["source_id"]))
@@ -202,10 +226,13 @@ class Applier:
         if unlink:
             with self.store.transaction() as db:
                 self.store.remove_links(db, self.flow.name, unlink)
-                if mapping.delete == "unlink":
-                    # Unlinked on purpose: the source record is not created again in the target it left.
-                    left = deletes.filter((pl.col("reason") == Reason.TARGET_DELETED) & ~pl.col("both_gone"))
-                    gone = set(left["source_id"].to_list())
-                    self.store.mark_unlinked(db, self.flow.name, [(m, s) for m, s in unlink if s in gone])
+                # Unlinked on purpose: the source record is not created again in the target it left.
+                left = deletes.filter((pl.col("reason") == Reason.TARGET_DELETED) & ~pl.col("both_gone"))
+                gone = {
+                    s
+                    for r, s in left.select("row_id", "source_id").iter_rows()
+                    if self._delete_policy(mapping, r) == "unlink"
+                }
+                self.store.mark_unlinked(db, self.flow.name, [(m, s) for m, s in unlink if s in gone])
             for mapping_name, source_id in unlink:
                 self.links.remove(mapping_name, source_id)

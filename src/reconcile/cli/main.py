@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from reconcile.app.nightly import RunResult, RunSettings, execute
-from reconcile.app.review import apply_review, read_review
+from reconcile.app.review import already_applied, apply_review, read_review
 from reconcile.app.sandbox import LocalSandbox, demo_flows, run_demo
 from reconcile.cli.flows import flows_app
 from reconcile.cli.options import (
@@ -158,14 +158,20 @@ def apply_cmd(
     force: ForceOpt = False,
     first_sync: FirstSyncOpt = False,
 ) -> None:
-    """Apply the rows approved in a reviewed workbook (Decision = approve); nothing else is written.
+    """Carry out the decisions of a reviewed workbook: approved writes, settled conflicts, chosen links, deletes.
 
-    Only the Decision column is read; values typed into the sheet are never written. The plan is built again
-    and must match the workbook's plan exactly, else nothing is applied and you are asked to plan again.
+    The workbook must be the one reconcile wrote (every line is signed with a key kept in the state); only the
+    Decision cells are read. The plan is built again, and a decided row whose record changed since is refused as
+    stale and shows up in the next plan; the other decisions are carried out. A workbook is applied once.
     """
-    review = read_review(report)
-    typer.echo(f"{len(review.approved)} rows approved of {review.rows} in {review.workbook}")
-    result = apply_review(review, _settings(state, report_dir, connections, force=force, first_sync=first_sync))
+    settings = _settings(state, report_dir, connections, force=force, first_sync=first_sync)
+    review = read_review(report, settings.state_dir)
+    earlier = already_applied(review, settings.state_dir)
+    if earlier is not None:
+        typer.echo(f"already applied by run {earlier}; nothing written")
+        raise typer.Exit(0)
+    typer.echo(f"{review.decided} decisions in {review.workbook}")
+    result = apply_review(review, settings)
     _show(result)
     raise typer.Exit(result.exit_code)
 
@@ -178,6 +184,7 @@ def demo(
 ) -> None:
     """The nightly job end to end on the bundled sandbox: every flow, two nights in a row."""
     shown = {"night": 0}
+    second = {"questions": 0, "problems": 0}
 
     def on_result(night: int, result: RunResult) -> None:
         if night != shown["night"]:
@@ -185,12 +192,18 @@ def demo(
             typer.echo(f"\n=== night {night} ===")
         _show(result)
         typer.echo("")
+        if night == 2:
+            second["questions"] += result.questions
+            second["problems"] += result.problems
 
     unsettled = run_demo(demo_flows(flows_dir), _settings(state, report_dir, None), on_result)
     if unsettled:
         typer.echo("the second night still had writes to do: " + "; ".join(unsettled), err=True)
         raise typer.Exit(1)
-    typer.echo("the second night found every flow in sync, apart from what waits for review")
+    typer.echo(
+        f"the second night found every flow in sync; it asks {second['questions']} questions, each a decision for "
+        f"a person (listed under each flow), and names {second['problems']} problems of the flows themselves"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

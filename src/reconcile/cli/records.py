@@ -14,6 +14,7 @@ import typer
 from reconcile.cli.options import FlowOpt, StateOpt, state_dir
 from reconcile.errors import ConfigError
 from reconcile.model.values import formula_safe
+from reconcile.state.reviews import reviews_of
 from reconcile.state.store import read_state
 
 links_app = typer.Typer(help="Inspect and export the links between records.", no_args_is_help=True)
@@ -83,7 +84,13 @@ def runs_show(
     """Show one run: when, outcome, counts and its report folder."""
     with read_state(state_dir(state)) as store:
         found = store.run(run_id)
-    if found is None:
-        raise ConfigError(f"no run {run_id}; `reconcile runs list` shows the runs")
+        if found is None:
+            raise ConfigError(f"no run {run_id}; `reconcile runs list` shows the runs")
+        reviews = reviews_of(store, run_id)
     for key, value in found.items():
         typer.echo(f"{key:<11} {value}")
+    for plan_run, apply_run in reviews.iter_rows():
+        if apply_run == run_id:
+            typer.echo(f"{'review of':<11} {plan_run} (the plan whose workbook this run applied)")
+        else:
+            typer.echo(f"{'applied by':<11} {apply_run} (the run that applied this plan's workbook)")

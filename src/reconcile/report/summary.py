@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from reconcile.model.plan import Action
+from reconcile.model.plan import Action, Reason
 
 ACTIONS: tuple[Action, ...] = (
     Action.CREATE,
@@ -29,6 +29,7 @@ ACTIONS: tuple[Action, ...] = (
     Action.DELETE,
     Action.REJECT,
     Action.AMBIGUOUS,
+    Action.LINK,
     Action.MOVE_LINK,
     Action.DIFFERS,
     Action.IN_SYNC,
@@ -41,8 +42,9 @@ _CONSOLE_HEADERS: dict[Action, str] = {
     Action.UPDATE_SOURCE: "upd→source",
     Action.CONFLICT: "conflict",
     Action.DELETE: "delete",
-    Action.REJECT: "reject",
+    Action.REJECT: "cannot write",
     Action.AMBIGUOUS: "ambiguous",
+    Action.LINK: "link?",
     Action.MOVE_LINK: "move link",
     Action.DIFFERS: "differs",
     Action.IN_SYNC: "in sync",
@@ -118,3 +120,35 @@ def render_summary(plan: pl.DataFrame, *, flow: str, run_id: str, outcome: str) 
 
 def _shorten(name: str) -> str:
     return name if len(name) <= _MAX_NAME else name[: _MAX_NAME - 1] + "…"
+
+
+def render_questions(questions: pl.DataFrame, problems: pl.DataFrame, remembered: int) -> str:
+    """Say, under the counts, which rows wait for a decision and which problems are the flow's own.
+
+    ``questions`` are plan rows; ``problems`` has mapping, reason and records (one line per mapping and
+    reason). Lines name the mapping, the count, what the rows are and why, in the words the workbook uses.
+    """
+    lines: list[str] = []
+    if not questions.is_empty():
+        lines.append(f"waiting for a decision ({questions.height}):")
+        grouped = questions.group_by("mapping", "action", "reason", maintain_order=True).len()
+        for mapping, action, reason, n in grouped.iter_rows():
+            lines.append(f"  {mapping}: {n} {action_words(action)}: {_reason(reason)}")
+    if not problems.is_empty():
+        lines.append(
+            f"problems of the flow itself, one line each ({problems.height}); change the flow, not the records:"
+        )
+        for mapping, reason, n in problems.iter_rows():
+            lines.append(f"  {mapping}: {n} record{'s' * (n != 1)}: {_reason(reason)}")
+    if remembered:
+        lines.append(
+            f"decided earlier and not asked again until they change: {remembered} row{'s' * (remembered != 1)}"
+        )
+    return "".join(line + "\n" for line in lines)
+
+
+def _reason(code: str | None) -> str:
+    try:
+        return Reason(code).words if code else ""
+    except ValueError:
+        return (code or "").replace("_", " ")

@@ -72,6 +72,15 @@ def applied_by(store: StateStore, plan_run_id: str) -> str | None:
     return None if found.is_empty() else str(found.item(0, 0))
 
 
+def reviews_of(store: StateStore, run_id: str) -> pl.DataFrame:
+    """plan_run_id, apply_run_id of the reviews a run made or applied: what links an apply to its plan."""
+    return store.frame(
+        "SELECT plan_run_id, apply_run_id FROM reviews WHERE plan_run_id = ? OR apply_run_id = ?",
+        (run_id, run_id),
+        {"plan_run_id": pl.Utf8(), "apply_run_id": pl.Utf8()},
+    )
+
+
 def record_review(db: sqlite3.Connection, plan_run_id: str, flow: str, apply_run_id: str) -> None:
     """Remember, inside an open transaction, that ``apply_run_id`` carried out the review of ``plan_run_id``."""
     db.execute(
