@@ -244,3 +244,43 @@ def test_a_dismissed_row_stays_away_three_nights_and_comes_back_when_its_record_
     assert back["remembered"].to_list() == [None]
     assert back["action"].to_list() == ["reject"]
     assert "customers: 1 cannot write: a value the target would refuse" in result.output
+
+
+def test_proposed_links_a_new_record_instead_of_candidates_and_deletes_kept_or_unlinked(tmp_path: Path) -> None:
+    """merge_mode = "review": a match by the merge rule is proposed, never assumed."""
+    flow = erp_world(tmp_path, merge_mode="review")
+    state, reports = tmp_path / "state", tmp_path / "reports"
+    # The PMS already has records with the organisation numbers of two new ERP customers; two ERP projects go.
+    for name, org in (("Martinsen Regnskap", "973960660"), ("Pettersen Tak", "842228018")):
+        _write(flow, state, "pms", "Customer", WriteOp(WriteKind.CREATE, name, {"name": name, "org_number": org}))
+    _write(flow, state, "erp", "Project", WriteOp(WriteKind.DELETE, "gone", key="1"))
+    pms_before = _records(flow, state, "pms", "Customer")
+    proposed = {
+        c["org_number"]: key for key, c in pms_before.items() if c["name"] in ("Martinsen Regnskap", "Pettersen Tak")
+    }
+    folder = _plan(flow, state, reports)
+    book = folder / "plan.xlsx"
+    link_233 = f"customers|link|233|{proposed['973960660']}"
+    link_234 = f"customers|link|234|{proposed['842228018']}"
+    assert decide(book, "Links", by_row({link_233: "link", link_234: "not the same"})) == [link_233, link_234]
+    decide(book, "Ambiguous", by_row({"customers|ambiguous|232|": "create new"}))
+    decide(book, "Deletes", by_row({"projects|delete|3|5003": "keep", "projects|delete|1|5001": "unlink"}))
+    result = _apply(folder, state, reports)
+    assert result.exit_code == 0, result.output
+
+    with open_state(state) as store:
+        links = store.links(FLOW)
+    linked = {(m, s): t for m, s, t in links.iter_rows()}
+    assert linked[("customers", "233")] == proposed["973960660"]  # link: the proposed pair
+    assert ("customers", "234") not in linked  # not the same
+    pms = _records(flow, state, "pms", "Customer")
+    created = linked[("customers", "232")]
+    assert created not in ("1973", "1974") and created not in pms_before  # create new: made in the PMS
+    assert pms[created]["name"] == "Havbris Handel AS"
+    pms_projects = _records(flow, state, "pms", "Project")
+    assert ("projects", "3") in linked and "5003" in pms_projects  # keep: record and link stay
+    assert ("projects", "1") not in linked and "5001" in pms_projects  # unlink: the link goes, nothing deleted
+
+    nxt = pl.read_parquet(_plan(flow, state, reports) / "plan.parquet")
+    assert nxt.filter(pl.col("row_id").str.starts_with("customers|link|234|")).is_empty()  # never proposed again
+    assert nxt.filter(pl.col("row_id") == "projects|delete|3|5003")["remembered"].to_list() == ["keep"]

@@ -146,11 +146,11 @@ def questions(flow: Flow, plan: pl.DataFrame) -> pl.DataFrame:
 
 
 def flow_problems(plan: pl.DataFrame) -> pl.DataFrame:
-    """mapping, reason, records: the problems of the flow itself (one line each), not of single records."""
+    """mapping, reason, records, detail: the problems of the flow itself (one line each), not of single records."""
     return (
         plan.filter(pl.col("structural"))
         .group_by("mapping", "reason", maintain_order=True)
-        .agg(pl.len().alias("records"))
+        .agg(pl.len().alias("records"), pl.col("detail").first())
     )
 
 

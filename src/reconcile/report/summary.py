@@ -125,8 +125,8 @@ def _shorten(name: str) -> str:
 def render_questions(questions: pl.DataFrame, problems: pl.DataFrame, remembered: int) -> str:
     """Say, under the counts, which rows wait for a decision and which problems are the flow's own.
 
-    ``questions`` are plan rows; ``problems`` has mapping, reason and records (one line per mapping and
-    reason). Lines name the mapping, the count, what the rows are and why, in the words the workbook uses.
+    ``questions`` are plan rows; ``problems`` has mapping, reason, records and a detail (one line per mapping
+    and reason). Lines name the mapping, the count, what the rows are and why, in the words the workbook uses.
     """
     lines: list[str] = []
     if not questions.is_empty():
@@ -138,8 +138,11 @@ def render_questions(questions: pl.DataFrame, problems: pl.DataFrame, remembered
         lines.append(
             f"problems of the flow itself, one line each ({problems.height}); change the flow, not the records:"
         )
-        for mapping, reason, n in problems.iter_rows():
-            lines.append(f"  {mapping}: {n} record{'s' * (n != 1)}: {_reason(reason)}")
+        for mapping, reason, n, detail in problems.select("mapping", "reason", "records", "detail").iter_rows():
+            why = _reason(reason)
+            if reason == Reason.REQUIRED_UNMAPPED and detail:
+                why = f"{detail}: no record of the mapping can be created until the flow maps it"
+            lines.append(f"  {mapping}: {n} record{'s' * (n != 1)}: {why}")
     if remembered:
         lines.append(
             f"decided earlier and not asked again until they change: {remembered} row{'s' * (remembered != 1)}"
