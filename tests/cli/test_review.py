@@ -196,7 +196,10 @@ def test_a_changed_record_is_refused_as_stale_and_the_rest_applied(tmp_path: Pat
     _write(flow, state, "erp", "Customer", WriteOp(WriteKind.UPDATE, "r2", {"City": "Halden"}, key="5"))
     result = _apply(folder, state, reports)
     assert result.exit_code == 1, result.output
-    assert "Tak og membran Fredrikstad: refused as stale: the record changed since the plan was made" in result.output
+    assert (
+        "Tak og membran Fredrikstad: refused as stale: name was 'Tak og membran Fredrikstad' in the workbook, "
+        "is 'Tak og membran Sarpsborg' now" in result.output
+    )
     # Project 282 belongs to a customer the plan creates, whose create was not approved: it says so.
     assert (
         "Nybygg kontor Bodø: skipped: the record it belongs to (Martinsen Regnskap AS faktura@martinsenregnskap.no) "

@@ -64,6 +64,7 @@ def finish_review(
     carried: Carried,
     outcomes: pl.DataFrame,
     applied_at: datetime,
+    titles: tuple[str, str] = ("the source", "the target"),
 ) -> ReviewReport:
     """Record the review in the state and the run folder; returns what the console says of it."""
     user, host = who()
@@ -74,7 +75,15 @@ def finish_review(
         remember(db, flow, carried.remember, run_id, user, host)
         record_review(db, review.plan_run_id, flow, run_id)
     fates.write_parquet(report_dir / "decisions.parquet")
-    write_results(report_dir / "results.xlsx", fates, plan_run_id=review.plan_run_id, run_id=run_id, flow=flow)
+    write_results(
+        report_dir / "results.xlsx",
+        fates,
+        plan_run_id=review.plan_run_id,
+        run_id=run_id,
+        flow=flow,
+        source_title=titles[0],
+        target_title=titles[1],
+    )
     lines = [
         f"{where}, {label or row_id}: {message}"
         for where, label, row_id, message in fates.filter(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import polars as pl
 
@@ -31,6 +32,7 @@ from reconcile.engine.build import FlowPlan
 from reconcile.engine.settle import settle_conflicts
 from reconcile.model.flow import Flow
 from reconcile.model.plan import CHANGES, DECIDED_SCHEMA, Action, Reason, ReviewDecision
+from reconcile.report.summary import action_words
 
 DECISION_SCHEMA: dict[str, pl.DataType] = {
     "row_id": pl.Utf8(),
@@ -92,6 +94,7 @@ def carry_out(decisions: pl.DataFrame, stored: pl.DataFrame, plan: FlowPlan, flo
             "source_id",
             "target_id",
             pl.col("fingerprint").alias("fingerprint_stored"),
+            pl.struct("row_id", "mapping", "source_id", "target_id", "detail", "changes").alias("stored_row"),
         ),
         on="row_id",
         how="left",
@@ -206,36 +209,64 @@ def _settled_id(conflict_row_id: str, side: str) -> str:
 
 
 def _fresh(decisions: pl.DataFrame, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(decisions whose row is in ``rows`` as the reviewer saw it, stale ones with what changed)."""
-    now = rows.select(
-        "row_id",
-        pl.col("fingerprint").alias("fingerprint_now"),
-        pl.col("changes").alias("changes_now"),
-        pl.col("action").alias("action_now"),
-    )
+    """(decisions whose row is in ``rows`` as the reviewer saw it, stale ones saying what changed)."""
+    now = rows.select("row_id", pl.col("fingerprint").alias("fingerprint_now"))
     joined = decisions.join(now, on="row_id", how="left")
-    fresh = joined.filter(
-        pl.col("fingerprint_stored").is_not_null() & (pl.col("fingerprint_now") == pl.col("fingerprint_stored"))
-    )
-    stale = joined.filter(
-        pl.col("fingerprint_stored").is_null()
-        | pl.col("fingerprint_now").is_null()
-        | (pl.col("fingerprint_now") != pl.col("fingerprint_stored"))
-    ).with_columns(
-        pl.when(pl.col("fingerprint_stored").is_null())
-        .then(pl.lit("refused: the row is not in the workbook's plan"))
-        .when(pl.col("fingerprint_now").is_null())
-        .then(
-            pl.lit(
-                "refused as stale: the row is no longer in the plan (written since, or its record changed "
-                "so that something else is planned); see the next plan"
-            )
+    is_fresh = pl.col("fingerprint_stored").is_not_null() & (pl.col("fingerprint_now") == pl.col("fingerprint_stored"))
+    fresh = joined.filter(is_fresh).drop("fingerprint_now")
+    stale = joined.filter(~is_fresh.fill_null(False))
+    messages = [_what_changed(row, rows) for row in stale.iter_rows(named=True)]
+    stale = stale.with_columns(
+        pl.Series("message", messages, dtype=pl.Utf8), pl.lit(None, dtype=pl.Utf8).alias("carried")
+    ).drop("fingerprint_now")
+    return fresh, stale
+
+
+def _what_changed(decided: dict[str, Any], rows: pl.DataFrame) -> str:
+    """Say why a decided row is stale: what its record's row holds now against what the reviewer saw."""
+    if decided["fingerprint_stored"] is None:
+        return "refused: the row is not in the workbook's plan"
+    was = decided["stored_row"]
+    side = "source_id" if was["source_id"] is not None else "target_id"
+    same = rows.filter((pl.col("mapping") == was["mapping"]) & (pl.col(side) == was[side]))
+    if same.is_empty():
+        return (
+            "refused as stale: nothing is planned for this record any more (written since, or in sync); "
+            "see the next plan"
         )
-        .otherwise(pl.lit("refused as stale: the record changed since the plan was made; see the next plan"))
-        .alias("message"),
-        pl.lit(None, dtype=pl.Utf8).alias("carried"),
+    now = same.row(0, named=True)
+    if now["row_id"] != was["row_id"]:
+        planned = f"{action_words(now['action'])} ({_reason(now['reason'])})"
+        return f"refused as stale: the record changed, and is now planned as {planned}; see the next plan"
+    before = {c["property"] or c["field"]: c for c in was["changes"] or ()}
+    after = {c["property"] or c["field"]: c for c in now["changes"] or ()}
+    said = []
+    for prop in dict.fromkeys([*before, *after]):
+        old, new = before.get(prop), after.get(prop)
+        if old is None and new is not None:
+            said.append(f"{prop} now changes too")
+        elif new is None and old is not None:
+            said.append(f"{prop} no longer changes")
+        elif old is not None and new is not None and (old["new"], old["old"]) != (new["new"], new["old"]):
+            said.append(f"{prop} was {_shown(old)} in the workbook, is {_shown(new)} now")
+    if not said and (was["detail"] or "") != (now["detail"] or ""):
+        said.append(f"now: {now['detail']}")
+    return (
+        "refused as stale: " + ("; ".join(said) or "the record changed since the plan was made") + "; see the next plan"
     )
-    return fresh.drop("fingerprint_now", "changes_now", "action_now"), stale
+
+
+def _shown(change: dict[str, Any]) -> str:
+    """A change as the workbook showed it: the value it would write, and the value it replaces."""
+    new, old = change["new"], change["old"]
+    return repr(new) if old is None or old == new else f"{old!r} -> {new!r}"
+
+
+def _reason(code: str | None) -> str:
+    try:
+        return Reason(code).words if code else ""
+    except ValueError:
+        return code or ""
 
 
 def _decided(decisions: pl.DataFrame) -> pl.DataFrame:

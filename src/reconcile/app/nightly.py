@@ -326,7 +326,15 @@ def _execute(
         stopped = applier.stopped
         if carried is not None and settings.review is not None:
             reviewed = finish_review(
-                store, flow.name, run_id, report_dir, settings.review, carried, outcomes, settings.now()
+                store,
+                flow.name,
+                run_id,
+                report_dir,
+                settings.review,
+                carried,
+                outcomes,
+                settings.now(),
+                titles=(catalogues[flow.source].title, catalogues[flow.target].title),
             )
     status, outcome, code = _outcome(flow, plan.rows, settings.dry_run or tripped, applied, failed)
     if reviewed is not None:
