@@ -12,7 +12,8 @@ Needs LibreOffice (``soffice``) and poppler (``pdftoppm``, ``pdfinfo``) on the P
 For each sheet, a copy of the workbook is made in which that sheet alone is visible and active, straight in
 the file's XML so that nothing the writer put in (charts, validations, styles) is lost on the way. LibreOffice
 prints the copy to a PDF with every sheet on one page of its own size (``SinglePageSheets``), and pdftoppm
-renders the sheet's page at ``--dpi``, cut to its top ``--height`` pixels when a sheet is long.
+renders the sheet's page at ``--dpi``, cut to its top ``--height`` and left ``--width`` pixels when a sheet is
+large.
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def _run(*command: str) -> str:
     return done.stdout
 
 
-def render(workbook: Path, sheet: str, out: Path, *, dpi: int = 110, height: int | None = None) -> Path:
+def render(
+    workbook: Path, sheet: str, out: Path, *, dpi: int = 110, height: int | None = None, width: int | None = None
+) -> Path:
     """``sheet`` of ``workbook`` as ``out/<sheet>.png`` (its name in lower case, spaces as dashes)."""
     with zipfile.ZipFile(workbook) as z:
         workbook_xml = z.read("xl/workbook.xml").decode("utf-8")
@@ -87,7 +90,9 @@ def render(workbook: Path, sheet: str, out: Path, *, dpi: int = 110, height: int
         # LibreOffice 7 prints hidden sheets too (each on its page, in the workbook's order); a version that
         # leaves them out prints the one visible sheet alone.
         page = index + 1 if pages is not None and int(pages.group(1)) == len(names) else 1
-        crop = ["-x", "0", "-y", "0", "-H", str(height)] if height else []
+        crop = ["-x", "0", "-y", "0"] if height or width else []
+        crop += ["-H", str(height)] if height else []
+        crop += ["-W", str(width)] if width else []
         stem = folder / "page"
         _run(
             "pdftoppm",
@@ -115,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sheets", nargs="*", help="the sheets to render (default: the first two)")
     parser.add_argument("--dpi", type=int, default=110, help="pixels per inch (default 110)")
     parser.add_argument("--height", type=int, default=None, help="keep only the top HEIGHT pixels of each sheet")
+    parser.add_argument("--width", type=int, default=None, help="keep only the left WIDTH pixels of each sheet")
     args = parser.parse_args(argv)
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
@@ -123,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     with zipfile.ZipFile(args.workbook) as z:
         names = sheet_names(z.read("xl/workbook.xml").decode("utf-8"))
     for sheet in args.sheets or names[:2]:
-        print(render(args.workbook, sheet, args.out, dpi=args.dpi, height=args.height))
+        print(render(args.workbook, sheet, args.out, dpi=args.dpi, height=args.height, width=args.width))
     return 0
 
 

@@ -92,7 +92,7 @@ def write_summary(sheet: Sheet, info: RunInfo, overview: Overview, signer: Signe
 
     header_row = 2 + len(facts) + 1
     actions = list(overview.actions)
-    ws.set_row(header_row, 30)  # room for the headers in words on two lines
+    ws.set_row(header_row, 45)  # room for the headers in words ("write back to PowerOffice Go" takes three lines)
     counts = Table(
         sheet,
         SheetKind.SUMMARY,

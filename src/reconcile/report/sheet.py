@@ -43,6 +43,8 @@ _BOOK_OPTIONS = {
     "strings_to_formulas": False,
     "strings_to_numbers": False,
     "strings_to_urls": False,
+    # Every cell at the top of its row: a line whose reason wraps onto several lines reads as one line.
+    "default_format_properties": {"font_name": "Calibri", "font_size": 11, "valign": "top"},
 }
 
 

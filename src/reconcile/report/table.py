@@ -22,6 +22,15 @@ from reconcile.report.kinds import CHECK_HEADER, CHOICE_HEADER, CHOICES_HEADER, 
 from reconcile.report.sheet import WRAP_WIDTH, Sheet
 from reconcile.report.sign import Signer
 
+_LINE_HEIGHT = 15
+"""Points per line of wrapped text at the workbook's font size."""
+
+
+def _lines(text: str) -> int:
+    """How many lines ``text`` takes in a wrapped column (a guess: words wrap a little before the edge)."""
+    per_line = WRAP_WIDTH * 5 // 4  # a width counts digits; Calibri fits more letters than digits
+    return sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+
 
 class Mode(Enum):
     """How a column's values are written: checked one by one, or known beforehand to need nothing."""
@@ -75,6 +84,7 @@ class Table:
         self.decision_col = self.first + len(columns) if decision_last else 0
         self.visible = [c.header for c in columns]
         self.wraps = [c.wrap for c in columns]
+        self.wrapping = any(self.wraps)
         self.modes = [Mode.GENERAL] * len(columns)
         """How each visible column is written; a caller that knows its values better sets them."""
         after = self.first + len(columns) + (1 if decide and decision_last else 0)
@@ -146,6 +156,11 @@ class Table:
                 append(sheet.number(row, first + i, value))  # type: ignore[arg-type]
             else:
                 append(put(row, first + i, value, wrap=wraps[i]))
+        if self.wrapping:
+            # A spreadsheet program grows a row to its wrapped text only when it edits it: the file says how high.
+            lines = max((_lines(v) for v, w in zip(values, wraps, strict=False) if w and isinstance(v, str)), default=1)
+            if lines > 1:
+                sheet.ws.set_row(row, _LINE_HEIGHT * lines)
         check = self._check
         if check is None:
             return row
