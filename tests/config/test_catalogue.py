@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
 
 from reconcile.config.catalogue import parse_catalogue
+from reconcile.config.systemfile import load_system_file
 from reconcile.errors import ConfigError
 from reconcile.systems.catalogues import builtin_catalogue
 
@@ -122,6 +124,16 @@ BROKEN = [
         id="modified-names-no-field",
     ),
     pytest.param(
+        with_('modified = "Modified"', 'modified = "Modified"\nlabel = ["Name", "Typ"]'),
+        'entities.Accounts.label[1]: "Typ" is not a field of Accounts (did you mean "Type"?)',
+        id="label-names-no-field",
+    ),
+    pytest.param(
+        with_('modified = "Modified"', 'modified = "Modified"\nlabel = "Name"'),
+        "entities.Accounts.label: must be a list of the fields a person knows a record by",
+        id="label-not-a-list",
+    ),
+    pytest.param(
         with_('ref = "Accounts"', 'ref = "Account"'),
         'entities.Orders.fields.Account.ref: "Account" is not an entity of erp (did you mean "Accounts"?)',
         id="ref-names-no-entity",
@@ -223,6 +235,33 @@ def test_a_catalogue_names_its_system_as_people_say_it_or_by_its_system_name() -
 def test_the_shipped_systems_are_named_as_people_say_them() -> None:
     assert builtin_catalogue("exact").title == "Exact Online"
     assert builtin_catalogue("poweroffice").title == "PowerOffice Go"
+
+
+def test_a_catalogue_lists_the_fields_a_person_knows_a_record_by() -> None:
+    catalogue = parse_catalogue(
+        tomllib.loads(with_('modified = "Modified"', 'modified = "Modified"\nlabel = ["Name"]')), "x"
+    )
+    assert catalogue.entities["Accounts"].label == ("Name",)
+    assert catalogue.entities["Orders"].label == ()
+
+
+def test_the_shipped_catalogues_label_the_entities_of_the_flows() -> None:
+    """Every entity a shipped flow reads or writes says what a person knows its records by, in fields it has."""
+    poweroffice, exact = builtin_catalogue("poweroffice"), builtin_catalogue("exact")
+    assert poweroffice.entities["SalesOrders"].label == (
+        "SalesOrderNo",
+        "SalesOrderDate",
+        "TotalAmount",
+        "CurrencyCode",
+    )
+    assert poweroffice.entities["SalesOrderLines"].label[0] == "sesam_SalesOrderId"  # the order, by its number
+    for catalogue in (poweroffice, exact):
+        for entity in catalogue.entities.values():
+            assert entity.label, (catalogue.system, entity.name)
+            assert all(name in entity.fields for name in entity.label)
+    for path in sorted((Path(__file__).resolve().parents[2] / "flows" / "systems").glob("*.toml")):
+        catalogue = load_system_file(path).catalogue
+        assert all(entity.label for entity in catalogue.entities.values()), path
 
 
 def test_the_shipped_catalogues_head_their_fields_in_words() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import polars as pl
 
@@ -143,3 +144,13 @@ def test_text_is_nfc_normalised_but_a_key_stays_as_the_system_wrote_it() -> None
     target = customers({"ID": "A\u030a-1", "Name": "A\u030ase"})
     frame = project_target(target, mapping, CUSTOMER, {})
     assert frame.select("__id", "p:Name").row(0) == ("A\u030a-1", "\u00c5se")
+
+
+def test_an_entity_without_label_fields_keeps_the_mappings_label() -> None:
+    """Only an entity that lists its ``label`` fields is named by them; the rest keep the mapping's name fields."""
+    mapping = flow().mapping("customers")
+    records = clients({"id": 1, "name": "Kari", "email": "kari@x.no", "code": "K1"})
+    assert CLIENT.label == ()
+    assert project_source(records, mapping, CLIENT, CUSTOMER)[LABEL].to_list() == ["Kari kari@x.no"]
+    labelled = replace(CLIENT, label=("code", "name"))
+    assert project_source(records, mapping, labelled, CUSTOMER)[LABEL].to_list() == ["K1, Kari"]

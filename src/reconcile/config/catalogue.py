@@ -2,12 +2,14 @@
 
 The schema (:class:`CatalogueSchema`, :class:`EntitySchema`, :class:`FieldSchema`, :class:`EmbeddedSchema`)
 checks each table's keys and values; :func:`catalogue_problems` then checks what the tables say of each
-other (a key, a modified field, a reference that names nothing). A system file's entity tables are these
+other (a key, a modified field, a label field, a reference that names nothing). A system file's entity tables are these
 entity tables with the keys of an endpoint added.
 
 A catalogue's ``title`` is the system as people call it ("Exact Online"); a field's ``description`` starts with
 the field as a person would head its column ("Account code; Exact stores it padded"), see
-:attr:`reconcile.model.catalogue.Field.header`.
+:attr:`reconcile.model.catalogue.Field.header`; an entity's ``label`` lists the fields a person knows a record by,
+best first (``label = ["SalesOrderNo", "SalesOrderDate", "TotalAmount", "CurrencyCode"]``), see
+:mod:`reconcile.engine.labels`.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ class EntitySchema(Schema):
     embedded: EmbeddedSchema | None = None
     description: str = ""
     api: dict[str, Any] = pydantic.Field(default_factory=dict)
+    label: list[str] = pydantic.Field(
+        default_factory=list, description="a list of the fields a person knows a record by, best first"
+    )
     fields: dict[str, FieldSchema] = pydantic.Field(default_factory=dict)
 
     def to_entity(self, name: str) -> Entity:
@@ -86,6 +91,7 @@ class EntitySchema(Schema):
             embedded=Embedded(**self.embedded.model_dump()) if self.embedded is not None else None,
             description=self.description,
             api=self.api,
+            label=tuple(self.label),
         )
 
 
@@ -118,6 +124,9 @@ def catalogue_problems(system: str, entities: Mapping[str, EntitySchema], where:
         if entity.modified is not None and entity.modified not in fields:
             hint = did_you_mean(entity.modified, fields)
             problems.append(f'{at}.modified: "{entity.modified}" is not a field of {ename}{hint}')
+        for i, name in enumerate(entity.label):
+            if name not in fields:
+                problems.append(f'{at}.label[{i}]: "{name}" is not a field of {ename}{did_you_mean(name, fields)}')
         for fname, f in entity.fields.items():
             if f.decimals is not None and f.type != "float":
                 problems.append(

@@ -18,6 +18,7 @@ from reconcile.engine.decided import alone, apart, no_decisions, refused_pairs, 
 from reconcile.engine.deletes import plan_deletes
 from reconcile.engine.diff import Decision, diff_pairs
 from reconcile.engine.fingerprint import fingerprints
+from reconcile.engine.labels import reference_labels
 from reconcile.engine.match import match_records
 from reconcile.engine.order import mapping_order
 from reconcile.engine.project import ID, LABEL, project_source, project_target
@@ -231,6 +232,9 @@ def build_plan(
     to a record which is neither linked nor being created is rejected, naming the parent.
     """
     source_cat, target_cat = catalogues[flow.source], catalogues[flow.target]
+    # A label may name a referenced record (a line its order): each side looks it up in its own system.
+    source_snapshots = {name: frame for (system, name), frame in snapshots.items() if system == flow.source}
+    target_snapshots = {name: frame for (system, name), frame in snapshots.items() if system == flow.target}
     all_rows: list[pl.DataFrame] = []
     all_merges: list[pl.DataFrame] = []
     all_agreed: list[pl.DataFrame] = []
@@ -247,10 +251,20 @@ def build_plan(
             continue  # the flow checker refuses such a flow before a plan is built
         own_links = links.filter(pl.col("mapping") == mapping.name).select("source_id", "target_id")
         source_frame = project_source(
-            snapshots[(flow.source, source_entity.name)], mapping, source_entity, target_entity
+            snapshots[(flow.source, source_entity.name)],
+            mapping,
+            source_entity,
+            target_entity,
+            reference_labels(source_entity, source_cat, source_snapshots),
         )
         target_snapshot = snapshots[(flow.target, target_entity.name)]
-        target_frame = project_target(target_snapshot, mapping, target_entity, mapping_links)
+        target_frame = project_target(
+            target_snapshot,
+            mapping,
+            target_entity,
+            mapping_links,
+            reference_labels(target_entity, target_cat, target_snapshots),
+        )
         own_shadows = shadows.filter(pl.col("mapping") == mapping.name).select("source_id", "property", "value")
         own_unlinked = (
             unlinked.filter(pl.col("mapping") == mapping.name).select("source_id") if unlinked is not None else None

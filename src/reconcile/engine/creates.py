@@ -12,7 +12,8 @@ from __future__ import annotations
 import polars as pl
 
 from reconcile.engine.normalize import canonical_for, canonical_key, folded
-from reconcile.engine.project import ID, prop_col, resolve
+from reconcile.engine.paths import resolve
+from reconcile.engine.project import ID, prop_col
 from reconcile.engine.rows import change, plan_rows
 from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping

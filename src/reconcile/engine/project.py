@@ -1,9 +1,10 @@
 """Project snapshots through a mapping: each side becomes a frame of canonical property values.
 
 A projected frame has ``__id`` (the record's id as text), ``__modified`` (its modified time, UTC, or null),
-``__label`` (a few words a person recognises it by), one ``p:<target field>`` column per synced property and
-one ``m:<combination>:<pair>`` column per merge key, all canonical text (see :mod:`reconcile.engine.normalize`;
-merge keys folded to lower case unless the mapping's ``merge_case_sensitive``).
+``__label`` (a few words a person recognises it by: its entity's ``label`` fields, see
+:mod:`reconcile.engine.labels`, or else the mapping's fields that look like a name), one ``p:<target field>``
+column per synced property and one ``m:<combination>:<pair>`` column per merge key, all canonical text (see
+:mod:`reconcile.engine.normalize`; merge keys folded to lower case unless the mapping's ``merge_case_sensitive``).
 Reference properties hold the *source* id of the referenced record on both sides: the target's value is
 translated back through the parent mapping's links, and a target id with no link becomes ``target:<id>``, which
 equals no source id.
@@ -15,7 +16,9 @@ from collections.abc import Mapping as MappingType
 
 import polars as pl
 
+from reconcile.engine.labels import RefLabels, label_expr
 from reconcile.engine.normalize import canonical, canonical_for, canonical_key, folded, parse_datetime
+from reconcile.engine.paths import resolve
 from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping, Property
 
@@ -29,25 +32,6 @@ def prop_col(target_field: str) -> str:
 
 def merge_col(combination: int, pair: int) -> str:
     return f"m:{combination}:{pair}"
-
-
-def resolve(schema: pl.Schema, path: str) -> tuple[pl.Expr, pl.DataType]:
-    """The expression and type reading a dotted ``path`` from a frame: a flat column or a walk into structs."""
-    if path in schema:
-        return pl.col(path), schema[path]
-    head, _, rest = path.partition(".")
-    if head not in schema or not rest:
-        return pl.lit(None, dtype=pl.Utf8), pl.Utf8()
-    expr: pl.Expr = pl.col(head)
-    dtype: pl.DataType = schema[head]
-    for part in rest.split("."):
-        if not isinstance(dtype, pl.Struct):
-            return pl.lit(None, dtype=pl.Utf8), pl.Utf8()
-        fields = {f.name: f.dtype for f in dtype.fields}
-        if part not in fields:
-            return pl.lit(None, dtype=pl.Utf8), pl.Utf8()
-        expr, dtype = expr.struct.field(part), fields[part]  # type: ignore[assignment]
-    return expr, dtype
 
 
 def _id_expr(schema: pl.Schema, key: str) -> pl.Expr:
@@ -68,7 +52,8 @@ def _modified_expr(schema: pl.Schema, entity: Entity) -> pl.Expr:
 
 
 LABEL_FIELDS = ("name", "fullname", "firstname", "lastname", "description", "email", "code", "number", "title")
-"""Target fields a person knows a record by, best first: a label is made of the first two a mapping has."""
+"""Target fields a person knows a record by, best first: an entity without ``label`` fields is labelled by the
+first two a mapping has."""
 
 
 def _label_properties(synced: list[Property]) -> list[Property]:
@@ -79,15 +64,22 @@ def _label_properties(synced: list[Property]) -> list[Property]:
     return known or plain
 
 
-def _label_expr(schema: pl.Schema, paths: list[str], key: str) -> pl.Expr:
+def _label_expr(schema: pl.Schema, paths: list[str], own: Entity, refs: RefLabels) -> pl.Expr:
     parts = [canonical(*resolve(schema, p), "string") for p in paths[:2]]
     if not parts:
-        return canonical(*resolve(schema, key), "string").alias(LABEL)
-    joined = pl.concat_str(parts, separator=" ", ignore_nulls=True)
-    return pl.when(joined == "").then(None).otherwise(joined).alias(LABEL)
+        fallback = canonical(*resolve(schema, own.key), "string")
+    else:
+        joined = pl.concat_str(parts, separator=" ", ignore_nulls=True)
+        fallback = pl.when(joined == "").then(None).otherwise(joined)
+    if not own.label:
+        return fallback.alias(LABEL)
+    # A record none of whose label fields is filled is still named by what the mapping has.
+    return pl.coalesce(label_expr(schema, own, refs), fallback).alias(LABEL)
 
 
-def _project(snapshot: pl.DataFrame, mapping: Mapping, own: Entity, target: Entity, side: int) -> pl.DataFrame:
+def _project(
+    snapshot: pl.DataFrame, mapping: Mapping, own: Entity, target: Entity, side: int, refs: RefLabels
+) -> pl.DataFrame:
     """One side of ``mapping`` (0 the source, 1 the target), every value made canonical in the target's terms."""
     schema = snapshot.schema
     synced = [p for p in mapping.properties if p.source is not None]
@@ -95,7 +87,7 @@ def _project(snapshot: pl.DataFrame, mapping: Mapping, own: Entity, target: Enti
     exprs = [
         _id_expr(schema, own.key),
         _modified_expr(schema, own),
-        _label_expr(schema, [str(paths[p.target]) for p in _label_properties(synced)], own.key),
+        _label_expr(schema, [str(paths[p.target]) for p in _label_properties(synced)], own, refs),
     ]
     for prop in synced:
         expr, dtype = resolve(schema, str(paths[prop.target]))
@@ -112,9 +104,12 @@ def _project(snapshot: pl.DataFrame, mapping: Mapping, own: Entity, target: Enti
     return snapshot.select(exprs).filter(pl.col(ID).is_not_null())
 
 
-def project_source(snapshot: pl.DataFrame, mapping: Mapping, source: Entity, target: Entity) -> pl.DataFrame:
-    """The source side of ``mapping``, in the target's terms."""
-    return _project(snapshot, mapping, source, target, 0)
+def project_source(
+    snapshot: pl.DataFrame, mapping: Mapping, source: Entity, target: Entity, refs: RefLabels | None = None
+) -> pl.DataFrame:
+    """The source side of ``mapping``, in the target's terms; ``refs`` are the lookups the source entity's label
+    needs (:func:`reconcile.engine.labels.reference_labels`)."""
+    return _project(snapshot, mapping, source, target, 0, refs or {})
 
 
 def project_target(
@@ -122,9 +117,11 @@ def project_target(
     mapping: Mapping,
     target: Entity,
     parent_links: MappingType[str, pl.DataFrame],
+    refs: RefLabels | None = None,
 ) -> pl.DataFrame:
-    """The target side of ``mapping``; ``parent_links`` maps a ref'd mapping name to its links frame."""
-    frame = _project(snapshot, mapping, target, target, 1)
+    """The target side of ``mapping``; ``parent_links`` maps a ref'd mapping name to its links frame, ``refs``
+    are the lookups the target entity's label needs."""
+    frame = _project(snapshot, mapping, target, target, 1, refs or {})
     for prop in mapping.properties:
         if prop.ref and prop.source is not None:
             frame = _translate_back(frame, prop_col(prop.target), parent_links.get(prop.ref))

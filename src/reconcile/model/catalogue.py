@@ -103,6 +103,9 @@ class Entity:
     embedded: Embedded | None = None
     description: str = ""
     api: Mapping[str, Any] = field(default_factory=dict)
+    label: tuple[str, ...] = ()
+    """The fields a person knows a record by, best first ("SalesOrderNo", "SalesOrderDate", ...); a reference
+    among them stands for the referenced record's first label field. Empty: the mapping's fields make the label."""
 
     @property
     def creatable(self) -> bool:
