@@ -197,13 +197,13 @@ def test_a_changed_record_is_refused_as_stale_and_the_rest_applied(tmp_path: Pat
     result = _apply(folder, state, reports)
     assert result.exit_code == 1, result.output
     assert (
-        "Tak og membran Fredrikstad: refused as stale: name was 'Tak og membran Fredrikstad' in the workbook, "
-        "is 'Tak og membran Sarpsborg' now" in result.output
+        "P-2025-0283, Tak og membran Fredrikstad, Snøhvit Consult AS: refused as stale: name was "
+        "'Tak og membran Fredrikstad' in the workbook, is 'Tak og membran Sarpsborg' now" in result.output
     )
     # Project 282 belongs to a customer the plan creates, whose create was not approved: it says so.
     assert (
-        "Nybygg kontor Bodø: skipped: the record it belongs to (Martinsen Regnskap AS faktura@martinsenregnskap.no) "
-        "was not approved" in result.output
+        "P-2025-0282, Nybygg kontor Bodø, Martinsen Regnskap AS: skipped: the record it belongs to "
+        "(Martinsen Regnskap AS, Customer number 30233) was not approved" in result.output
     )
     with open_state(state) as store:
         linked = set(store.links(FLOW).filter(pl.col("mapping") == "projects")["source_id"])
