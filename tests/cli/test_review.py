@@ -287,3 +287,26 @@ def test_proposed_links_a_new_record_instead_of_candidates_and_deletes_kept_or_u
     nxt = pl.read_parquet(_plan(flow, state, reports) / "plan.parquet")
     assert nxt.filter(pl.col("row_id").str.starts_with("customers|link|234|")).is_empty()  # never proposed again
     assert nxt.filter(pl.col("row_id") == "projects|delete|3|5003")["remembered"].to_list() == ["keep"]
+
+
+def test_a_workbook_without_decisions_is_refused_and_one_decided_after_its_apply_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An apply before the decisions were saved must not use the workbook up; decisions typed into a workbook
+    already applied are refused, never passed off as "already applied". The plan is made with a relative flow
+    path and applied from another directory."""
+    erp_world(tmp_path)
+    state, reports = tmp_path / "state", tmp_path / "reports"
+    monkeypatch.chdir(tmp_path)
+    folder = _plan(Path("flows") / f"{FLOW}.toml", state, reports)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    empty = _apply(folder, state, reports)
+    assert empty.exit_code == 2, empty.output
+    assert "no line has a decision" in empty.output
+    decide(folder / "plan.xlsx", "projects", by_row({"projects|update_target|1|5001": "approve"}))
+    assert _apply(folder, state, reports).exit_code == 0  # the first apply is the one that counts
+    decide(folder / "plan.xlsx", "projects", by_row({"projects|create|283|": "reject"}))
+    later = _apply(folder, state, reports)
+    assert later.exit_code == 2, later.output
+    assert "with other decisions than it holds now" in later.output

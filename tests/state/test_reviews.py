@@ -62,8 +62,8 @@ def test_a_review_is_recorded_as_applied_once(tmp_path: Path) -> None:
     with open_state(tmp_path) as store:
         assert applied_by(store, "plan-1") is None
         with store.transaction() as db:
-            record_review(db, "plan-1", "f", "apply-1")
-        assert applied_by(store, "plan-1") == "apply-1"
+            record_review(db, "plan-1", "f", "apply-1", "d1")
+        assert applied_by(store, "plan-1") == ("apply-1", "d1")
         with pytest.raises(StateError), store.transaction() as db:
-            record_review(db, "plan-1", "f", "apply-2")
-        assert applied_by(store, "plan-1") == "apply-1"
+            record_review(db, "plan-1", "f", "apply-2", "d2")
+        assert applied_by(store, "plan-1") == ("apply-1", "d1")

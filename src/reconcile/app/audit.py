@@ -73,7 +73,7 @@ def finish_review(
     )
     with store.transaction() as db:
         remember(db, flow, carried.remember, run_id, user, host)
-        record_review(db, review.plan_run_id, flow, run_id)
+        record_review(db, review.plan_run_id, flow, run_id, review.digest)
     fates.write_parquet(report_dir / "decisions.parquet")
     write_results(
         report_dir / "results.xlsx",

@@ -21,6 +21,7 @@ What each decision does (:class:`reconcile.model.plan.ReviewDecision`):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -60,6 +61,15 @@ class Reviewed:
     """:data:`DECISION_SCHEMA`: one per decided line; blank decisions are left out."""
     stored: pl.DataFrame
     """The plan rows of the run the workbook was made by (its ``plan.parquet``), with their fingerprints."""
+
+    @property
+    def digest(self) -> str:
+        """What the decisions are, in 16 hex digits: one workbook with other decisions is another review."""
+        lines = sorted(
+            "\x1f".join(v or "" for v in row)
+            for row in self.decisions.select("row_id", "decision", "property", "target_id").iter_rows()
+        )
+        return hashlib.sha256("\x1e".join(lines).encode()).hexdigest()[:16]
 
 
 Replan = Callable[[pl.DataFrame, pl.DataFrame], FlowPlan]

@@ -359,8 +359,11 @@ def _execute(
         catalogues=catalogues,
     )
     summary = render_summary(plan.rows, flow=flow.name, run_id=run_id, outcome=outcome)
-    remembered = plan.rows.filter(pl.col("remembered").is_not_null()).height
-    summary += render_questions(questions(flow, plan.rows), flow_problems(plan.rows), remembered)
+    if settings.review is None:
+        # After a review, the plan it was carried out on still shows what was just decided: the next plan says
+        # what waits now.
+        remembered = plan.rows.filter(pl.col("remembered").is_not_null()).height
+        summary += render_questions(questions(flow, plan.rows), flow_problems(plan.rows), remembered)
     if reviewed is not None:
         summary += "".join(line + "\n" for line in reviewed.lines)
     if stopped:

@@ -51,6 +51,11 @@ def read_review(report: Path, state_dir: Path) -> Review:
     except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError) as exc:
         raise ConfigError(f"{summary_file}: not the plan.json of `reconcile plan` ({exc!r})") from exc
     read = read_review_workbook(workbook, review_key(state_dir, make=False))
+    if not read.decisions:
+        raise ConfigError(
+            f"{workbook}: no line has a decision: choose one from the Decision drop-down of each line to settle, "
+            "save the workbook, and apply it again; nothing was written"
+        )
     if read.run_id != run_id:
         raise ConfigError(
             f"{workbook}: the workbook is of run {read.run_id}, but its folder holds run {run_id}; "
@@ -73,11 +78,25 @@ def read_review(report: Path, state_dir: Path) -> Review:
 
 
 def already_applied(review: Review, state_dir: Path) -> str | None:
-    """The run that applied this review already, if one did (a workbook is applied once)."""
+    """The run that applied this very review already, if one did: a workbook is applied once.
+
+    The same workbook with other decisions than those carried out is refused: it cannot be applied again,
+    and saying "already applied" of it would hide that its new decisions were never carried out.
+    """
     if not (state_dir / STATE_FILE).is_file():
         return None
     with read_state(state_dir) as store:
-        return applied_by(store, review.reviewed.plan_run_id)
+        earlier = applied_by(store, review.reviewed.plan_run_id)
+    if earlier is None:
+        return None
+    run, digest = earlier
+    if digest != review.reviewed.digest:
+        raise ConfigError(
+            f"{review.workbook}: this plan's workbook was applied by run {run}, with other decisions than it "
+            "holds now; a workbook is applied once, so the decisions made since were not carried out. Run "
+            "`reconcile plan` again and decide on the new workbook"
+        )
+    return run
 
 
 def apply_review(review: Review, settings: RunSettings) -> RunResult:

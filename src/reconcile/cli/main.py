@@ -170,7 +170,7 @@ def apply_cmd(
     if earlier is not None:
         typer.echo(f"already applied by run {earlier}; nothing written")
         raise typer.Exit(0)
-    typer.echo(f"{review.decided} decisions in {review.workbook}")
+    typer.echo(f"{review.decided} decision{'s' * (review.decided != 1)} in {review.workbook}")
     result = apply_review(review, settings)
     _show(result)
     raise typer.Exit(result.exit_code)

@@ -53,7 +53,7 @@ def write_run_folder(
     summary = {
         "run_id": run_id,
         "flow": flow.name,
-        "flow_file": flow.path,
+        "flow_file": str(Path(flow.path).resolve()) if flow.path else "",  # apply may run elsewhere
         "source": flow.source,
         "target": flow.target,
         "started_at": started.isoformat(timespec="seconds"),

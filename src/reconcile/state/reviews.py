@@ -64,12 +64,14 @@ def remember(db: sqlite3.Connection, flow: str, rows: pl.DataFrame, run_id: str,
     )
 
 
-def applied_by(store: StateStore, plan_run_id: str) -> str | None:
-    """The run that applied the review of plan ``plan_run_id``, if one did."""
+def applied_by(store: StateStore, plan_run_id: str) -> tuple[str, str] | None:
+    """(the run that applied the review of plan ``plan_run_id``, the digest of its decisions), if one did."""
     found = store.frame(
-        "SELECT apply_run_id FROM reviews WHERE plan_run_id = ?", (plan_run_id,), {"apply_run_id": pl.Utf8()}
+        "SELECT apply_run_id, decisions FROM reviews WHERE plan_run_id = ?",
+        (plan_run_id,),
+        {"apply_run_id": pl.Utf8(), "decisions": pl.Utf8()},
     )
-    return None if found.is_empty() else str(found.item(0, 0))
+    return None if found.is_empty() else (str(found.item(0, 0)), str(found.item(0, 1)))
 
 
 def reviews_of(store: StateStore, run_id: str) -> pl.DataFrame:
@@ -81,11 +83,12 @@ def reviews_of(store: StateStore, run_id: str) -> pl.DataFrame:
     )
 
 
-def record_review(db: sqlite3.Connection, plan_run_id: str, flow: str, apply_run_id: str) -> None:
-    """Remember, inside an open transaction, that ``apply_run_id`` carried out the review of ``plan_run_id``."""
+def record_review(db: sqlite3.Connection, plan_run_id: str, flow: str, apply_run_id: str, decisions: str) -> None:
+    """Remember, inside an open transaction, that ``apply_run_id`` carried out the review of ``plan_run_id``
+    (``decisions`` is the digest of what it carried out: the same workbook with other decisions is not the same)."""
     db.execute(
-        "INSERT INTO reviews (plan_run_id, flow, apply_run_id, applied_at) VALUES (?, ?, ?, ?)",
-        (plan_run_id, flow, apply_run_id, datetime.now(UTC).isoformat(timespec="seconds")),
+        "INSERT INTO reviews (plan_run_id, flow, apply_run_id, applied_at, decisions) VALUES (?, ?, ?, ?, ?)",
+        (plan_run_id, flow, apply_run_id, datetime.now(UTC).isoformat(timespec="seconds"), decisions),
     )
 
 

@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS decisions (
     PRIMARY KEY (flow, row_id)
 );
 CREATE TABLE IF NOT EXISTS reviews (
-    plan_run_id TEXT PRIMARY KEY, flow TEXT NOT NULL, apply_run_id TEXT NOT NULL, applied_at TEXT NOT NULL
+    plan_run_id TEXT PRIMARY KEY, flow TEXT NOT NULL, apply_run_id TEXT NOT NULL, applied_at TEXT NOT NULL,
+    decisions TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS locks (
     flow TEXT NOT NULL, target TEXT NOT NULL, run_id TEXT NOT NULL, pid INTEGER NOT NULL, acquired_at TEXT NOT NULL,
