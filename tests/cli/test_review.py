@@ -310,3 +310,16 @@ def test_a_workbook_without_decisions_is_refused_and_one_decided_after_its_apply
     later = _apply(folder, state, reports)
     assert later.exit_code == 2, later.output
     assert "with other decisions than it holds now" in later.output
+
+
+def test_the_workbook_of_a_run_asks_nothing_of_what_the_run_wrote(tmp_path: Path) -> None:
+    flow = erp_world(tmp_path)
+    state, reports = tmp_path / "state", tmp_path / "reports"
+    result = _cli("run", str(flow), "--state", str(state), "--report-dir", str(reports))
+    assert result.exit_code == 1, result.output  # written, and questions left
+    folder = report_of(result.output)
+    book = openpyxl.load_workbook(folder / "plan.xlsx")
+    assert not {"customers", "projects"} & set(book.sheetnames)  # every create and update was written
+    assert {"Deletes", "Ambiguous", "Cannot write"} <= set(book.sheetnames)  # what still waits for a person
+    summary = " ".join(str(c.value) for row in book["Summary"].iter_rows() for c in row if c.value is not None)
+    assert "applied: the changes were written" in summary

@@ -82,4 +82,4 @@ def write_run_folder(
         source_title=source.title if source else "",
         target_title=target.title if target else "",
     )
-    write_workbook(report_dir / "plan.xlsx", plan.rows, info, key)
+    write_workbook(report_dir / "plan.xlsx", rows, info, key)  # rows: with what became of each, when applied

@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from reconcile.atomic import write_atomically
-from reconcile.model.plan import CANDIDATE_DTYPE, Action, Reason, ReviewDecision
+from reconcile.model.plan import CANDIDATE_DTYPE, Action, Reason, ReviewDecision, Status
 from reconcile.report.cells import NOT_XML
 from reconcile.report.changes import mappings_in, write_changes
 from reconcile.report.info import RunInfo
@@ -94,6 +94,9 @@ def sheet_title(name: str, taken: set[str]) -> str:
 def _write(path: Path, plan: pl.DataFrame, info: RunInfo, signer: Signer) -> None:
     action, reason = pl.col("action"), pl.col("reason")
     asked = plan.filter(pl.col("remembered").is_null() & (action != Action.IN_SYNC.value))
+    if "status" in plan.columns:
+        # The workbook of a run that wrote: what it wrote asks nothing more (a failed write may be approved again).
+        asked = asked.filter(pl.col("status").is_null() | (pl.col("status") != Status.APPLIED.value))
     structural = asked.filter(pl.col("structural"))
     asked = asked.filter(~pl.col("structural"))
     delete_conflict = (action == Action.CONFLICT.value) & reason.is_in(_DELETE_CONFLICTS)
