@@ -28,6 +28,8 @@ class MappingInfo:
     """Field -> the words a column of it is headed with (from the catalogue's description); else the field."""
     sides: MappingType[str, tuple[bool, bool]] = field(default_factory=dict)
     """Property -> (may keep the source's value, may keep the target's value) in a conflict; else both."""
+    refs: MappingType[str, str] = field(default_factory=dict)
+    """Reference property -> the mapping it is translated through: the workbook shows the record it refers to."""
 
     @classmethod
     def of(cls, mapping: Mapping, source: Entity | None = None, target: Entity | None = None) -> MappingInfo:
@@ -40,7 +42,8 @@ class MappingInfo:
             if found is not None and found.header != name:
                 headers[name] = found.header
         sides = {name: conflict_sides(mapping, name, source, target) for name in fields}
-        return cls(mapping.name, mapping.source, mapping.target, fields, headers, sides)
+        refs = {p.target: p.ref for p in mapping.properties if p.ref}
+        return cls(mapping.name, mapping.source, mapping.target, fields, headers, sides, refs)
 
     def header(self, field_name: str) -> str:
         """The words a column of ``field_name`` is headed with."""

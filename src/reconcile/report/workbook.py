@@ -29,6 +29,7 @@ from reconcile.report.info import RunInfo
 from reconcile.report.kinds import FORMAT_VERSION, META_SHEET, SheetKind
 from reconcile.report.listings import Listings, problem_key
 from reconcile.report.overview import Overview, Problem, Question, write_how_to, write_summary
+from reconcile.report.references import shown_references
 from reconcile.report.sheet import Book
 from reconcile.report.sign import Signer
 from reconcile.report.summary import ACTIONS
@@ -92,6 +93,7 @@ def sheet_title(name: str, taken: set[str]) -> str:
 
 
 def _write(path: Path, plan: pl.DataFrame, info: RunInfo, signer: Signer) -> None:
+    plan = shown_references(plan, {m.name: m.refs for m in info.mappings if m.refs})
     action, reason = pl.col("action"), pl.col("reason")
     asked = plan.filter(pl.col("remembered").is_null() & (action != Action.IN_SYNC.value))
     if "status" in plan.columns:
