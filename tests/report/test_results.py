@@ -64,7 +64,13 @@ def test_results_say_what_became_of_each_decision_failures_first(tmp_path: Path)
     assert table[0][6] == "failed: 400 City is too long (Authorization: Bearer (hidden))"
     assert table[1][6] == "refused: stale, City changed in the source since the plan"
     assert table[4][4] == "keep Exact Online's value (City)"
-    assert table[3][:5] == ["Customer c1", "customers", "sheet 'customers' cell A3", "update target", "approve"]
+    assert table[3][:5] == [
+        "Customer c1",
+        "customers",
+        "sheet 'customers' cell A3",
+        "update in Exact Online",
+        "approve",
+    ]  # the systems named
     counts = {r[0]: r[1] for r in lines[:start] if r[0] in ("Decisions", "failed", "written", "refused: stale")}
     assert counts == {"Decisions": 5, "failed": 1, "refused: stale": 1, "written": 1}
     assert ws.freeze_panes == f"A{start + 2}"

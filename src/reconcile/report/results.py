@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from reconcile.atomic import write_atomically
-from reconcile.model.plan import ReviewDecision
+from reconcile.model.plan import Action, ReviewDecision
 from reconcile.report.cells import excel_datetime
 from reconcile.report.kinds import CREATE_NEW, keep_words
 from reconcile.report.sheet import Book
@@ -29,7 +29,20 @@ STATUS_WORDS: dict[str, str] = {
     "done": "done",
 }
 """A status as the results say it; the order is the order lines are listed in."""
-_COLUMNS = ("where", "mapping", "row_id", "action", "label", "decision", "property", "status", "message")
+_COLUMNS = ("where", "mapping", "row_id", "action", "label", "decision", "property", "target_id", "status", "message")
+
+
+def action_words(action: str | None, source_title: str, target_title: str) -> str:
+    """What a line was, in the workbook's words: "create in Exact Online", "cannot write"."""
+    words = {
+        Action.CREATE.value: f"create in {target_title}",
+        Action.UPDATE_TARGET.value: f"update in {target_title}",
+        Action.UPDATE_SOURCE.value: f"write back to {source_title}",
+        Action.REJECT.value: "cannot write",
+        Action.AMBIGUOUS.value: "several records match",
+        Action.LINK.value: "the same record?",
+    }
+    return words.get(action or "", (action or "").replace("_", " "))
 
 
 def decision_words(decision: str | None, source_title: str, target_title: str) -> str:
@@ -116,6 +129,8 @@ def _write(
     )
     for row in rows.select(_COLUMNS).iter_rows(named=True):
         decision = decision_words(row["decision"], source_title, target_title)
+        if row["decision"] == ReviewDecision.LINK_TO.value and row["target_id"]:
+            decision = f"link to {target_title} record {row['target_id']}"
         if row["property"]:
             decision = f"{decision} ({row['property']})"
         status = row["status"] or ""
@@ -124,7 +139,7 @@ def _write(
                 row["label"] or row["row_id"],
                 row["mapping"],
                 row["where"],
-                (row["action"] or "").replace("_", " ") or None,
+                action_words(row["action"], source_title, target_title) or None,
                 decision or None,
                 STATUS_WORDS.get(status, status),
                 scrub(row["message"]) if row["message"] else None,
