@@ -255,7 +255,7 @@ def test_every_bad_line_is_named_in_one_refusal(path: Path) -> None:
     edit(path, "Deletes", "c5", "Decision", "delete")
     edit(path, "Deletes", "c5", "Values", "Name: Someone else")
     message = refusal(path)
-    assert "2 lines cannot be taken" in message
+    assert "2 lines differ from what reconcile wrote" in message
     assert "sheet 'customers' cell A2" in message and "sheet 'Deletes' row 2" in message
 
 

@@ -312,7 +312,10 @@ def _execute(
             batch_size=settings.batch_size,
             progress=settings.reporter.wrote,
         )
-        settings.reporter.writing(flow.name, plan.rows.filter(pl.col("action").is_in(CHANGES)).height)
+        to_write = plan.rows.filter(pl.col("action").is_in(CHANGES) & pl.col("remembered").is_null())
+        if carried is not None:
+            to_write = to_write.filter(pl.col("row_id").is_in(sorted(carried.approval.rows)))
+        settings.reporter.writing(flow.name, to_write.height)
         try:
             outcomes = applier.apply(plan, carried.approval if carried is not None else None)
         finally:

@@ -42,14 +42,18 @@ def read_review(report: Path, state_dir: Path) -> Review:
     folder = report if report.is_dir() else report.parent
     workbook = report if report.is_file() else folder / "plan.xlsx"
     summary_file = folder / "plan.json"
-    if not summary_file.exists() or not workbook.exists() or not (folder / "plan.parquet").exists():
-        raise ConfigError(f"{report}: not a run folder of `reconcile plan` (no plan.json, plan.parquet and plan.xlsx)")
+    missing = [f.name for f in (summary_file, workbook, folder / "plan.parquet") if not f.exists()]
+    if missing:
+        raise ConfigError(f"{report}: not a run folder of `reconcile plan`: it has no {' and no '.join(missing)}")
     try:
         summary = json.loads(summary_file.read_text(encoding="utf-8"))
         flow_file, run_id = Path(summary["flow_file"]), str(summary["run_id"])
-        stored = pl.read_parquet(folder / "plan.parquet")
-    except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{summary_file}: not the plan.json of `reconcile plan` ({exc!r})") from exc
+    try:
+        stored = pl.read_parquet(folder / "plan.parquet")
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise ConfigError(f"{folder / 'plan.parquet'}: the plan the workbook shows cannot be read ({exc})") from exc
     read = read_review_workbook(workbook, review_key(state_dir, make=False))
     if not read.decisions:
         raise ConfigError(

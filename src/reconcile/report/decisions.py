@@ -99,8 +99,8 @@ def read_review_workbook(path: Path, key: bytes) -> ReviewedWorkbook:
         book.close()
     if reader.bad:
         raise WorkbookTampered(
-            f"{path}: {len(reader.bad)} line{'s' * (len(reader.bad) != 1)} cannot be taken as reconcile wrote "
-            "them; nothing was applied. Export the plan again, or undo these changes:\n"
+            f"{path}: {len(reader.bad)} line{'s' * (len(reader.bad) != 1)} differ{'s' * (len(reader.bad) == 1)} "
+            "from what reconcile wrote; nothing was applied. Export the plan again, or undo these changes:\n"
             + "\n".join(f"  {line}" for line in reader.bad)
         )
     return ReviewedWorkbook(facts["run_id"], facts.get("flow", ""), facts["plan_hash"], tuple(reader.decisions))
