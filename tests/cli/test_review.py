@@ -162,6 +162,8 @@ def test_the_apply_keeps_an_audit_trail_of_each_decision(reviewed: dict[str, Any
     assert f"review of   {plan_run}" in shown.output
     shown = _cli("runs", "show", plan_run, "--state", str(reviewed["state"]))
     assert f"applied by  {apply_folder.name}" in shown.output
+    listed = _cli("runs", "list", "--state", str(reviewed["state"])).output.splitlines()
+    assert [line.split()[1] for line in listed if line.startswith((plan_run, apply_folder.name))] == ["plan", "apply"]
 
 
 def test_a_workbook_is_applied_once(reviewed: dict[str, Any]) -> None:

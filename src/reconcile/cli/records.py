@@ -14,7 +14,7 @@ import typer
 from reconcile.cli.options import FlowOpt, StateOpt, state_dir
 from reconcile.errors import ConfigError
 from reconcile.model.values import formula_safe
-from reconcile.state.reviews import reviews_of
+from reconcile.state.reviews import apply_runs, reviews_of
 from reconcile.state.store import read_state
 
 links_app = typer.Typer(help="Inspect and export the links between records.", no_args_is_help=True)
@@ -70,10 +70,11 @@ def runs_list(
     """List past runs: id, flow, start, outcome."""
     with read_state(state_dir(state)) as store:
         frame = store.runs(flow)
+        applies = apply_runs(store)
     if frame.is_empty():
         typer.echo("no runs yet")
     for run_id, _flow, started, _ended, dry_run, outcome, _folder in frame.iter_rows():
-        kind = "plan" if dry_run else "run "
+        kind = "plan " if dry_run else ("apply" if run_id in applies else "run  ")
         typer.echo(f"{run_id:<58} {kind} {started}  {outcome or 'unfinished'}")
 
 

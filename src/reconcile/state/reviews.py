@@ -83,6 +83,11 @@ def reviews_of(store: StateStore, run_id: str) -> pl.DataFrame:
     )
 
 
+def apply_runs(store: StateStore) -> set[str]:
+    """The runs that applied a reviewed workbook (``runs list`` calls them applies, not nightly runs)."""
+    return set(store.frame("SELECT apply_run_id FROM reviews", (), {"apply_run_id": pl.Utf8()})["apply_run_id"])
+
+
 def record_review(db: sqlite3.Connection, plan_run_id: str, flow: str, apply_run_id: str, decisions: str) -> None:
     """Remember, inside an open transaction, that ``apply_run_id`` carried out the review of ``plan_run_id``
     (``decisions`` is the digest of what it carried out: the same workbook with other decisions is not the same)."""
