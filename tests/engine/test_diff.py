@@ -132,7 +132,7 @@ def test_a_fresh_merge_follows_the_flow_direction() -> None:
     [
         ("source", A.UPDATE_TARGET, R.FRESH_MERGE),
         ("target", A.UPDATE_SOURCE, R.FRESH_MERGE),
-        ("manual", A.CONFLICT, R.CONFLICT_MANUAL),
+        ("manual", A.CONFLICT, R.FIRST_SYNC_DIFFERS),  # was CONFLICT_MANUAL: "changed on both sides" misled
     ],
 )
 def test_a_fresh_merge_unless_the_policy_says_otherwise(conflict: str, action: Action, reason: Reason) -> None:

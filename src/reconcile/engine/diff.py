@@ -171,7 +171,9 @@ def diff_pairs(
         .otherwise(pl.lit(Decision.CONFLICT))
     )
     settled_reason = (
-        pl.when(~pl.col("has_shadow") & (policy != "manual") & ~(newest_known & (policy == "newest")))
+        pl.when(~pl.col("has_shadow") & (policy == "manual"))
+        .then(pl.lit(Reason.FIRST_SYNC_DIFFERS.value))
+        .when(~pl.col("has_shadow") & ~(newest_known & (policy == "newest")))
         .then(pl.lit(Reason.FRESH_MERGE.value))
         .when(policy == "source")
         .then(pl.lit(Reason.CONFLICT_SOURCE_WINS.value))

@@ -79,6 +79,7 @@ class Reason(StrEnum):
     CONFLICT_NEWEST_TARGET = "conflict_newest_target"
     CONFLICT_MANUAL = "conflict_manual"
     CONFLICT_KEPT = "conflict_kept"
+    FIRST_SYNC_DIFFERS = "first_sync_differs"
     IN_SYNC = "in_sync"
     AMBIGUOUS_MERGE = "ambiguous_merge"
     SOURCE_DELETED = "source_deleted"
@@ -121,6 +122,8 @@ _WORDS: dict[Reason, str] = {
     Reason.CONFLICT_MANUAL: "changed on both sides; left for review",
     Reason.CONFLICT_KEPT: "changed on both sides; the winning value cannot be written there (a blank, or a "
     "read-only field), so the other side's value is kept",
+    Reason.FIRST_SYNC_DIFFERS: "first sync of a linked pair: the two records differ, there is no last synced value "
+    "to tell which side changed, and the policy (manual) leaves it for review",
     Reason.IN_SYNC: "in sync",
     Reason.AMBIGUOUS_MERGE: "several records match by the merge rule; none is linked until a person decides",
     Reason.SOURCE_DELETED: "deleted in the source since the last sync",
