@@ -32,8 +32,9 @@ from reconcile.apply.applier import Approval
 from reconcile.engine.build import FlowPlan
 from reconcile.engine.settle import settle_conflicts
 from reconcile.model.flow import Flow
-from reconcile.model.plan import CHANGES, DECIDED_SCHEMA, Action, Reason, ReviewDecision
+from reconcile.model.plan import CHANGES, DECIDED_SCHEMA, REMEMBERED, Action, Reason, ReviewDecision
 from reconcile.report.summary import action_words
+from reconcile.report.values import reason_words
 
 DECISION_SCHEMA: dict[str, pl.DataType] = {
     "row_id": pl.Utf8(),
@@ -189,7 +190,7 @@ def carry_out(decisions: pl.DataFrame, stored: pl.DataFrame, plan: FlowPlan, flo
 
     remember = pl.concat(
         [
-            _decided(fresh.filter(pl.col("decision").is_in(_REMEMBER_AFTER))),
+            _decided(fresh.filter(pl.col("decision").is_in(REMEMBERED))),
             extra,
         ]
     )
@@ -207,9 +208,6 @@ def carry_out(decisions: pl.DataFrame, stored: pl.DataFrame, plan: FlowPlan, flo
         fates=fates,
         stale=stale_all.select("where", "message"),
     )
-
-
-_REMEMBER_AFTER = [ReviewDecision.REJECT.value, ReviewDecision.DISMISS.value, ReviewDecision.KEEP.value]
 
 
 def _settled_id(conflict_row_id: str, side: str) -> str:
@@ -246,7 +244,7 @@ def _what_changed(decided: dict[str, Any], rows: pl.DataFrame) -> str:
         )
     now = same.row(0, named=True)
     if now["row_id"] != was["row_id"]:
-        planned = f"{action_words(now['action'])} ({_reason(now['reason'])})"
+        planned = f"{action_words(now['action'])} ({reason_words(now['reason'], None)})"
         return f"refused as stale: the record changed, and is now planned as {planned}; see the next plan"
     before = {c["property"] or c["field"]: c for c in was["changes"] or ()}
     after = {c["property"] or c["field"]: c for c in now["changes"] or ()}
@@ -270,13 +268,6 @@ def _shown(change: dict[str, Any]) -> str:
     """A change as the workbook showed it: the value it would write, and the value it replaces."""
     new, old = change["new"], change["old"]
     return repr(new) if old is None or old == new else f"{old!r} -> {new!r}"
-
-
-def _reason(code: str | None) -> str:
-    try:
-        return Reason(code).words if code else ""
-    except ValueError:
-        return code or ""
 
 
 def _decided(decisions: pl.DataFrame) -> pl.DataFrame:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from reconcile.engine.settle import conflict_sides
 from reconcile.model.plan import Action
+from reconcile.report.summary import action_words
 
 if TYPE_CHECKING:
     from reconcile.model.catalogue import Entity
@@ -53,6 +54,17 @@ class MappingInfo:
         return self.sides.get(field_name, (True, True))
 
 
+def system_action_words(code: str | None, source_name: str, target_name: str) -> str:
+    """An action in words that name the system written: "create in Exact Online", "write back to PowerOffice Go"."""
+    if code == Action.CREATE:
+        return f"create in {target_name}"
+    if code == Action.UPDATE_TARGET:
+        return f"update in {target_name}"
+    if code == Action.UPDATE_SOURCE:
+        return f"write back to {source_name}"
+    return action_words(code or "")
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """The run a workbook reports: who, what, when, and the plan hash an approval is checked against."""
@@ -81,17 +93,7 @@ class RunInfo:
 
     def action_words(self, code: str | None) -> str:
         """An action in words that name the system written: "create in Exact Online"."""
-        try:
-            action = Action(code or "")
-        except ValueError:
-            return (code or "").replace("_", " ")
-        if action is Action.CREATE:
-            return f"create in {self.target_name}"
-        if action is Action.UPDATE_TARGET:
-            return f"update in {self.target_name}"
-        if action is Action.UPDATE_SOURCE:
-            return f"write back to {self.source_name}"
-        return action.words
+        return system_action_words(code, self.source_name, self.target_name)
 
     def mapping(self, name: str) -> MappingInfo:
         """The mapping's info; a bare one for a mapping the run does not describe."""

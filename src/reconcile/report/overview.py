@@ -19,13 +19,13 @@ from reconcile.report.kinds import FIXED_CHOICES, PROMPTS, SheetKind
 from reconcile.report.sheet import Sheet
 from reconcile.report.sign import Signer
 from reconcile.report.table import Column, Table
-from reconcile.report.values import scrub
+from reconcile.report.values import reason_words, scrub
 
 _HIDDEN_AT = 26
 """The Summary's hidden columns (row id, check) start at column AA, clear of its tables and chart."""
 _COUNT_WIDTH = 12
 
-_WHAT_TO_CHANGE: dict[Reason, str] = {
+_WHAT_TO_CHANGE: dict[str, str] = {
     Reason.REQUIRED_UNMAPPED: "Map the required field in the flow (a property, or a fixed value), then plan again.",
     Reason.NO_MERGE_RULE_READ_ONLY: "Give the mapping a merge rule, so that its records are linked to the records "
     "the target already has.",
@@ -177,13 +177,8 @@ def _problems(sheet: Sheet, line: int, overview: Overview, signer: Signer) -> tu
         hidden_at=_HIDDEN_AT,
     )
     for p in overview.problems:
-        try:
-            reason = Reason(p.reason)
-        except ValueError:
-            reason = None
-        words = reason.words if reason is not None else p.reason.replace("_", " ")
-        problem = f"{words}: {scrub(p.detail)}" if p.detail else words
-        change = _WHAT_TO_CHANGE.get(reason, _WHAT_TO_CHANGE_ELSE) if reason is not None else _WHAT_TO_CHANGE_ELSE
+        problem = reason_words(p.reason, p.detail)
+        change = _WHAT_TO_CHANGE.get(p.reason, _WHAT_TO_CHANGE_ELSE)
         table.add([p.mapping, f"{problem}\n\nWhat to change: {change}", p.records], row_id=p.row_id)
     table.drop_down([w for w, _ in FIXED_CHOICES[SheetKind.SUMMARY]], PROMPTS[SheetKind.SUMMARY])
     return table.row + 2, table

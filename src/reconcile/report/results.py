@@ -14,9 +14,10 @@ from pathlib import Path
 import polars as pl
 
 from reconcile.atomic import write_atomically
-from reconcile.model.plan import Action, ReviewDecision
+from reconcile.model.plan import ReviewDecision
 from reconcile.report.cells import excel_datetime
-from reconcile.report.kinds import CREATE_NEW, keep_words
+from reconcile.report.info import system_action_words
+from reconcile.report.kinds import CREATE_NEW, FIXED_CHOICES, keep_words
 from reconcile.report.sheet import Book
 from reconcile.report.table import Column, Table
 from reconcile.report.values import scrub
@@ -29,20 +30,8 @@ STATUS_WORDS: dict[str, str] = {
     "done": "done",
 }
 """A status as the results say it; the order is the order lines are listed in."""
+_CHOICE_WORDS = {decision.value: words for choices in FIXED_CHOICES.values() for words, decision in choices}
 _COLUMNS = ("where", "mapping", "row_id", "action", "label", "decision", "property", "target_id", "status", "message")
-
-
-def action_words(action: str | None, source_title: str, target_title: str) -> str:
-    """What a line was, in the workbook's words: "create in Exact Online", "cannot write"."""
-    words = {
-        Action.CREATE.value: f"create in {target_title}",
-        Action.UPDATE_TARGET.value: f"update in {target_title}",
-        Action.UPDATE_SOURCE.value: f"write back to {source_title}",
-        Action.REJECT.value: "cannot write",
-        Action.AMBIGUOUS.value: "several records match",
-        Action.LINK.value: "the same record?",
-    }
-    return words.get(action or "", (action or "").replace("_", " "))
 
 
 def decision_words(decision: str | None, source_title: str, target_title: str) -> str:
@@ -52,9 +41,8 @@ def decision_words(decision: str | None, source_title: str, target_title: str) -
         ReviewDecision.KEEP_TARGET.value: keep_words(target_title),
         ReviewDecision.CREATE_NEW.value: CREATE_NEW,
         ReviewDecision.LINK_TO.value: "link to the chosen record",
-        ReviewDecision.NOT_SAME.value: "not the same",
     }
-    return words.get(decision or "", (decision or "").replace("_", " "))
+    return words.get(decision or "") or _CHOICE_WORDS.get(decision or "", (decision or "").replace("_", " "))
 
 
 def write_results(
@@ -139,7 +127,7 @@ def _write(
                 row["label"] or row["row_id"],
                 row["mapping"],
                 row["where"],
-                action_words(row["action"], source_title, target_title) or None,
+                system_action_words(row["action"], source_title, target_title) or None,
                 decision or None,
                 STATUS_WORDS.get(status, status),
                 scrub(row["message"]) if row["message"] else None,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import polars as pl
 
 from reconcile.model.plan import Action, Reason
+from reconcile.report.values import reason_words
 
 ACTIONS: tuple[Action, ...] = (
     Action.CREATE,
@@ -133,13 +134,13 @@ def render_questions(questions: pl.DataFrame, problems: pl.DataFrame, remembered
         lines.append(f"waiting for a decision ({questions.height}):")
         grouped = questions.group_by("mapping", "action", "reason", maintain_order=True).len()
         for mapping, action, reason, n in grouped.iter_rows():
-            lines.append(f"  {mapping}: {n} {action_words(action)}: {_reason(reason)}")
+            lines.append(f"  {mapping}: {n} {action_words(action)}: {reason_words(reason, None)}")
     if not problems.is_empty():
         lines.append(
             f"problems of the flow itself, one line each ({problems.height}); change the flow, not the records:"
         )
         for mapping, reason, n, detail in problems.select("mapping", "reason", "records", "detail").iter_rows():
-            why = _reason(reason)
+            why = reason_words(reason, None)
             if reason == Reason.REQUIRED_UNMAPPED and detail:
                 why = f"{detail}: no record of the mapping can be created until the flow maps it"
             lines.append(f"  {mapping}: {n} record{'s' * (n != 1)}: {why}")
@@ -148,10 +149,3 @@ def render_questions(questions: pl.DataFrame, problems: pl.DataFrame, remembered
             f"decided earlier and not asked again until they change: {remembered} row{'s' * (remembered != 1)}"
         )
     return "".join(line + "\n" for line in lines)
-
-
-def _reason(code: str | None) -> str:
-    try:
-        return Reason(code).words if code else ""
-    except ValueError:
-        return (code or "").replace("_", " ")

@@ -34,7 +34,7 @@ from reconcile.report.sheet import Book
 from reconcile.report.sign import Signer
 from reconcile.report.summary import ACTIONS
 from reconcile.report.table import Table
-from reconcile.report.values import numeric_properties
+from reconcile.report.values import numeric_properties, reason_words
 
 SUMMARY, HOW_TO = "Summary", "How to review"
 LISTING_TITLES: dict[SheetKind, str] = {
@@ -190,7 +190,7 @@ def _overview(
             sheet = titles.get(SheetKind.DELETES, "")
         else:
             sheet = sheet_of.get(action) or mapping_titles.get(mapping, "")
-        questions.append(Question(mapping, _reason_words(reason), n, sheet))
+        questions.append(Question(mapping, reason_words(reason, None), n, sheet))
     order = {name: i for i, name in enumerate(names)}
     questions.sort(key=lambda q: order.get(q.mapping, len(order)))
 
@@ -221,13 +221,6 @@ _DECIDED_ON_SHEETS = (
     Action.DELETE,
     Action.REJECT,
 )
-
-
-def _reason_words(code: str | None) -> str:
-    try:
-        return Reason(code).words if code else ""
-    except ValueError:
-        return (code or "").replace("_", " ")
 
 
 def _write_meta(book: Book, info: RunInfo, sheets: list[tuple[str, SheetKind, str, Table]], signer: Signer) -> None:

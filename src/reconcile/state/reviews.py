@@ -21,18 +21,12 @@ import polars as pl
 
 from reconcile.atomic import PRIVATE, write_text_atomically
 from reconcile.errors import StateError
-from reconcile.model.plan import DECIDED_SCHEMA, ReviewDecision
+from reconcile.model.plan import DECIDED_SCHEMA, REMEMBERED, ReviewDecision
 from reconcile.state.store import StateStore
 
 KEY_FILE = "review.key"
 
-KEPT = (
-    ReviewDecision.REJECT,
-    ReviewDecision.DISMISS,
-    ReviewDecision.KEEP,
-    ReviewDecision.NOT_SAME,
-    ReviewDecision.CREATE_NEW,
-)
+KEPT = (*REMEMBERED, ReviewDecision.NOT_SAME, ReviewDecision.CREATE_NEW)
 """Decisions the state keeps; the others are carried out once and leave nothing to remember."""
 
 
