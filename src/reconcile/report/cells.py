@@ -44,11 +44,6 @@ def cell_text(text: str) -> str:
     return head + marker
 
 
-def looks_like_formula(text: str) -> bool:
-    """Whether Excel would take typed text for a formula: such a cell gets the quote prefix."""
-    return text.startswith(FORMULA_START)
-
-
 def excel_datetime(moment: datetime) -> tuple[datetime, str]:
     """A datetime Excel can hold (no time zone) and a number format that still says the offset."""
     offset = moment.utcoffset()

@@ -189,18 +189,6 @@ def _fit(sheet: Sheet, first: int, wide: pl.DataFrame, width: int) -> None:
     sheet.fitting = False
 
 
-def _cached(words: Callable[[str | None], str]) -> Callable[[str | None], str]:
-    seen: dict[str | None, str] = {}
-
-    def cached(code: str | None) -> str:
-        found = seen.get(code)
-        if found is None:
-            found = seen[code] = words(code)
-        return found
-
-    return cached
-
-
 def decidable(rows: pl.DataFrame) -> pl.DataFrame:
     """The rows a mapping's sheet offers a decision for."""
     return rows.filter(pl.col("action").is_in(list(DECIDABLE)))
