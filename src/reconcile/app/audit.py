@@ -11,27 +11,15 @@ import getpass
 import socket
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 
 import polars as pl
 
-from reconcile.app.decide import Carried, Reviewed
+from reconcile.app.decide import Carried, Fate, Reviewed
 from reconcile.model.plan import Status
 from reconcile.report.results import write_results
 from reconcile.state.reviews import record_review, remember
 from reconcile.state.store import StateStore
-
-
-class Fate(StrEnum):
-    """What became of one decision."""
-
-    WRITTEN = "written"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    STALE = "stale"
-    DONE = "done"
-    """Carried out without a write to a system: remembered, linked, or nothing to do."""
 
 
 @dataclass(frozen=True)
@@ -112,18 +100,14 @@ def _fates(fates: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
         how="left",
     )
     status = (
-        pl.when(pl.col("message").str.starts_with("refused"))
-        .then(pl.lit(Fate.STALE.value))
+        pl.when(pl.col("fate").is_not_null())
+        .then(pl.col("fate"))
         .when(pl.col("status") == Status.APPLIED.value)
         .then(pl.lit(Fate.WRITTEN.value))
         .when(pl.col("status") == Status.FAILED.value)
         .then(pl.lit(Fate.FAILED.value))
-        .when(pl.col("status") == Status.SKIPPED.value)
-        .then(pl.lit(Fate.SKIPPED.value))
-        .when(pl.col("message").str.starts_with("skipped"))
-        .then(pl.lit(Fate.SKIPPED.value))
         .when(pl.col("carried").is_not_null())
-        .then(pl.lit(Fate.SKIPPED.value))
+        .then(pl.lit(Fate.SKIPPED.value))  # skipped by the run, or not sent at all
         .otherwise(pl.lit(Fate.DONE.value))
     )
     message = (

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 import polars as pl
@@ -35,6 +36,18 @@ from reconcile.model.flow import Flow
 from reconcile.model.plan import CHANGES, DECIDED_SCHEMA, REMEMBERED, Action, Reason, ReviewDecision
 from reconcile.report.summary import action_words
 from reconcile.report.values import reason_words
+
+
+class Fate(StrEnum):
+    """What became of one decision."""
+
+    WRITTEN = "written"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    STALE = "stale"
+    DONE = "done"
+    """Carried out without a write to a system: remembered, linked, or nothing to do."""
+
 
 DECISION_SCHEMA: dict[str, pl.DataType] = {
     "row_id": pl.Utf8(),
@@ -88,7 +101,8 @@ class Carried:
     """Decisions for the state to remember (:data:`reconcile.state.reviews.DECIDED_SCHEMA`)."""
     fates: pl.DataFrame
     """row_id, decision, property, target_id, where, mapping, action, label, carried (the row id applied for it,
-    or null), message (why not, or what was done without a write)."""
+    or null), message (why not, or what was done without a write), fate (stale or skipped when known before
+    the run; else null: the run's outcome says)."""
     stale: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"where": pl.Utf8, "message": pl.Utf8}))
 
 
@@ -225,7 +239,9 @@ def _fresh(decisions: pl.DataFrame, rows: pl.DataFrame) -> tuple[pl.DataFrame, p
     stale = joined.filter(~is_fresh.fill_null(False))
     messages = [_what_changed(row, rows) for row in stale.iter_rows(named=True)]
     stale = stale.with_columns(
-        pl.Series("message", messages, dtype=pl.Utf8), pl.lit(None, dtype=pl.Utf8).alias("carried")
+        pl.Series("message", messages, dtype=pl.Utf8),
+        pl.lit(None, dtype=pl.Utf8).alias("carried"),
+        pl.lit(Fate.STALE.value).alias("fate"),
     ).drop("fingerprint_now")
     return fresh, stale
 
@@ -318,9 +334,10 @@ def _fates(
         key = f"{row['row_id']}\x00{row['property']}" if row["property"] else row["row_id"]
         carried = carried_as.get(key)
         message = _MESSAGES.get(decision)
+        fate = None
         if row["row_id"] in orphaned:
             parent = orphaned[row["row_id"]]
-            carried = None
+            carried, fate = None, Fate.SKIPPED.value
             message = f"skipped: the record it belongs to ({labels.get(parent) or parent}) was not approved"
         elif decision is ReviewDecision.CREATE_NEW and carried is None:
             message = "remembered: not linked to a candidate; no create is planned for it now"
@@ -332,6 +349,7 @@ def _fates(
                 "label": row["label"],
                 "carried": carried,
                 "message": message,
+                "fate": fate,
             }
         )
     schema = {
@@ -341,6 +359,7 @@ def _fates(
         "label": pl.Utf8(),
         "carried": pl.Utf8(),
         "message": pl.Utf8(),
+        "fate": pl.Utf8(),
     }
     return pl.DataFrame(out, schema=schema)
 

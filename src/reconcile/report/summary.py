@@ -1,14 +1,19 @@
 """Counts of a plan per mapping and action: the console table of a run, and the figures for plan.json.
 
-The console table is plain fixed-width text so it reads the same in a terminal and in a cron mail::
+The console table is plain fixed-width text so it reads the same in a terminal and in a cron mail (the columns
+``move link`` and ``differs`` left out here)::
 
-    flow powerofficego-to-exact, run 20240601-0200
-    mapping    create  upd→target  upd→source  conflict  delete  reject  ambiguous  move link  differs  in sync
-    ---------  ------  ----------  ----------  --------  ------  ------  ---------  ---------  -------  -------
-    customers       2           1           0         1       0       1          0          0        3       12
-    ---------  ------  ----------  ----------  --------  ------  ------  ---------  ---------  -------  -------
-    total           2           1           0         1       0       1          0          0        3       12
+    flow shop-to-ledger, run 20240601-0200
+    mapping    create  upd→target  upd→source  conflict  delete  cannot write  ambiguous  link?  ...  in sync
+    ---------  ------  ----------  ----------  --------  ------  ------------  ---------  -----  ...  -------
+    customers       2           1           0         1       0             1          0      0  ...       12
+    ---------  ------  ----------  ----------  --------  ------  ------------  ---------  -----  ...  -------
+    total           2           1           0         1       0             1          0      0  ...       12
     outcome: dry run, nothing written
+
+Under it, :func:`render_questions` names what waits for a person, by mapping and reason, and the problems of the
+flow itself, one line each. ``cannot write`` is the tool's verdict on a record (a ``reject`` row); ``link?`` a
+link proposed for review.
 
 ``differs`` counts linked records whose values differ where nothing may be written on purpose (a property that
 only flows forward, a blank that may not overwrite, a read-only field, a reference to an unlinked record) and
