@@ -31,6 +31,7 @@ import polars as pl
 
 from reconcile.apply.applier import Approval
 from reconcile.engine.build import FlowPlan
+from reconcile.engine.rows import row_id
 from reconcile.engine.settle import settle_conflicts
 from reconcile.model.flow import Flow
 from reconcile.model.plan import CHANGES, DECIDED_SCHEMA, REMEMBERED, Action, Reason, ReviewDecision
@@ -168,7 +169,8 @@ def carry_out(decisions: pl.DataFrame, stored: pl.DataFrame, plan: FlowPlan, flo
     carried_as: dict[str, str] = {row_id: row_id for row_id in approved}
 
     # Conflicts settled per property: written as the updates the engine would plan for that side.
-    choices = fresh.filter(pl.col("decision").is_in([ReviewDecision.KEEP_SOURCE, ReviewDecision.KEEP_TARGET])).select(
+    kept = fresh.filter(pl.col("decision").is_in([ReviewDecision.KEEP_SOURCE, ReviewDecision.KEEP_TARGET]))
+    choices = kept.select(
         "row_id",
         "property",
         pl.when(pl.col("decision") == ReviewDecision.KEEP_SOURCE)
@@ -180,17 +182,20 @@ def carry_out(decisions: pl.DataFrame, stored: pl.DataFrame, plan: FlowPlan, flo
         settled = settle_conflicts(rows, choices, flow)
         rows, settled_ids = _merge_settled(rows, settled, approved)
         approved |= settled_ids
-        for conflict, prop, side in choices.iter_rows():
-            carried_as[f"{conflict}\x00{prop}"] = _settled_id(conflict, side)
+        for decided in kept.iter_rows(named=True):
+            source_wins = decided["decision"] == ReviewDecision.KEEP_SOURCE
+            update = Action.UPDATE_TARGET if source_wins else Action.UPDATE_SOURCE
+            carried_as[f"{decided['row_id']}\x00{decided['property']}"] = row_id(
+                decided["mapping"], update, decided["source_id"], decided["target_id_stored"]
+            )
 
     # Creates of records none of whose candidates is the same.
-    created = fresh_matching.filter(pl.col("decision") == ReviewDecision.CREATE_NEW).select(
-        "row_id", (pl.col("mapping") + "|create|" + pl.col("source_id") + "|").alias("create_id")
-    )
-    for row_id, create_id in created.iter_rows():
-        if create_id in set(rows["row_id"]):
-            approved.add(create_id)
-            carried_as[row_id] = create_id
+    planned = set(rows["row_id"])
+    for decided in fresh_matching.filter(pl.col("decision") == ReviewDecision.CREATE_NEW).iter_rows(named=True):
+        create = row_id(decided["mapping"], Action.CREATE, decided["source_id"], None)
+        if create in planned:
+            approved.add(create)
+            carried_as[decided["row_id"]] = create
 
     # A child approved without its parent: its parent's row is in the plan and not approved.
     orphans = rows.filter(pl.col("row_id").is_in(sorted(approved))).select("row_id", "parents").explode("parents")
@@ -222,12 +227,6 @@ def carry_out(decisions: pl.DataFrame, stored: pl.DataFrame, plan: FlowPlan, flo
         fates=fates,
         stale=stale_all.select("where", "message"),
     )
-
-
-def _settled_id(conflict_row_id: str, side: str) -> str:
-    mapping, _action, source_id, target_id = conflict_row_id.split("|", 3)
-    action = Action.UPDATE_TARGET if side == "source" else Action.UPDATE_SOURCE
-    return f"{mapping}|{action.value}|{source_id}|{target_id}"
 
 
 def _fresh(decisions: pl.DataFrame, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -19,6 +19,11 @@ def row_ids(mapping: str, action: str) -> pl.Expr:
     ).alias("row_id")
 
 
+def row_id(mapping: str, action: Action, source_id: str | None, target_id: str | None) -> str:
+    """The id :func:`row_ids` gives the row of one record pair."""
+    return f"{mapping}|{action.value}|{source_id or ''}|{target_id or ''}"
+
+
 def plan_rows(
     frame: pl.DataFrame,
     mapping: str,
