@@ -34,8 +34,9 @@ FAST = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-"""12 examples a test keep `make test` in its time on two cores; each test has also passed 400
-(`RECONCILE_EXAMPLES=400 pytest tests/engine/test_properties.py` to search)."""
+"""12 examples a test (the same ones every run: tests/conftest.py) keep `make test` in its time on two cores;
+each test has also passed hundreds of random ones (`RECONCILE_EXAMPLES=400 pytest tests/engine/test_properties.py`
+searches anew)."""
 REVIEW = {Action.CONFLICT.value, Action.REJECT.value, Action.AMBIGUOUS.value, Action.DELETE.value}
 SETTLED = {Action.IN_SYNC.value, Action.DIFFERS.value}
 """Nothing left to write: in sync, or a difference left unwritten on purpose (issue 9, item 11)."""
