@@ -217,8 +217,9 @@ def write_how_to(sheet: Sheet, info: RunInfo, sheets: Sequence[tuple[str, SheetK
         ),
         (
             "Decide",
-            "Fill in the Decision cell (the first column, shaded yellow): pick from its list, or leave it blank "
-            "to decide later. Only Decision cells are read: anything typed elsewhere is ignored.",
+            "Fill in the Decision cell (shaded yellow: the first column of a sheet, and on the Summary the column "
+            "after a problem's count): pick from its list, or leave it blank to decide later. Only Decision cells "
+            "are read: anything typed elsewhere is ignored.",
         ),
     ]
     if mapping_sheets:
