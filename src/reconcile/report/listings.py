@@ -119,57 +119,20 @@ class Listings:
     def links(self, sheet: Sheet, rows: pl.DataFrame) -> Table:
         """A proposed first-time link: the two records side by side, to link or to tell apart for good."""
         s, t = self.info.source_name, self.info.target_name
-        columns = [
-            Column("Record"),
-            Column("Mapping"),
-            Column("Reason", wrap=True),
-            Column(f"{s} id"),
-            Column(f"{t} id"),
-            Column(f"In {s}", wrap=True),
-            Column(f"In {t}", wrap=True),
-        ]
+        columns = [*self._pair_columns(), Column(f"In {s}", wrap=True), Column(f"In {t}", wrap=True)]
         table = self._table(sheet, SheetKind.LINKS, columns)
         for row in rows.iter_rows(named=True):
             mapping = self.info.mapping(row["mapping"] or "")
-            table.add(
-                [
-                    row["label"],
-                    row["mapping"],
-                    reason_words(row["reason"], row["detail"]),
-                    row["source_id"],
-                    row["target_id"],
-                    _values(mapping, row, "\n", "new"),
-                    _values(mapping, row, "\n", "old"),
-                ],
-                row_id=row["row_id"],
-            )
+            shown = [_values(mapping, row, "\n", "new"), _values(mapping, row, "\n", "old")]
+            table.add([*self._pair_cells(row), *shown], row_id=row["row_id"])
         return self._finish(table, SheetKind.LINKS, SheetKind.LINKS)
 
     def deletes(self, sheet: Sheet, rows: pl.DataFrame) -> Table:
         """A record deleted on one side: delete it on the other too, keep it, or only unlink the pair."""
-        s, t = self.info.source_name, self.info.target_name
-        columns = [
-            Column("Record"),
-            Column("Mapping"),
-            Column("Reason", wrap=True),
-            Column(f"{s} id"),
-            Column(f"{t} id"),
-            Column("Values", wrap=True),
-        ]
-        table = self._table(sheet, SheetKind.DELETES, columns)
+        table = self._table(sheet, SheetKind.DELETES, [*self._pair_columns(), Column("Values", wrap=True)])
         for row in rows.iter_rows(named=True):
             mapping = self.info.mapping(row["mapping"] or "")
-            table.add(
-                [
-                    row["label"],
-                    row["mapping"],
-                    reason_words(row["reason"], row["detail"]),
-                    row["source_id"],
-                    row["target_id"],
-                    _values(mapping, row, "; "),
-                ],
-                row_id=row["row_id"],
-            )
+            table.add([*self._pair_cells(row), _values(mapping, row, "; ")], row_id=row["row_id"])
         return self._finish(table, SheetKind.DELETES, SheetKind.DELETES)
 
     def cannot_write(self, sheet: Sheet, rows: pl.DataFrame) -> Table:
@@ -193,6 +156,26 @@ class Listings:
         table.finish()
         sheet.protect()
         return table
+
+    def _pair_columns(self) -> list[Column]:
+        """The columns that say which pair of records a line is about, and why it is asked."""
+        return [
+            Column("Record"),
+            Column("Mapping"),
+            Column("Reason", wrap=True),
+            Column(f"{self.info.source_name} id"),
+            Column(f"{self.info.target_name} id"),
+        ]
+
+    @staticmethod
+    def _pair_cells(row: dict[str, Any]) -> list[Value]:
+        return [
+            row["label"],
+            row["mapping"],
+            reason_words(row["reason"], row["detail"]),
+            row["source_id"],
+            row["target_id"],
+        ]
 
     def _record_columns(self) -> list[Column]:
         return [
