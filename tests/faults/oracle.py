@@ -31,6 +31,7 @@ import polars as pl
 from reconcile.config.flow import load_flow
 from reconcile.model.catalogue import Catalogue
 from reconcile.model.flow import Flow, Mapping
+from reconcile.model.shadows import narrow
 from reconcile.model.values import key_text
 from reconcile.state.store import StateStore, open_state
 from tests.faults.worlds.base import Records, RunOutcome, World
@@ -98,7 +99,7 @@ class Oracle:
             linked: dict[tuple[str, str], set[str]] = defaultdict(set)
             for flow in self.flows:
                 links = store.links(flow.name)
-                shadows = store.shadows(flow.name)
+                shadows = narrow(store.shadows(flow.name))
                 by_mapping = {
                     m.name: dict(links.filter(pl.col("mapping") == m.name).select("source_id", "target_id").iter_rows())
                     for m in flow.mappings

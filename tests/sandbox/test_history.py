@@ -17,6 +17,7 @@ from reconcile.config.flow import load_flow
 from reconcile.engine.normalize import canonical, canonical_for
 from reconcile.model.catalogue import Catalogue
 from reconcile.model.flow import Flow
+from reconcile.model.shadows import narrow
 from reconcile.sandbox.history import load_history, seed_history
 from reconcile.state.store import StateStore
 from reconcile.systems.registry import Systems
@@ -49,7 +50,7 @@ def seeded(
 ) -> dict[tuple[str, str, str, str], str | None]:
     with StateStore(tmp_path / "state.db") as store:
         seed_history(store, history, flows, catalogues)
-        return {(f.name, m, s, p): v for f in flows for m, s, p, v in store.shadows(f.name).iter_rows()}
+        return {(f.name, m, s, p): v for f in flows for m, s, p, v in narrow(store.shadows(f.name)).iter_rows()}
 
 
 def expected(

@@ -111,11 +111,7 @@ class Applier:
 
     def _record_agreement(self, plan: FlowPlan) -> None:
         """Links moved or made by merge rules and the values both sides agree on: recorded before any write."""
-        with self.store.transaction() as db:
-            moves = plan.moves.select("mapping", "from_source_id", "source_id")
-            self.store.move_links(db, self.flow.name, moves.iter_rows())
-            self.store.add_links(db, self.flow.name, plan.merges.iter_rows(), shared=self.creates.shared)
-            self.store.set_shadows(db, self.flow.name, plan.agreed.iter_rows())
+        self.store.record_agreement(self.flow.name, plan.merges, plan.moves, plan.agreed, shared=self.creates.shared)
 
     # -- updates -----------------------------------------------------------------------------------------
 

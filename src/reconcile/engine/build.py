@@ -25,12 +25,14 @@ from reconcile.engine.project import ID, LABEL, project_source, project_target
 from reconcile.engine.propose import plan_links
 from reconcile.engine.refs import check_children, check_parents
 from reconcile.engine.rows import change, plan_rows
+from reconcile.model import shadows as shadow_frames
 from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.model.flow import Flow, Mapping
 from reconcile.model.plan import Action, Reason, empty_plan
 
 LINK_SCHEMA = {"mapping": pl.Utf8, "source_id": pl.Utf8, "target_id": pl.Utf8}
-SHADOW_SCHEMA = {"mapping": pl.Utf8, "source_id": pl.Utf8, "property": pl.Utf8, "value": pl.Utf8}
+SHADOW_SCHEMA = shadow_frames.LONG_SCHEMA
+"""Shadows held long (tests write them so; the engine widens them)."""
 MOVE_SCHEMA = {"mapping": pl.Utf8, "from_source_id": pl.Utf8, "source_id": pl.Utf8, "target_id": pl.Utf8}
 UNLINKED_SCHEMA = {"mapping": pl.Utf8, "source_id": pl.Utf8}
 
@@ -46,7 +48,8 @@ class FlowPlan:
     merges: pl.DataFrame
     """mapping, source_id, target_id: links made by merge rules in this run."""
     agreed: pl.DataFrame
-    """mapping, source_id, property, value: values both sides hold now (the next shadows)."""
+    """Values both sides hold now (the next shadows), wide (:mod:`reconcile.model.shadows`): mapping, source_id,
+    and per property its value and ``kept`` true where the pair agrees on it."""
     moves: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=MOVE_SCHEMA))
     """mapping, from_source_id, source_id, target_id: stored links that move to a new source record (the
     ``move_link`` rows). Applying one removes the link of ``from_source_id``, adds the link of ``source_id`` to
@@ -62,15 +65,16 @@ def _labels(source: pl.DataFrame, target: pl.DataFrame) -> tuple[pl.DataFrame, p
 
 
 def _carry_shadows(shadows: pl.DataFrame, moved: pl.DataFrame) -> pl.DataFrame:
-    """The shadows with those of each moved link's old source id under its new one."""
+    """The (wide) shadows with those of each moved link's old source id under its new one; whatever the new
+    source id held before is dropped, as the state drops it when the link moves."""
     if moved.is_empty():
         return shadows
-    renamed = shadows.join(
+    renamed = shadows.join(moved.select("source_id"), on="source_id", how="anti").join(
         moved.select(pl.col("from_source_id").alias("source_id"), pl.col("source_id").alias("moved_to")),
         on="source_id",
         how="left",
     )
-    return renamed.select(pl.coalesce("moved_to", "source_id").alias("source_id"), "property", "value")
+    return renamed.with_columns(pl.coalesce("moved_to", "source_id").alias("source_id")).drop("moved_to")
 
 
 def plan_mapping(
@@ -92,13 +96,15 @@ def plan_mapping(
     :func:`reconcile.engine.match.match_records`).
     """
     matches = match_records(source, target, links, mapping, apart, alone)
+    props = [p.target for p in mapping.properties if p.source is not None]
+    shadows = shadow_frames.of_mapping(shadow_frames.widen(shadows), mapping.name, props)
     s_labels, t_labels = _labels(source, target)
     moved = matches.moved.select("source_id", "target_id")
     # A mapping that asks first proposes what its merge rules match: no link, no sync, no create until then.
     reviewing = mapping.merge_mode == "review"
     merged = matches.merged.clear() if reviewing else matches.merged
     pairs = pl.concat([matches.linked, merged, moved])
-    decisions = diff_pairs(
+    decisions, agreed_wide = diff_pairs(
         pairs, source, target, _carry_shadows(shadows, matches.moved), mapping, source_entity, target_entity
     )
     source_paths = {p.target: p.source for p in mapping.properties if p.source}
@@ -116,7 +122,7 @@ def plan_mapping(
         Decision.CONFLICT: (pl.col("property"), pl.col("t"), pl.col("s"), Action.CONFLICT),
         Decision.SKIP: (pl.col("property"), pl.col("t"), pl.col("s"), Action.DIFFERS),
     }
-    unsettled = decisions.filter(pl.col("decision") != Decision.IN_SYNC)
+    unsettled = decisions
     for decision, (where, old, new, action) in shapes.items():
         chosen = unsettled.filter(pl.col("decision") == decision)
         if chosen.is_empty():
@@ -152,9 +158,7 @@ def plan_mapping(
     if not quiet.is_empty():
         quiet = quiet.join(s_labels, on="source_id", how="left").with_columns(pl.col("s_label").alias("label"))
         parts.append(plan_rows(quiet, mapping.name, Action.IN_SYNC, Reason.IN_SYNC))
-    agreed = decisions.filter(pl.col("decision") == Decision.IN_SYNC).select(
-        pl.lit(mapping.name).alias("mapping"), "source_id", "property", pl.col("s").alias("value")
-    )
+    agreed = agreed_wide.select(pl.lit(mapping.name).alias("mapping"), pl.all())
 
     # Creates: what matched nothing.
     if not matches.unmatched.is_empty():
@@ -225,13 +229,15 @@ def build_plan(
     """The plan of a whole flow.
 
     ``snapshots`` maps (system, entity name) to a snapshot; ``links`` has mapping, source_id, target_id and
-    ``shadows`` mapping, source_id, property, value. ``unlinked`` (mapping, source_id) lists the source records
+    ``shadows`` the shadows, wide (:mod:`reconcile.model.shadows`) or long (mapping, source_id, property,
+    value). ``unlinked`` (mapping, source_id) lists the source records
     unlinked on purpose (``delete = "unlink"`` of a record deleted in the target): none is created again.
     ``decided`` (:data:`reconcile.model.plan.DECIDED_SCHEMA`) holds the decisions remembered from earlier
     reviews (see :mod:`reconcile.engine.decided`). Mappings are planned parents first, so a child that refers
     to a record which is neither linked nor being created is rejected, naming the parent.
     """
     source_cat, target_cat = catalogues[flow.source], catalogues[flow.target]
+    shadows = shadow_frames.widen(shadows)
     # A label may name a referenced record (a line its order): each side looks it up in its own system.
     source_snapshots = {name: frame for (system, name), frame in snapshots.items() if system == flow.source}
     target_snapshots = {name: frame for (system, name), frame in snapshots.items() if system == flow.target}
@@ -265,7 +271,9 @@ def build_plan(
             mapping_links,
             reference_labels(target_entity, target_cat, target_snapshots),
         )
-        own_shadows = shadows.filter(pl.col("mapping") == mapping.name).select("source_id", "property", "value")
+        own_shadows = shadow_frames.of_mapping(
+            shadows, mapping.name, [p.target for p in mapping.properties if p.source is not None]
+        )
         own_unlinked = (
             unlinked.filter(pl.col("mapping") == mapping.name).select("source_id") if unlinked is not None else None
         )
@@ -329,6 +337,6 @@ def build_plan(
     return FlowPlan(
         rows=plan,
         merges=pl.concat(all_merges) if all_merges else pl.DataFrame(schema=LINK_SCHEMA),
-        agreed=pl.concat(all_agreed) if all_agreed else pl.DataFrame(schema=SHADOW_SCHEMA),
+        agreed=pl.concat(all_agreed, how="diagonal_relaxed") if all_agreed else shadow_frames.empty(),
         moves=pl.concat(all_moves).select(list(MOVE_SCHEMA)) if all_moves else pl.DataFrame(schema=MOVE_SCHEMA),
     )

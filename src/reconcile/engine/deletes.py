@@ -15,6 +15,7 @@ from reconcile.engine.rows import change, plan_rows
 from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping
 from reconcile.model.plan import CHANGE_DTYPE, Action, Reason
+from reconcile.model.shadows import kept_col, narrow
 
 
 def delete_words(mapping: Mapping, side: str) -> str:
@@ -95,7 +96,10 @@ def _edited(
     (null on the side that is gone), ``base`` the shadow.
     """
     props = [p.target for p in mapping.properties if p.source is not None]
-    synced = shadows.join(gone.select("source_id"), on="source_id", how="semi")
+    wide = shadows.join(gone.select("source_id"), on="source_id", how="semi")
+    if props:
+        wide = wide.filter(pl.any_horizontal(pl.col(kept_col(p)) for p in props))
+    synced = narrow(wide.with_columns(pl.lit(mapping.name).alias("mapping")))
     if gone.is_empty() or synced.is_empty() or not props:
         return pl.DataFrame(schema={"source_id": pl.Utf8, "changes": pl.List(CHANGE_DTYPE)})
     columns = [prop_col(p) for p in props]

@@ -23,6 +23,7 @@ from reconcile.engine.project import ID, MODIFIED, UNLINKED_PREFIX, prop_col
 from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping
 from reconcile.model.plan import Reason
+from reconcile.model.shadows import kept_col, value_col
 
 
 class Decision(StrEnum):
@@ -60,31 +61,21 @@ def diff_pairs(
     mapping: Mapping,
     source_entity: Entity,
     target_entity: Entity,
-) -> pl.DataFrame:
-    """Decide, for every linked pair and synced property, what to do (see :data:`DECISION_SCHEMA`).
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Decide, for every linked pair and synced property, what to do: (differences, agreed).
 
-    ``pairs`` holds source_id, target_id; ``shadows`` holds source_id, property, value for this mapping.
+    ``pairs`` holds source_id, target_id; ``shadows`` the wide shadows of this mapping (source_id and a value
+    and a kept column per property, :func:`reconcile.model.shadows.of_mapping`). The differences are the
+    (pair, property) decisions that are not in sync (:data:`DECISION_SCHEMA`); what is in sync is the wide
+    frame ``agreed`` (source_id, and per property its value and ``kept`` true where both sides agree, null
+    where they do not): the next shadows. Most pairs of a night are in sync, so only the differences are
+    stacked a row per property.
     """
     props = [p for p in mapping.properties if p.source is not None]
     if pairs.is_empty() or not props:
-        return pl.DataFrame(schema=DECISION_SCHEMA)
+        return pl.DataFrame(schema=DECISION_SCHEMA), pl.DataFrame(schema={"source_id": pl.Utf8})
     columns = [prop_col(p.target) for p in props]
     facts = _property_facts(mapping, source_entity, target_entity)
-    # Wide joins on the pair, then one slice per property stacked: far cheaper than joining long frames.
-    shadow_wide = (
-        shadows.pivot(on="property", index="source_id", values="value", aggregate_function="first")
-        if not shadows.is_empty()
-        else pl.DataFrame(schema={"source_id": pl.Utf8})
-    )
-    # Whether a property has a shadow at all: a pair synced before a property was added, or whose property was
-    # left for review at its first sync, has no base for it yet and is a fresh merge for that property alone.
-    shadow_kept = (
-        shadows.select("source_id", "property", pl.lit(True).alias("kept")).pivot(
-            on="property", index="source_id", values="kept", aggregate_function="first"
-        )
-        if not shadows.is_empty()
-        else pl.DataFrame(schema={"source_id": pl.Utf8})
-    )
     wide = (
         pairs.join(
             source.select(
@@ -105,37 +96,47 @@ def diff_pairs(
             how="left",
         )
         .join(
-            shadow_wide.select(
+            shadows.select(
                 "source_id",
-                *[pl.col(p.target).alias(f"b{prop_col(p.target)}") for p in props if p.target in shadow_wide.columns],
-            ),
-            on="source_id",
-            how="left",
-        )
-        .join(
-            shadow_kept.select(
-                "source_id",
-                *[pl.col(p.target).alias(f"h{prop_col(p.target)}") for p in props if p.target in shadow_kept.columns],
+                *[pl.col(value_col(p.target)).alias(f"b{c}") for p, c in zip(props, columns, strict=True)],
+                *[pl.col(kept_col(p.target)).alias(f"h{c}") for p, c in zip(props, columns, strict=True)],
             ),
             on="source_id",
             how="left",
         )
     )
+    folds = facts["folded"].to_list()
+    # Comparison keys: the values without the spaces around them, folded where the property compares
+    # without regard to case (an email).
+    keys = [
+        (folded if fold else comparable)(pl.col(f"{side}{c}")).alias(f"{side}k{c}")
+        for c, fold in zip(columns, folds, strict=True)
+        for side in ("s", "t")
+    ]
+    wide = wide.with_columns(keys).with_columns(
+        pl.col(f"sk{c}").eq_missing(pl.col(f"tk{c}")).alias(f"same{c}") for c in columns
+    )
+    agreed = wide.select(
+        "source_id",
+        *[pl.col(f"s{c}").cast(pl.Utf8).alias(value_col(p.target)) for p, c in zip(props, columns, strict=True)],
+        *[
+            pl.when(pl.col(f"same{c}")).then(True).otherwise(None).alias(kept_col(p.target))
+            for p, c in zip(props, columns, strict=True)
+        ],
+    )
     slices = []
-    for prop, column, (target_writable, source_writable, syncs_back, fold) in zip(
+    for prop, column, fold, (target_writable, source_writable, syncs_back) in zip(
         props,
         columns,
-        facts.select("target_writable", "source_writable", "syncs_back", "folded").rows(),
+        folds,
+        facts.select("target_writable", "source_writable", "syncs_back").rows(),
         strict=True,
     ):
-        base = pl.col(f"b{column}").cast(pl.Utf8) if f"b{column}" in wide.columns else pl.lit(None, dtype=pl.Utf8)
-        kept = pl.col(f"h{column}").fill_null(False) if f"h{column}" in wide.columns else pl.lit(False)
+        base = pl.col(f"b{column}").cast(pl.Utf8)
+        kept = pl.col(f"h{column}").fill_null(False)
         values = [pl.col(f"s{column}"), pl.col(f"t{column}"), base]
-        # Comparison keys: the values without the spaces around them, folded where the property compares
-        # without regard to case.
-        keys = [folded(v) if fold else comparable(v) for v in values]
         slices.append(
-            wide.select(
+            wide.filter(~pl.col(f"same{column}")).select(
                 "source_id",
                 "target_id",
                 "s_modified",
@@ -143,7 +144,9 @@ def diff_pairs(
                 kept.alias("has_shadow"),
                 pl.lit(prop.target).alias("property"),
                 *(v.alias(name) for v, name in zip(values, ("s", "t", "b"), strict=True)),
-                *(k.alias(name) for k, name in zip(keys, ("sk", "tk", "bk"), strict=False)),
+                pl.col(f"sk{column}").alias("sk"),
+                pl.col(f"tk{column}").alias("tk"),
+                (folded(base) if fold else comparable(base)).alias("bk"),
                 pl.lit(target_writable).alias("target_writable"),
                 pl.lit(source_writable).alias("source_writable"),
                 pl.lit(syncs_back).alias("syncs_back"),
@@ -272,7 +275,7 @@ def diff_pairs(
             .otherwise(pl.lit(Reason.READ_ONLY_FIELD.value))
         )
         frame = frame.with_columns(pl.when(skip).then(skipped).otherwise(pl.col("reason")).alias("reason"))
-    return frame.select(list(DECISION_SCHEMA))
+    return frame.select(list(DECISION_SCHEMA)), agreed
 
 
 def _property_facts(mapping: Mapping, source_entity: Entity, target_entity: Entity) -> pl.DataFrame:

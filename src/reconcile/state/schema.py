@@ -5,14 +5,17 @@ table constraint, and journal entries held no identity stamp. Version 2: a link 
 with other links of its mapping (``shared``, for mappings whose target de-duplicates), one to one is held by
 a partial unique index instead; a journal entry carries the identity stamp its create was sent with.
 Version 3 adds the reviewers' remembered decisions (``decisions``) and which plan each review applied
-(``reviews``): new tables only, so an older state gains them as it is opened.
+(``reviews``): new tables only, so an older state gains them as it is opened. Version 4 keeps a flow's links
+and shadows in a Parquet file that ``link_files`` names, with ``links``, ``shadows`` and ``link_drops`` holding
+what changed since (:mod:`reconcile.state.columns`): an older state's rows are such changes, with no file
+yet, and are folded into one by its next run.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS links (
@@ -28,6 +31,13 @@ CREATE TABLE IF NOT EXISTS unlinked (
 CREATE TABLE IF NOT EXISTS shadows (
     flow TEXT NOT NULL, mapping TEXT NOT NULL, source_id TEXT NOT NULL, property TEXT NOT NULL, value TEXT,
     PRIMARY KEY (flow, mapping, source_id, property)
+);
+CREATE TABLE IF NOT EXISTS link_files (
+    flow TEXT PRIMARY KEY, file TEXT NOT NULL, records INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS link_drops (
+    flow TEXT NOT NULL, mapping TEXT NOT NULL, source_id TEXT NOT NULL,
+    PRIMARY KEY (flow, mapping, source_id)
 );
 CREATE TABLE IF NOT EXISTS journal (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import tempfile
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -39,6 +40,8 @@ import polars as pl
 
 from reconcile.errors import StateError
 from reconcile.model.plan import Outcome
+from reconcile.model.shadows import KEPT, VALUE
+from reconcile.state import columns
 from reconcile.state.schema import create_schema
 
 STATE_FILE = "state.db"
@@ -89,6 +92,9 @@ class StateStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._scratch = tempfile.TemporaryDirectory(prefix="reconcile-state-") if str(path) == ":memory:" else None
+        self.folder = Path(self._scratch.name) if self._scratch is not None else path.parent
+        """Where the link files are (:mod:`reconcile.state.columns`): beside the database."""
         if str(path) != ":memory:" and path.is_file() and path.stat().st_size == 0:
             # SQLite would take an empty file for a new database, and a run on a new state creates everything
             # again. Our own states are never empty: the first thing written is the header.
@@ -103,6 +109,10 @@ class StateStore:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             create_schema(self._db)
+            self._synced: dict[str, pl.DataFrame] = {}
+            """Each flow's links and shadows as read, until this store writes again."""
+            self._files: dict[str, pl.DataFrame] = {}
+            """The link file read last, by its name (a named file never changes)."""
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{path}: not a usable state database: {exc}") from exc
         except OSError as exc:
@@ -110,6 +120,8 @@ class StateStore:
 
     def close(self) -> None:
         self._db.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
 
     def __enter__(self) -> StateStore:
         return self
@@ -124,6 +136,7 @@ class StateStore:
         A statement the database refuses ends the command with a :class:`StateError` naming the state and
         what was refused, never with a traceback; nothing of the unit is recorded.
         """
+        self._synced.clear()
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -140,25 +153,46 @@ class StateStore:
 
     # -- links and shadows -------------------------------------------------------------------------------
 
+    def synced(self, flow: str) -> pl.DataFrame:
+        """The flow's links with their shadows, wide (:mod:`reconcile.state.columns`); read once per command."""
+        if flow not in self._synced:
+            self._synced[flow] = columns.effective(self._base(self._db, flow), self._db, flow)
+        return self._synced[flow]
+
+    def _base(self, db: sqlite3.Connection, flow: str) -> pl.DataFrame:
+        return columns.read_base(self.folder, db, flow, self._files)
+
     def links(self, flow: str) -> pl.DataFrame:
-        rows = self._db.execute(
-            "SELECT mapping, source_id, target_id FROM links WHERE flow = ? ORDER BY mapping, source_id",
-            (flow,),
-        ).fetchall()
-        return pl.DataFrame(rows, schema={"mapping": pl.Utf8, "source_id": pl.Utf8, "target_id": pl.Utf8}, orient="row")
+        """mapping, source_id, target_id of the flow's links."""
+        return self.synced(flow).select("mapping", "source_id", "target_id")
 
     def shadows(self, flow: str) -> pl.DataFrame:
-        rows = self._db.execute(
-            "SELECT mapping, source_id, property, value FROM shadows WHERE flow = ?", (flow,)
-        ).fetchall()
-        return pl.DataFrame(
-            rows,
-            schema={"mapping": pl.Utf8, "source_id": pl.Utf8, "property": pl.Utf8, "value": pl.Utf8},
-            orient="row",
-        )
+        """The flow's shadows, wide (:mod:`reconcile.model.shadows`): mapping, source_id, a value and a kept
+        column per property."""
+        frame = self.synced(flow)
+        return frame.select("mapping", "source_id", *(c for c in frame.columns if c.startswith((VALUE, KEPT))))
 
-    @staticmethod
+    def record_agreement(
+        self,
+        flow: str,
+        merges: pl.DataFrame,
+        moves: pl.DataFrame,
+        agreed: pl.DataFrame,
+        shared: Collection[str] = (),
+    ) -> None:
+        """Fold links moved (mapping, from_source_id, source_id), links made by merge rules (mapping, source_id,
+        target_id) and the values both sides agree on (wide) into the flow's link file, with every change
+        recorded since the last one: all of it or, when anything fails, none (:mod:`reconcile.state.columns`)."""
+        with self.transaction() as db:
+            current = columns.effective(self._base(db, flow), db, flow)
+            folded = columns.compact(current, merges, moves, agreed, shared, _now())
+            columns.write(self.folder, db, flow, folded)
+        with self.transaction() as db:
+            columns.sweep(self.folder, db)
+        self._synced[flow] = folded
+
     def add_links(
+        self,
         db: sqlite3.Connection,
         flow: str,
         rows: Iterable[tuple[str, str, str]],
@@ -167,9 +201,14 @@ class StateStore:
         """Record (mapping, source_id, target_id) links inside an open transaction.
 
         A link of a mapping named in ``shared`` may share its target record with other links of its mapping
-        (the target de-duplicates what it is sent); any other link is one to one.
+        (the target de-duplicates what it is sent); any other link is one to one: a target record another
+        source record holds is refused with a :class:`StateError`, and nothing of the transaction is kept.
         """
         now = _now()
+        rows = list(rows)
+        clashes = columns.clashes(self._base(db, flow), db, flow, [r for r in rows if r[0] not in shared])
+        if clashes:
+            raise StateError(f"{self.path}: the state refused a change, and nothing of it was kept: {clashes[0]}")
         db.executemany(
             "INSERT INTO links (flow, mapping, source_id, target_id, created_at, synced_at, shared) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -184,6 +223,7 @@ class StateStore:
         pairs = [(flow, m, s) for m, s in rows]
         db.executemany("DELETE FROM links WHERE flow = ? AND mapping = ? AND source_id = ?", pairs)
         db.executemany("DELETE FROM shadows WHERE flow = ? AND mapping = ? AND source_id = ?", pairs)
+        db.executemany("INSERT OR IGNORE INTO link_drops (flow, mapping, source_id) VALUES (?, ?, ?)", pairs)
 
     @staticmethod
     def set_shadows(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str, str, str | None]]) -> None:
@@ -193,22 +233,6 @@ class StateStore:
             "ON CONFLICT (flow, mapping, source_id, property) DO UPDATE SET value = excluded.value",
             [(flow, m, s, p, v) for m, s, p, v in rows],
         )
-
-    @staticmethod
-    def move_links(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str, str]]) -> None:
-        """Move (mapping, from_source_id, source_id) links, with their shadows, to a new source id inside an
-        open transaction: the target record stays linked, to the record that now stands for the old one."""
-        now = _now()
-        for mapping, old, new in rows:
-            db.execute("DELETE FROM shadows WHERE flow = ? AND mapping = ? AND source_id = ?", (flow, mapping, new))
-            db.execute(
-                "UPDATE shadows SET source_id = ? WHERE flow = ? AND mapping = ? AND source_id = ?",
-                (new, flow, mapping, old),
-            )
-            db.execute(
-                "UPDATE links SET source_id = ?, synced_at = ? WHERE flow = ? AND mapping = ? AND source_id = ?",
-                (new, now, flow, mapping, old),
-            )
 
     @staticmethod
     def mark_unlinked(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str]]) -> None:
@@ -223,14 +247,6 @@ class StateStore:
         """mapping, source_id of the source records unlinked on purpose: the engine creates none of them again."""
         rows = self._db.execute("SELECT mapping, source_id FROM unlinked WHERE flow = ?", (flow,)).fetchall()
         return pl.DataFrame(rows, schema={"mapping": pl.Utf8, "source_id": pl.Utf8}, orient="row")
-
-    @staticmethod
-    def touch_links(db: sqlite3.Connection, flow: str, rows: Iterable[tuple[str, str]]) -> None:
-        now = _now()
-        db.executemany(
-            "UPDATE links SET synced_at = ? WHERE flow = ? AND mapping = ? AND source_id = ?",
-            [(now, flow, m, s) for m, s in rows],
-        )
 
     # -- journal -----------------------------------------------------------------------------------------
 
@@ -347,10 +363,17 @@ class StateStore:
                 db.execute("DELETE FROM locks WHERE flow = ? AND target = ? AND run_id = ?", (flow, target, run_id))
 
     def export_links(self, flow: str | None = None) -> pl.DataFrame:
-        query = "SELECT flow, mapping, source_id, target_id, created_at, synced_at FROM links"
-        rows = self._db.execute(
-            query + (" WHERE flow = ?" if flow else "") + " ORDER BY flow, mapping, source_id",
-            (flow,) if flow else (),
-        )
-        names = [d[0] for d in rows.description]
-        return pl.DataFrame(rows.fetchall(), schema=names, orient="row")
+        """flow, mapping, source_id, target_id, created_at, synced_at of every link (of ``flow``, or of all)."""
+        if flow is None:
+            query = "SELECT flow FROM link_files UNION SELECT flow FROM links ORDER BY flow"
+            flows = [row[0] for row in self._db.execute(query)]
+        else:
+            flows = [flow]
+        parts = [
+            self.synced(name).select(
+                pl.lit(name).alias("flow"), "mapping", "source_id", "target_id", "created_at", "synced_at"
+            )
+            for name in flows
+        ]
+        schema = {"flow": pl.Utf8, **{c: t for c, t in columns.LINK_COLUMNS.items() if c != "shared"}}
+        return pl.concat(parts).sort("flow", "mapping", "source_id") if parts else pl.DataFrame(schema=schema)
