@@ -76,6 +76,8 @@ class RunSettings:
     """Carry out these decisions of a reviewed workbook, and write nothing else; None applies the whole plan."""
     reporter: Reporter = field(default_factory=QuietReporter)
     cache: bool = True
+    workbook: bool = True
+    """Write the review workbook into the run folder (``--no-workbook``: everything else only)."""
     """Refresh cached snapshots incrementally where the API allows; False reads everything in full."""
     sandbox: Sandbox | None = None
     """What stands in for systems without a connection; None: every system needs one."""
@@ -360,6 +362,7 @@ def _execute(
         outcome,
         key=review_key(settings.state_dir),
         catalogues=catalogues,
+        workbook=settings.workbook,
     )
     summary = render_summary(plan.rows, flow=flow.name, run_id=run_id, outcome=outcome)
     if settings.review is None:

@@ -28,6 +28,7 @@ from reconcile.cli.options import (
     FlowsArg,
     ForceOpt,
     NoCacheOpt,
+    NoWorkbookOpt,
     ReportOpt,
     StateOpt,
     state_dir,
@@ -92,6 +93,7 @@ def _settings(
     force: bool = False,
     first_sync: bool = False,
     no_cache: bool = False,
+    no_workbook: bool = False,
 ) -> RunSettings:
     return RunSettings(
         state_dir=state_dir(state),
@@ -101,6 +103,7 @@ def _settings(
         force=force,
         first_sync=first_sync,
         cache=not no_cache,
+        workbook=not no_workbook,
         reporter=ConsoleReporter(),
         sandbox=LocalSandbox(),
     )
@@ -131,9 +134,18 @@ def run(
     force: ForceOpt = False,
     first_sync: FirstSyncOpt = False,
     no_cache: NoCacheOpt = False,
+    no_workbook: NoWorkbookOpt = False,
 ) -> None:
     """The nightly job: plan each flow, apply it, record links and shadows, write the report."""
-    settings = _settings(state, report_dir, connections, force=force, first_sync=first_sync, no_cache=no_cache)
+    settings = _settings(
+        state,
+        report_dir,
+        connections,
+        force=force,
+        first_sync=first_sync,
+        no_cache=no_cache,
+        no_workbook=no_workbook,
+    )
     raise typer.Exit(_run_all(flows, settings))
 
 
@@ -144,9 +156,11 @@ def plan(
     report_dir: ReportOpt = Path("reports"),
     connections: ConnOpt = None,
     no_cache: NoCacheOpt = False,
+    no_workbook: NoWorkbookOpt = False,
 ) -> None:
     """A dry run: plan each flow and write the report and workbook; nothing is written to any system."""
-    raise typer.Exit(_run_all(flows, _settings(state, report_dir, connections, dry_run=True, no_cache=no_cache)))
+    settings = _settings(state, report_dir, connections, dry_run=True, no_cache=no_cache, no_workbook=no_workbook)
+    raise typer.Exit(_run_all(flows, settings))
 
 
 @app.command("apply")

@@ -31,6 +31,13 @@ ConnOpt = Annotated[
 NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Read every snapshot in full instead of refreshing the cached one.")
 ]
+NoWorkbookOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-workbook",
+        help="Write the run folder without the review workbook (plan.xlsx): for large plans nobody reviews by hand.",
+    ),
+]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Apply even when a guard trips.")]
 FirstSyncOpt = Annotated[
     bool,
