@@ -86,11 +86,7 @@ class Applier:
             rows = rows.filter(pl.col("row_id").is_in(sorted(approval.rows)) | ~pl.col("action").is_in(WRITES))
             self.decided_deletes = approval.deletes
         self._record_agreement(plan)
-        for link_row in plan.merges.iter_rows():
-            self.links.add(*link_row)
-        for mapping_name, from_source_id, source_id, target_id in plan.moves.iter_rows():
-            self.links.remove(mapping_name, from_source_id)
-            self.links.add(mapping_name, source_id, target_id)
+        self.links.reload(self.store.links(self.flow.name))  # with the links moved and made by merge rules
         embedded_children = self.creates.embedded_children(rows)
         for mapping in mapping_order(self.flow.mappings):
             mine = rows.filter(pl.col("mapping") == mapping.name)

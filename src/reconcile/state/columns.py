@@ -189,18 +189,34 @@ def _one_to_one(frame: pl.DataFrame) -> None:
         )
 
 
-def clashes(base: pl.DataFrame, db: sqlite3.Connection, flow: str, rows: list[tuple[str, str, str]]) -> list[str]:
+class TargetIndex:
+    """The one-to-one links of a link file by target record, sorted: a new link is checked against it by a
+    binary search, not a scan (a run records its creates' links one by one)."""
+
+    def __init__(self, base: pl.DataFrame) -> None:
+        own = base.filter(~pl.col("shared").fill_null(False)).select("mapping", "target_id", "source_id")
+        self._by_mapping = {
+            str(mapping): (frame["target_id"], frame["source_id"])
+            for (mapping,), frame in own.sort("target_id").partition_by("mapping", as_dict=True).items()
+        }
+
+    def holder(self, mapping: str, target_id: str) -> str | None:
+        """The source record the file links to ``target_id`` in ``mapping``, if any."""
+        found = self._by_mapping.get(mapping)
+        if found is None:
+            return None
+        targets, sources = found
+        at = int(targets.search_sorted(target_id, side="left"))
+        return str(sources[at]) if at < targets.len() and targets[at] == target_id else None
+
+
+def clashes(index: TargetIndex, db: sqlite3.Connection, flow: str, rows: list[tuple[str, str, str]]) -> list[str]:
     """Of new one-to-one links (mapping, source_id, target_id), those whose target record a link of the file
     still holds for another source record (the database's own index checks the changes since the file)."""
-    if base.is_empty() or not rows:
-        return []
-    new = pl.DataFrame(rows, schema=["mapping", "new_source_id", "target_id"], orient="row")
-    hits = base.filter(~pl.col("shared").fill_null(False)).join(new, on=["mapping", "target_id"], how="inner")
     found = []
-    for mapping, source_id, new_source_id, target_id in hits.select(
-        "mapping", "source_id", "new_source_id", "target_id"
-    ).iter_rows():
-        if source_id == new_source_id:
+    for mapping, new_source_id, target_id in rows:
+        source_id = index.holder(mapping, target_id)
+        if source_id is None or source_id == new_source_id:
             continue
         where = (flow, mapping, source_id)
         dropped = db.execute("SELECT 1 FROM link_drops WHERE flow = ? AND mapping = ? AND source_id = ?", where)

@@ -113,6 +113,8 @@ class StateStore:
             """Each flow's links and shadows as read, until this store writes again."""
             self._files: dict[str, pl.DataFrame] = {}
             """The link file read last, by its name (a named file never changes)."""
+            self._index: tuple[pl.DataFrame, columns.TargetIndex] | None = None
+            """The one-to-one links of that file by target record."""
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{path}: not a usable state database: {exc}") from exc
         except OSError as exc:
@@ -162,6 +164,12 @@ class StateStore:
     def _base(self, db: sqlite3.Connection, flow: str) -> pl.DataFrame:
         return columns.read_base(self.folder, db, flow, self._files)
 
+    def _targets(self, db: sqlite3.Connection, flow: str) -> columns.TargetIndex:
+        base = self._base(db, flow)
+        if self._index is None or self._index[0] is not base:
+            self._index = (base, columns.TargetIndex(base))
+        return self._index[1]
+
     def links(self, flow: str) -> pl.DataFrame:
         """mapping, source_id, target_id of the flow's links."""
         return self.synced(flow).select("mapping", "source_id", "target_id")
@@ -206,7 +214,7 @@ class StateStore:
         """
         now = _now()
         rows = list(rows)
-        clashes = columns.clashes(self._base(db, flow), db, flow, [r for r in rows if r[0] not in shared])
+        clashes = columns.clashes(self._targets(db, flow), db, flow, [r for r in rows if r[0] not in shared])
         if clashes:
             raise StateError(f"{self.path}: the state refused a change, and nothing of it was kept: {clashes[0]}")
         db.executemany(
