@@ -1,11 +1,15 @@
-"""The state store: one SQLite file holding everything a run must remember.
+"""The state store: one SQLite file holding everything a run must remember, and naming the rest.
 
-Tables (all reachable with plain SQL; ``reconcile links export`` writes them out):
+A flow's links and shadows (a million records make 15 million shadow values) are one Parquet file that the
+table ``link_files`` names, with what changed since it as rows of ``links``, ``shadows`` and ``link_drops``
+(:mod:`reconcile.state.columns`); :meth:`StateStore.links` and :meth:`StateStore.shadows` give them whole.
+Tables (all reachable with plain SQL; ``reconcile links export`` writes the links out whole):
 
-- ``links``: (flow, mapping, source_id, target_id, created_at, synced_at, shared). Once made a link holds.
-  A link is one to one unless ``shared``: a mapping whose target de-duplicates (``many_to_one``) may link
-  several source records to one target record.
-- ``shadows``: (flow, mapping, source_id, property, value): the values both sides held after the last sync.
+- ``links``: (flow, mapping, source_id, target_id, created_at, synced_at, shared), since the flow's file.
+  Once made a link holds. A link is one to one unless ``shared``: a mapping whose target de-duplicates
+  (``many_to_one``) may link several source records to one target record.
+- ``shadows``: (flow, mapping, source_id, property, value), since the flow's file: the values both sides held
+  after the last sync.
 - ``unlinked``: (flow, mapping, source_id, unlinked_at): source records unlinked on purpose (``delete =
   "unlink"`` of a record deleted in the target), which are never created again.
 - ``journal``: every write before it is sent (``pending``), and what became of it (``done`` / ``failed``),
