@@ -38,6 +38,7 @@ from filelock import FileLock, Timeout
 from reconcile.atomic import write_atomically
 from reconcile.errors import ConfigError, SystemFailure
 from reconcile.model.catalogue import DTYPES, Catalogue, Entity
+from reconcile.model.records import typed_frame
 from reconcile.model.systemfile import FILE_FORMATS
 from reconcile.model.values import (
     as_utc,
@@ -48,7 +49,6 @@ from reconcile.model.values import (
     nest_record,
     set_field,
     text_value,
-    typed_frame,
 )
 from reconcile.systems.base import System, WriteKind, WriteOp, WriteResult
 from reconcile.systems.files.checks import Refused, cast_values, check_children, check_create
