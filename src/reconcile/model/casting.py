@@ -82,10 +82,13 @@ def _utc(v: pl.Expr, dtype: pl.Datetime) -> pl.Expr:
     return v.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
 
 
-def _parse_datetime(s: pl.Expr) -> pl.Expr:
-    """ISO 8601 text with a time (and maybe an offset) as aware UTC; null where the form is not known."""
-    parts = s.str.extract_groups(_DATETIME)
-    zone = parts.struct.field("6")
+def _datetimes(text: pl.Series) -> pl.Series:
+    """Stripped ISO 8601 text with a time (and maybe an offset) as aware UTC; null where the form is not known.
+
+    Each part is taken apart once (a frame of the parts), then put together in one form Polars parses.
+    """
+    parts = text.str.extract_groups(_DATETIME).struct.unnest()
+    zone = pl.col("6")
     offset = (
         pl.when(zone.is_null() | (zone == "Z"))
         .then(pl.lit("+00:00"))
@@ -93,19 +96,20 @@ def _parse_datetime(s: pl.Expr) -> pl.Expr:
         .then(pl.concat_str(zone.str.slice(0, 3), pl.lit(":"), zone.str.slice(3, 2)))
         .otherwise(zone)
     )
-    text = pl.concat_str(
-        parts.struct.field("1"),
+    whole = pl.concat_str(
+        pl.col("1"),
         pl.lit("T"),
-        parts.struct.field("2"),
+        pl.col("2"),
         pl.lit(":"),
-        parts.struct.field("3"),
+        pl.col("3"),
         pl.lit(":"),
-        parts.struct.field("4").fill_null("00"),
+        pl.col("4").fill_null("00"),
         pl.lit("."),
-        parts.struct.field("5").fill_null("").str.pad_end(6, "0"),
+        pl.col("5").fill_null("").str.pad_end(6, "0"),
         offset,
     )
-    return text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC", time_unit="us", strict=False)
+    parsed = whole.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC", time_unit="us", strict=False)
+    return parts.select(parsed.alias("dt")).to_series()
 
 
 def _from_text(s: pl.Expr, ftype: FieldType) -> pl.Expr:
@@ -117,12 +121,13 @@ def _from_text(s: pl.Expr, ftype: FieldType) -> pl.Expr:
     if ftype == "bool":
         lower = s.str.to_lowercase()
         return pl.when(lower.is_in(TRUE_WORDS)).then(True).when(lower.is_in(FALSE_WORDS)).then(False)
+    # Dates and date-times: column ``dt`` holds the date-times that the text parses to (:func:`_datetimes`).
     day = pl.when(s.str.contains(_DATE)).then(s.str.to_date("%Y-%m-%d", strict=False))
     if ftype == "date":
         stamped = s.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
-        return day.when(_parse_datetime(s).is_not_null()).then(stamped)
+        return day.when(pl.col("dt").is_not_null()).then(stamped)
     midnight = s.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    return pl.when(s.str.contains(_DATE)).then(midnight).otherwise(_parse_datetime(s))
+    return pl.when(s.str.contains(_DATE)).then(midnight).otherwise(pl.col("dt"))
 
 
 def _text(v: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
@@ -197,7 +202,10 @@ def _cast_column(raw: pl.Series, ftype: FieldType, before: int | None = None) ->
     Raises :class:`_NotA` for the first value that is not of the type, if it comes before row ``before``.
     """
     fast, present = _expressions(raw.dtype, ftype)
-    out = pl.DataFrame({"v": raw}).select(fast.alias("value"), present.alias("present"))
+    frame = pl.DataFrame({"v": raw})
+    if raw.dtype == pl.String and ftype in ("date", "datetime"):
+        frame = frame.with_columns(_datetimes(raw.str.strip_chars()).alias("dt"))
+    out = frame.select(fast.alias("value"), present.alias("present"))
     typed = out["value"].alias(raw.name)
     unsure = out["present"] & typed.is_null()
     if not unsure.any():

@@ -12,7 +12,10 @@ the records held.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 import polars as pl
@@ -25,39 +28,70 @@ _KINDS: dict[type, pl.DataType] = {str: pl.String(), int: pl.Int64(), float: pl.
 
 def records_frame(records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     """``records`` (nested JSON objects, or flat dicts with dotted names) as a raw frame (see the module docs)."""
-    columns: dict[str, list[Any]] = {}
-    _gather(list(records), "", columns)
-    if not columns:
-        return pl.DataFrame(height=len(records))
-    return pl.DataFrame([column(name, values) for name, values in columns.items()])
+    columns: dict[str, tuple[Sequence[Any], set[type]]] = {}
+    with paused_gc():
+        _gather(records, "", columns)
+        series = [column(name, values, kinds) for name, (values, kinds) in columns.items()]
+    return pl.DataFrame(series) if series else pl.DataFrame(height=len(records))
 
 
-def _gather(rows: list[Any], prefix: str, out: dict[str, list[Any]]) -> None:
-    names = dict.fromkeys(name for row in rows if row for name in row)
-    for name in names:
-        values = [row.get(name) if row else None for row in rows]
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a bulk of JSON values is made or taken apart: they hold no cycles,
+    and a collection every few thousand new objects, each walking all the values so far, costs more than
+    the work itself."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _gather(rows: Sequence[Any], prefix: str, out: dict[str, tuple[Sequence[Any], set[type]]]) -> None:
+    """The columns of ``rows`` (objects, or None where a record has none) into ``out``, by dotted name."""
+    names, columns = _transposed(rows)
+    for name, values in zip(names, columns, strict=True):
         dotted = f"{prefix}{name}"
-        if not any(isinstance(v, dict) and v for v in values):
-            _put(out, dotted, values)
+        kinds = set(map(type, values))
+        if dict not in kinds or not any(isinstance(v, dict) and v for v in values):
+            _put(out, dotted, values, kinds)
             continue
         objects = [v if isinstance(v, dict) and v else None for v in values]
         rest = [None if isinstance(v, dict) and v else v for v in values]
         if any(v is not None for v in rest):
-            _put(out, dotted, rest)
+            _put(out, dotted, rest, set(map(type, rest)))
         _gather(objects, f"{dotted}.", out)
 
 
-def _put(out: dict[str, list[Any]], name: str, values: list[Any]) -> None:
+def _transposed(rows: Sequence[Any]) -> tuple[list[str], list[Sequence[Any]]]:
+    """The names in ``rows`` (in the order they first come) and each one's values, row for row."""
+    first = rows[0] if rows and isinstance(rows[0], dict) else None
+    if first and all(isinstance(row, dict) and row.keys() == first.keys() for row in rows):
+        names = list(first)  # every row has the same names (the common case): transposed in C
+        if len(names) == 1:
+            return names, [[row[names[0]] for row in rows]]
+        return names, list(zip(*map(itemgetter(*names), rows), strict=True))
+    names = list(dict.fromkeys(name for row in rows if row for name in row))
+    return names, [[row.get(name) if row else None for row in rows] for name in names]
+
+
+def _put(out: dict[str, tuple[Sequence[Any], set[type]]], name: str, values: Sequence[Any], kinds: set[type]) -> None:
     """Add a column; a name met twice (``"a.b"`` beside ``"a": {"b": ...}``) keeps the later value."""
     held = out.get(name)
     if held is not None:
-        values = [new if new is not None else old for old, new in zip(held, values, strict=True)]
-    out[name] = values
+        values = [new if new is not None else old for old, new in zip(held[0], values, strict=True)]
+        kinds = set(map(type, values))
+    out[name] = (values, kinds)
 
 
-def column(name: str, values: Sequence[Any]) -> pl.Series:
-    """Values of one kind as a column of its type; mixed kinds, lists and objects as an ``Object`` column."""
-    kinds = set(map(type, values))
+def column(name: str, values: Sequence[Any], kinds: set[type] | None = None) -> pl.Series:
+    """Values of one kind as a column of its type; mixed kinds, lists and objects as an ``Object`` column.
+
+    ``kinds`` are the types of the values, if known already.
+    """
+    kinds = set(map(type, values)) if kinds is None else set(kinds)
     kinds.discard(type(None))
     if not kinds:
         return pl.Series(name, values, dtype=pl.Null)
