@@ -7,6 +7,8 @@ test checks what the file holds afterwards against what the changes say it must,
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -185,3 +187,37 @@ def test_a_value_that_does_not_cast_far_down_a_file_names_its_record(tmp_path: P
         _system(tmp_path, "csv").read("Customers")
     path = tmp_path / "Customers.csv"
     assert str(caught.value) == f'{path}: record 70000: BirthDate = "17.05.1990" is not a date (YYYY-MM-DD)'
+
+
+_DIES = """
+import os, sys
+from datetime import date
+from pathlib import Path
+from reconcile.systems.base import WriteKind, WriteOp
+from reconcile.systems.files.connector import FileSystem
+from tests.systems.files.test_connector import CATALOGUE
+fs = FileSystem("shop", CATALOGUE, Path(sys.argv[1]), sys.argv[2], write_once=True)
+fs.write("Customers", [
+    WriteOp(WriteKind.CREATE, "c", values={"Name": "New", "BirthDate": date(2001, 2, 3), "Active": True}),
+    WriteOp(WriteKind.UPDATE, "u", key="2", values={"Balance": 7.5, "MailAddress.City": "Hamar"}),
+    WriteOp(WriteKind.DELETE, "d", key="3"),
+])
+os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_a_dead_runs_pending_log_is_laid_over_a_csv_or_parquet_file(tmp_path: Path, file_format: FileFormat) -> None:
+    expected = _seed(tmp_path, file_format, 5)
+    before = (tmp_path / f"Customers.{file_format}").read_bytes()
+    subprocess.run([sys.executable, "-c", _DIES, str(tmp_path), file_format], check=True, cwd=Path(__file__).parents[3])
+    assert (tmp_path / f"Customers.{file_format}").read_bytes() == before
+    fs = _system(tmp_path, file_format, write_once=True)
+    rows = {r["Id"]: r for r in fs.read("Customers").to_dicts()}
+    fs.close()
+    assert sorted(rows) == ["1", "2", "4", "5", "6"]
+    assert (rows["6"]["Name"], rows["6"]["BirthDate"], rows["6"]["Active"]) == ("New", date(2001, 2, 3), True)
+    assert (rows["2"]["Balance"], rows["2"]["MailAddress"]["City"]) == (7.5, "Hamar")
+    assert rows["1"] == {**expected["1"], "Ref": None, "Created": None, "Number": None}
+    after = {r["Id"]: r for r in _system(tmp_path, file_format).read("Customers").to_dicts()}
+    assert after == rows

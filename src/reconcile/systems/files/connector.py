@@ -11,17 +11,19 @@ type and folds dotted fields into structs; fields the catalogue does not know st
 format): read as an empty snapshot, it would plan every record of the other side as new. An entity with no
 records is an empty file (``[]``, a header line, or no bytes at all).
 
-**Writes** refuse up front what the catalogue says would fail (read-only entities and fields, required
-fields missing on create), and replace the file atomically: a crash leaves the old file or the new one,
-never half of either. Embedded children's file is written before their parents'. By default each batch
-replaces its file. With ``write_once`` (as a nightly run opens a files system) each entity file is written
-once, when the run is done with it (:meth:`FileSystem.flush`, or :meth:`FileSystem.close`); until then the
-changes live in memory, where reads see them, and in a pending log beside the file that is synced before
+**Writes** refuse up front what the catalogue says would fail (read-only entities and fields, required fields
+missing on create), and replace the file atomically: a crash leaves the old file or the new one, never half of
+either. The file is held as a frame and changes are laid over it in bulk
+(:mod:`reconcile.systems.files.table`), then written by Polars (:mod:`reconcile.systems.files.formats`; a JSON
+file's nulls are written as no key). Embedded children's file is written before their parents'. By default
+each batch replaces its file. With ``write_once`` (as a nightly run opens a files system) each entity file is
+written once, when the run is done with it (:meth:`FileSystem.flush`, or :meth:`FileSystem.close`); until then
+the changes live in memory, where reads see them, and in a pending log beside the file that is synced before
 ``write`` answers (:mod:`reconcile.systems.files.pending`), so that a run that stops before the flush loses
 nothing it reported written. While a run holds writes for a file, it holds a lock beside it
-(``.<file>.lock``): another run that writes the same file waits for the flush instead of writing over it.
-A run that reads a file whose pending log a run that is gone left behind takes the log over, and its flush
-puts those writes into the file (a dry run's too: they were answered for already, by the run that died).
+(``.<file>.lock``): another run that writes the same file waits for the flush instead of writing over it. A
+run that reads a file whose pending log a run that is gone left behind takes the log over, and its flush puts
+those writes into the file (a dry run's too: they were answered for already, by the run that died).
 """
 
 from __future__ import annotations
