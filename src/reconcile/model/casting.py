@@ -35,6 +35,8 @@ _DATETIME = (
     r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9])(?:\.([0-9]{1,6}))?)?"
     r"(Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?$"
 )
+_ZULU = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$"
+_ZULU_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _INTEGERS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 _FLOATS = (pl.Float32, pl.Float64)
 
@@ -85,8 +87,21 @@ def _utc(v: pl.Expr, dtype: pl.Datetime) -> pl.Expr:
 def _datetimes(text: pl.Series) -> pl.Series:
     """Stripped ISO 8601 text with a time (and maybe an offset) as aware UTC; null where the form is not known.
 
-    Each part is taken apart once (a frame of the parts), then put together in one form Polars parses.
+    The form this writes (``2024-05-01T09:30:00Z``) is parsed as it is; any other, each part taken apart
+    once (a frame of the parts), then put together in one form Polars parses.
     """
+    zulu = text.str.contains(_ZULU).fill_null(False)
+    parsed = pl.DataFrame({"t": text, "z": zulu}).select(
+        pl.when("z").then(pl.col("t").str.to_datetime(_ZULU_FORMAT, time_zone="UTC", time_unit="us", strict=False))
+    )["t"]
+    others = ~zulu & ~text.str.contains(_DATE).fill_null(True)  # a date alone is cast apart
+    if others.any():
+        rows = others.arg_true()
+        parsed = parsed.scatter(rows, _any_datetimes(text.gather(rows)))
+    return parsed
+
+
+def _any_datetimes(text: pl.Series) -> pl.Series:
     parts = text.str.extract_groups(_DATETIME).struct.unnest()
     zone = pl.col("6")
     offset = (
