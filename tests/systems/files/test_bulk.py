@@ -221,3 +221,15 @@ def test_a_dead_runs_pending_log_is_laid_over_a_csv_or_parquet_file(tmp_path: Pa
     assert rows["1"] == {**expected["1"], "Ref": None, "Created": None, "Number": None}
     after = {r["Id"]: r for r in _system(tmp_path, file_format).read("Customers").to_dicts()}
     assert after == rows
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_a_new_record_never_takes_the_key_of_one_deleted_in_the_run(tmp_path: Path, file_format: FileFormat) -> None:
+    _seed(tmp_path, file_format, 5)
+    fs = _system(tmp_path, file_format, write_once=True)
+    assert fs.write("Customers", [WriteOp(WriteKind.DELETE, "d", key="5")])[0].ok
+    assert fs.read("Customers").height == 4  # the delete laid over the frame
+    (created,) = fs.write("Customers", [WriteOp(WriteKind.CREATE, "c", values={"Name": "New"})])
+    fs.close()
+    assert created.key == "6"
+    assert sorted(_system(tmp_path, file_format).read("Customers")["Id"].to_list()) == ["1", "2", "3", "4", "6"]

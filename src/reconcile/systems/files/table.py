@@ -64,14 +64,18 @@ class Table:
         """A key for a new record: the next whole number, a guid or a hex id, as the key's type says."""
         ftype = self.entity.fields[self.entity.key].type
         if ftype == "int":
-            if self.next_int is None:
-                numbers = pl.concat([self.keys, pl.Series(list(self.created), dtype=pl.String)])
-                whole = numbers.filter(numbers.str.contains(r"^-?[0-9]{1,18}$")).cast(pl.Int64)
-                self.next_int = int(whole.max() or 0) + 1  # type: ignore[arg-type]
-            key = self.next_int
-            self.next_int += 1
+            key = self._next_int()
+            self.next_int = key + 1
             return key
         return str(uuid.uuid4()) if ftype == "guid" else uuid.uuid4().hex
+
+    def _next_int(self) -> int:
+        """The next whole number after every key the file and this run have held, deleted ones too."""
+        if self.next_int is None:
+            numbers = pl.concat([self.keys, pl.Series(list(self.created), dtype=pl.String)])
+            top = numbers.filter(numbers.str.contains(r"^-?[0-9]{1,18}$")).cast(pl.Int64).max()
+            self.next_int = (top if isinstance(top, int) else 0) + 1
+        return self.next_int
 
     def has(self, key: str) -> bool:
         """Whether a live record has ``key``."""
@@ -146,6 +150,8 @@ class Table:
         if self.updated:
             frame = self._set(frame, keys)
         if self.deleted:
+            if self.entity.fields[self.entity.key].type == "int":
+                self._next_int()  # before the deleted keys are gone: a new record never takes one
             kept = ~keys.is_in(list(self.deleted)).fill_null(False)
             frame, keys = frame.filter(kept), keys.filter(kept)
         if self.created:
