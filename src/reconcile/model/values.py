@@ -3,21 +3,19 @@
 The one casting of values to catalogue types (:func:`cast_value`, with the one set of words for true and
 false, :data:`TRUE_WORDS` and :data:`FALSE_WORDS`) and one way of nesting dotted fields, shared by the file
 system (:mod:`reconcile.systems.files`), the REST system, the generic emulator and the applier (a canonical
-plan value is cast to what a connector writes the same way). A snapshot (:func:`typed_frame`) casts every
-catalogue field to its type and folds dotted fields into structs.
+plan value is cast to what a connector writes the same way). A snapshot casts every catalogue field to its
+type the same way, by Polars expressions (:mod:`reconcile.model.casting`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
 
-from reconcile.errors import ConfigError
-from reconcile.model.catalogue import DTYPES, Entity, Field, FieldType
+from reconcile.model.catalogue import FieldType
 
 EXPECTED: dict[FieldType, str] = {
     "string": "text",
@@ -221,81 +219,3 @@ def put_at(body: dict[str, Any], path: str, value: Any) -> None:
     for part in parents:
         node = node.setdefault(part, {})
     node[leaf] = value
-
-
-def _fold_structs(frame: pl.DataFrame) -> pl.DataFrame:
-    """Fold dotted columns (``MailAddress.City``) into struct columns (``MailAddress`` with ``City``)."""
-
-    def struct(prefix: str, names: list[str]) -> pl.Expr:
-        fields: list[pl.Expr] = []
-        done: set[str] = set()
-        for name in names:
-            rest = name[len(prefix) + 1 :]
-            head = rest.split(".", 1)[0]
-            if "." not in rest:
-                fields.append(pl.col(name).alias(rest))
-            elif head not in done:
-                done.add(head)
-                inner = f"{prefix}.{head}"
-                fields.append(struct(inner, [n for n in names if n.startswith(f"{inner}.")]))
-        return pl.struct(fields).alias(prefix.rsplit(".", 1)[-1])
-
-    exprs: list[pl.Expr] = []
-    done: set[str] = set()
-    for name in frame.columns:
-        head = name.split(".", 1)[0]
-        if "." not in name:
-            exprs.append(pl.col(name))
-        elif head not in done:
-            done.add(head)
-            exprs.append(struct(head, [n for n in frame.columns if n.startswith(f"{head}.")]))
-    return frame.select(exprs)
-
-
-# -- snapshots ----------------------------------------------------------------------------------------------
-
-
-def typed_frame(entity: Entity, records: Sequence[dict[str, Any]], where: str) -> pl.DataFrame:
-    """A snapshot of ``entity``: one row per record, one column per catalogue field, cast to its type.
-
-    ``records`` are flat dicts with dotted names (:func:`flatten_record` makes them from nested JSON).
-    The key is text; dotted fields fold into structs. A record without a key, a duplicated key or a value
-    that is not its field's type is a :class:`ConfigError` naming ``where``, the record and the field.
-    This is the one casting of records to catalogue types: the file system, the REST system and the
-    generic emulator all read through it.
-    """
-    keys = [key_text(r.get(entity.key)) for r in records]
-    for position, key in enumerate(keys):
-        if key is None:
-            raise ConfigError(f"{where}: record {position + 1} has no {entity.key} (the key)")
-    # Names that hold an object in some record: a field the catalogue calls a value but the file nests.
-    objects = {name.rsplit(".", 1)[0] for r in records for name in r if "." in name}
-    series: list[pl.Series] = []
-    for f in entity.fields.values():
-        nested = f.name in objects
-        values = [_cell(where, r, k, f, nested) for r, k in zip(records, keys, strict=True)]
-        if f.name == entity.key:
-            series.append(pl.Series(f.name, [key_text(v) for v in values], dtype=pl.String))
-        else:
-            series.append(pl.Series(f.name, values, dtype=DTYPES[f.type]))
-    frame = pl.DataFrame(series)
-    duplicated = frame.filter(pl.col(entity.key).is_duplicated())[entity.key].unique().sort().to_list()
-    if duplicated:
-        raise ConfigError(
-            f"{where}: {entity.key} = {', '.join(map(repr, duplicated))} is the key of more than "
-            "one record; each record needs its own key"
-        )
-    return _fold_structs(frame)
-
-
-def _cell(where: str, record: dict[str, Any], key: str | None, f: Field, nested: bool) -> Any:
-    value = record.get(f.name)
-    if value is None and nested:
-        inner = {k[len(f.name) + 1 :]: v for k, v in record.items() if k.startswith(f"{f.name}.")}
-        value = nest_record(inner) if inner else None
-    try:
-        return cast_value(value, f.type)
-    except ValueError:
-        raise ConfigError(
-            f"{where}: record {key}: {f.name} = {json.dumps(value, default=str)} is not {EXPECTED[f.type]}"
-        ) from None

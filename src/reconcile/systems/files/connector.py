@@ -11,22 +11,23 @@ type and folds dotted fields into structs; fields the catalogue does not know st
 format): read as an empty snapshot, it would plan every record of the other side as new. An entity with no
 records is an empty file (``[]``, a header line, or no bytes at all).
 
-**Writes** refuse up front what the catalogue says would fail (read-only entities and fields, required
-fields missing on create), and replace the file atomically: a crash leaves the old file or the new one,
-never half of either. Embedded children's file is written before their parents'. By default each batch
-replaces its file. With ``write_once`` (as a nightly run opens a files system) each entity file is written
-once, when the run is done with it (:meth:`FileSystem.flush`, or :meth:`FileSystem.close`); until then the
-changes live in memory, where reads see them, and in a pending log beside the file that is synced before
+**Writes** refuse up front what the catalogue says would fail (read-only entities and fields, required fields
+missing on create), and replace the file atomically: a crash leaves the old file or the new one, never half of
+either. The file is held as a frame and changes are laid over it in bulk
+(:mod:`reconcile.systems.files.table`), then written by Polars (:mod:`reconcile.systems.files.formats`; a JSON
+file's nulls are written as no key). Embedded children's file is written before their parents'. By default
+each batch replaces its file. With ``write_once`` (as a nightly run opens a files system) each entity file is
+written once, when the run is done with it (:meth:`FileSystem.flush`, or :meth:`FileSystem.close`); until then
+the changes live in memory, where reads see them, and in a pending log beside the file that is synced before
 ``write`` answers (:mod:`reconcile.systems.files.pending`), so that a run that stops before the flush loses
 nothing it reported written. While a run holds writes for a file, it holds a lock beside it
-(``.<file>.lock``): another run that writes the same file waits for the flush instead of writing over it.
-A run that reads a file whose pending log a run that is gone left behind takes the log over, and its flush
-puts those writes into the file (a dry run's too: they were answered for already, by the run that died).
+(``.<file>.lock``): another run that writes the same file waits for the flush instead of writing over it. A
+run that reads a file whose pending log a run that is gone left behind takes the log over, and its flush puts
+those writes into the file (a dry run's too: they were answered for already, by the run that died).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,21 +38,12 @@ from filelock import FileLock, Timeout
 
 from reconcile.atomic import write_atomically
 from reconcile.errors import ConfigError, SystemFailure
-from reconcile.model.catalogue import DTYPES, Catalogue, Entity
+from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.model.systemfile import FILE_FORMATS
-from reconcile.model.values import (
-    as_utc,
-    cast_value,
-    is_blank,
-    json_value,
-    key_text,
-    nest_record,
-    set_field,
-    text_value,
-    typed_frame,
-)
+from reconcile.model.values import as_utc, cast_value, is_blank, key_text, set_field
 from reconcile.systems.base import System, WriteKind, WriteOp, WriteResult
 from reconcile.systems.files.checks import Refused, cast_values, check_children, check_create
+from reconcile.systems.files.formats import dump
 from reconcile.systems.files.pending import PendingLog, digest
 from reconcile.systems.files.table import Table, load_table
 
@@ -66,25 +58,8 @@ FileFormat = Literal["json", "csv", "parquet"]
 
 def _dump(table: Table, entity: Entity, file_format: FileFormat, target: Path) -> None:
     """Write ``table`` to ``target`` in ``file_format`` (the temporary file of an atomic replace)."""
-    records = table.live()
-    columns = list(dict.fromkeys([*(table.columns or entity.fields), *(n for r in records for n in r)]))
-    if file_format == "json":
-        data = [nest_record({k: json_value(v) for k, v in r.items()}) for r in records]
-        target.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        return
-    if file_format == "csv":
-        series = [pl.Series(c, [text_value(r.get(c)) for r in records], dtype=pl.String) for c in columns]
-        pl.DataFrame(series).write_csv(target)
-        return
-    out: list[pl.Series] = []
-    for c in columns:
-        known = entity.fields.get(c)
-        if known is not None:
-            values = [cast_value(r.get(c), known.type) for r in records]
-            out.append(pl.Series(c, values, dtype=DTYPES[known.type]))
-        else:
-            out.append(pl.Series(c, [r.get(c) for r in records], dtype=table.dtypes.get(c), strict=False))
-    pl.DataFrame(out).write_parquet(target)
+    table.settle()
+    dump(table.frame, file_format, target)
 
 
 class FileSystem(System):
@@ -142,7 +117,7 @@ class FileSystem(System):
         ent = self.entity(entity)
         held = self._open.get(ent.name)
         if held is not None:
-            return self._frame(ent, held)
+            return held.snapshot()
         path = self._file(ent, creating=False)
         log = PendingLog(path)
         if self.write_once and log.exists():
@@ -151,17 +126,13 @@ class FileSystem(System):
             held = self._hold(ent, wait=False)
             if held is not None:
                 self._open[ent.name] = held
-                return self._frame(ent, held)
-        table = load_table(path, self.format)
+                return held.snapshot()
+        table = load_table(path, self.format, ent)
         if log.exists():
             pending = log.read()
             if log.applies(pending, digest(path)):
-                table.index_keys(ent)
-                table.replay(ent, pending)
-        return self._frame(ent, table)
-
-    def _frame(self, entity: Entity, table: Table) -> pl.DataFrame:
-        return typed_frame(entity, table.live(), str(table.path))
+                table.replay(pending)
+        return table.snapshot()
 
     def _file(self, entity: Entity, *, creating: bool) -> Path:
         """The file of ``entity``; a ConfigError when it is missing and may not be made (see the module docs)."""
@@ -265,14 +236,13 @@ class FileSystem(System):
                 ) from exc
         try:
             base = digest(path)
-            table = load_table(path, self.format)
-            self._frame(entity, table)  # refuse to write over a file whose records do not read
-            table.index_keys(entity)
+            table = load_table(path, self.format, entity)
+            table.snapshot()  # refuse to write over a file whose records do not read
             log = PendingLog(path)
             if log.exists():
                 pending = log.read()
                 if log.applies(pending, base):
-                    table.replay(entity, pending)
+                    table.replay(pending)
                     table.log = log
                 else:
                     log.remove()  # flushed already; the run stopped before removing it
@@ -338,10 +308,10 @@ class FileSystem(System):
         table = self._table(entity, touched)
         key = values.get(entity.key)
         if is_blank(key):
-            key = table.new_key(entity)
+            key = table.new_key()
         text = key_text(key)
         assert text is not None
-        if table.position(text) is not None:
+        if table.has(text):
             raise Refused(f"{self._where(entity)} {entity.key} = {text} already exists")
         if entity.fields[entity.key].type == "int" and table.next_int is not None and isinstance(key, int):
             table.next_int = max(table.next_int, key + 1)
@@ -370,7 +340,7 @@ class FileSystem(System):
         if is_blank(op.key):
             raise Refused(f"an {op.kind} needs the record's {entity.key}")
         table = self._table(entity, touched)
-        if table.position(str(op.key)) is None:
+        if not table.has(str(op.key)):
             raise Refused(f"no {entity.name} with {entity.key} = {op.key} in {table.path.name}")
         return table
 

@@ -1,13 +1,18 @@
 """The records of one entity file as a files system holds them while it reads and changes them.
 
-A :class:`Table` keeps the records as flat dicts with dotted names (``MailAddress.City``), the file's columns
-and (for Parquet) their types, so that writing it back keeps what the catalogue does not know. Changes made
-to it are kept as records to log (:mod:`reconcile.systems.files.pending`) until the table is written.
+A :class:`Table` keeps the file's records as a frame (:mod:`reconcile.systems.files.formats`): one flat
+column per dotted name (``MailAddress.City``), in the file's own types, the columns the catalogue does not
+know among them, so that writing it back keeps them. A Parquet file's catalogue fields are held cast to
+their types as soon as it is read, as they are written back.
+
+Changes are recorded, not applied one by one: creates, the fields each update sets, deletes. They are laid
+over the frame in bulk (:meth:`Table.settle`) when the table is read or written: updates scattered into
+their columns, deletes filtered out, creates appended. Each change is also kept as a record to log
+(:mod:`reconcile.systems.files.pending`) until the table is written.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,90 +21,87 @@ from typing import Any
 import polars as pl
 from filelock import BaseFileLock
 
-from reconcile.errors import ConfigError
-from reconcile.model.catalogue import Entity
-from reconcile.model.values import cast_value, flatten_record, json_value, key_text, set_field
+from reconcile.model.casting import key_texts, snapshot, typed_columns
+from reconcile.model.catalogue import DTYPES, Entity
+from reconcile.model.records import column
+from reconcile.model.values import cast_value, json_value, set_field
+from reconcile.systems.files.formats import empty, load, stored
 from reconcile.systems.files.pending import Pending, PendingLog
 
 
 @dataclass
 class Table:
-    """The records of one entity file, and what writing them back needs.
+    """The records of one entity file, the changes recorded since it was read, and what writing it needs.
 
-    ``index`` maps each key (as text) to its record's position; ``deleted`` holds the positions of records
-    deleted since the file was read. ``changes`` are the changes not yet logged, ``log`` and ``lock`` the
-    pending log and the lock of a table held open for writing.
+    ``keys`` are the records' keys as text, row for row; ``live`` the keys of the records not deleted,
+    created ones among them. ``created`` holds new records, ``updated`` the fields set on records of the
+    frame, ``deleted`` the keys of records of the frame deleted. ``changes`` are the changes not yet
+    logged, ``log`` and ``lock`` the pending log and the lock of a table held open for writing.
     """
 
     path: Path
-    records: list[dict[str, Any]]
-    columns: list[str]
-    dtypes: dict[str, pl.DataType] = field(default_factory=dict)
-    deleted: set[int] = field(default_factory=set)
-    index: dict[str, int] = field(default_factory=dict)
+    file_format: str
+    entity: Entity
+    frame: pl.DataFrame
+    keys: pl.Series
+    live: set[str]
     next_int: int | None = None
+    created: dict[str, dict[str, Any]] = field(default_factory=dict)
+    updated: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
     changed: bool = False
     changes: list[dict[str, Any]] = field(default_factory=list)
     log: PendingLog | None = None
     lock: BaseFileLock | None = None
 
-    def live(self) -> list[dict[str, Any]]:
-        """The records not deleted, in the file's order."""
-        return [r for i, r in enumerate(self.records) if i not in self.deleted]
+    def snapshot(self) -> pl.DataFrame:
+        """The records, changes laid over them, cast to the catalogue's types (a ConfigError when they do not)."""
+        self.settle()
+        where = str(self.path)
+        return snapshot(self.entity, typed_columns(self.entity, self.frame, where, self.keys), where)
 
-    def index_keys(self, entity: Entity) -> None:
-        """Index the records by ``entity``'s key."""
-        self.index = {k: i for i, r in enumerate(self.records) if (k := key_text(r.get(entity.key)))}
-
-    def new_key(self, entity: Entity) -> Any:
+    def new_key(self) -> Any:
         """A key for a new record: the next whole number, a guid or a hex id, as the key's type says."""
-        ftype = entity.fields[entity.key].type
+        ftype = self.entity.fields[self.entity.key].type
         if ftype == "int":
-            if self.next_int is None:
-                self.next_int = max((int(k) for k in self.index if k.lstrip("-").isdigit()), default=0) + 1
-            key = self.next_int
-            self.next_int += 1
+            key = self._next_int()
+            self.next_int = key + 1
             return key
         return str(uuid.uuid4()) if ftype == "guid" else uuid.uuid4().hex
 
-    def position(self, key: str) -> int | None:
-        """Where the live record with ``key`` is, or None."""
-        position = self.index.get(key)
-        return None if position is None or position in self.deleted else position
+    def _next_int(self) -> int:
+        """The next whole number after every key the file and this run have held, deleted ones too."""
+        if self.next_int is None:
+            numbers = pl.concat([self.keys, pl.Series(list(self.created), dtype=pl.String)])
+            top = numbers.filter(numbers.str.contains(r"^-?[0-9]{1,18}$")).cast(pl.Int64).max()
+            self.next_int = (top if isinstance(top, int) else 0) + 1
+        return self.next_int
+
+    def has(self, key: str) -> bool:
+        """Whether a live record has ``key``."""
+        return key in self.live
 
     def add(self, key: str, record: dict[str, Any]) -> None:
-        """Append a new record."""
-        self.records.append(record)
-        self.index[key] = len(self.records) - 1
-        self.changed = True
+        """Add a new record (flat, values cast to the catalogue's types)."""
+        self._create(key, record)
         self.changes.append({"create": key, "record": {k: json_value(v) for k, v in record.items()}})
 
     def change(self, key: str, values: dict[str, Any]) -> None:
         """Set (dotted) fields of the live record with ``key``."""
-        position = self.position(key)
-        assert position is not None
-        record = self.records[position]
-        for name, value in values.items():
-            set_field(record, name, value)
-        self.changed = True
+        self._update(key, values)
         self.changes.append({"update": key, "values": {k: json_value(v) for k, v in values.items()}})
 
     def remove(self, key: str) -> None:
         """Delete the live record with ``key``."""
-        position = self.position(key)
-        assert position is not None
-        self.deleted.add(position)
-        self.changed = True
+        self._delete(key)
         self.changes.append({"delete": key})
 
-    def replay(self, entity: Entity, pending: Pending) -> None:
+    def replay(self, pending: Pending) -> None:
         """Lay a pending log's changes over the records read from the file (values cast as the catalogue says)."""
+        fields = self.entity.fields
 
         def typed(values: dict[str, Any]) -> dict[str, Any]:
-            return {
-                name: cast_value(value, entity.fields[name].type) if name in entity.fields else value
-                for name, value in values.items()
-            }
+            return {n: cast_value(v, fields[n].type) if n in fields else v for n, v in values.items()}
 
         for change in pending.changes:
             if "create" in change:
@@ -107,46 +109,114 @@ class Table:
                 record: dict[str, Any] = {}
                 for name, value in typed(dict(change.get("record") or {})).items():
                     set_field(record, name, value)
-                position = self.position(key)
-                if position is not None:
-                    self.records[position] = record
+                if key in self.created:
+                    self.created[key] = {n: stored(v, self.file_format) for n, v in record.items()}
+                elif self.has(key):  # the record replaced, where it is
+                    self._update(key, {**dict.fromkeys(self.frame.columns), **record})
                 else:
-                    self.records.append(record)
-                    self.index[key] = len(self.records) - 1
-            elif "update" in change:
-                position = self.position(str(change["update"]))
-                if position is not None:
-                    for name, value in typed(dict(change.get("values") or {})).items():
-                        set_field(self.records[position], name, value)
-            elif "delete" in change:
-                position = self.position(str(change["delete"]))
-                if position is not None:
-                    self.deleted.add(position)
+                    self._create(key, record)
+            elif "update" in change and self.has(str(change["update"])):
+                self._update(str(change["update"]), typed(dict(change.get("values") or {})))
+            elif "delete" in change and self.has(str(change["delete"])):
+                self._delete(str(change["delete"]))
             self.changed = True
 
+    def _create(self, key: str, record: dict[str, Any]) -> None:
+        self.created[key] = {n: stored(v, self.file_format) for n, v in record.items()}
+        self.live.add(key)
+        if self.next_int is not None and key.lstrip("-").isdigit():
+            self.next_int = max(self.next_int, int(key) + 1)
+        self.changed = True
 
-def load_table(path: Path, file_format: str) -> Table:
+    def _update(self, key: str, values: dict[str, Any]) -> None:
+        target = self.created.get(key)
+        if target is None:
+            target = self.updated.setdefault(key, {})
+        for name, value in values.items():
+            set_field(target, name, stored(value, self.file_format))
+        self.changed = True
+
+    def _delete(self, key: str) -> None:
+        if self.created.pop(key, None) is None:
+            self.deleted.add(key)
+        self.live.discard(key)
+        self.changed = True
+
+    # -- in bulk -------------------------------------------------------------------------------------------
+
+    def settle(self) -> None:
+        """Lay the recorded changes over the frame: updates, then deletes, then creates (see the module docs)."""
+        frame, keys = self.frame, self.keys
+        if self.updated:
+            frame = self._set(frame, keys)
+        if self.deleted:
+            if self.entity.fields[self.entity.key].type == "int":
+                self._next_int()  # before the deleted keys are gone: a new record never takes one
+            kept = ~keys.is_in(list(self.deleted)).fill_null(False)
+            frame, keys = frame.filter(kept), keys.filter(kept)
+        if self.created:
+            records = list(self.created.values())
+            names = dict.fromkeys([*frame.columns, *(n for r in records for n in r)])
+            frame = pl.DataFrame(
+                pl.concat(self._fitted(_column(frame, name), self._patch(name, [r.get(name) for r in records])))
+                for name in names
+            )
+            keys = pl.concat([keys, pl.Series(keys.name, list(self.created), dtype=pl.String)])
+        self.frame, self.keys = frame, keys
+        self.created, self.updated, self.deleted = {}, {}, set()
+
+    def _set(self, frame: pl.DataFrame, keys: pl.Series) -> pl.DataFrame:
+        """``frame`` with the updated fields set, column by column."""
+        position = {key: row for row, key in enumerate(keys.to_list())}
+        names = dict.fromkeys(n for values in self.updated.values() for n in values)
+        columns: list[pl.Series] = []
+        for name in names:
+            rows = [position[k] for k, values in self.updated.items() if name in values]
+            patch = self._patch(name, [values[name] for values in self.updated.values() if name in values])
+            current, patch = self._fitted(_column(frame, name), patch)
+            if current.dtype == pl.Object:
+                held = current.to_list()
+                for row, value in zip(rows, patch.to_list(), strict=True):
+                    held[row] = value
+                columns.append(pl.Series(name, held, dtype=pl.Object))
+            else:
+                columns.append(current.scatter(rows, patch))
+        return frame.with_columns(columns)
+
+    def _patch(self, name: str, values: list[Any]) -> pl.Series:
+        """New values of a column as a series: of the field's type in a Parquet file, else of their kind."""
+        f = self.entity.fields.get(name)
+        if self.file_format == "parquet" and f is not None:
+            return pl.Series(name, values, dtype=DTYPES[f.type], strict=True)
+        return column(name, values)
+
+    @staticmethod
+    def _fitted(current: pl.Series, patch: pl.Series) -> tuple[pl.Series, pl.Series]:
+        """A column and new values of it in one type: the type of either when the other is all null, else
+        ``Object`` (a JSON file whose column mixes kinds, as the file then does)."""
+        if current.dtype == patch.dtype:
+            return current, patch
+        if patch.dtype == pl.Null:
+            return current, pl.repeat(None, patch.len(), dtype=current.dtype, eager=True).alias(patch.name)
+        if current.dtype == pl.Null:
+            return pl.repeat(None, current.len(), dtype=patch.dtype, eager=True).alias(current.name), patch
+        objects = pl.Object()
+        return pl.Series(current.name, current.to_list(), objects), pl.Series(patch.name, patch.to_list(), objects)
+
+
+def _column(frame: pl.DataFrame, name: str) -> pl.Series:
+    if name in frame.columns:
+        return frame[name]
+    return pl.repeat(None, frame.height, dtype=pl.Null, eager=True).alias(name)
+
+
+def load_table(path: Path, file_format: str, entity: Entity) -> Table:
     """The records of the file at ``path`` (none when there is no file); a ConfigError when it does not read."""
-    if not path.exists():
-        return Table(path, [], [])
-    try:
-        if file_format == "json":
-            data = json.loads(path.read_text(encoding="utf-8") or "[]")
-            if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-                raise ConfigError(f"{path}: must hold a JSON array of objects, one per record")
-            records = [flatten_record(r) for r in data]
-            columns = list(dict.fromkeys(name for r in records for name in r))
-            return Table(path, records, columns)
-        if path.stat().st_size == 0:
-            return Table(path, [], [])
-        if file_format == "csv":
-            frame = pl.read_csv(path, infer_schema=False)
-        else:
-            frame = pl.read_parquet(path)
-            while structs := [n for n, t in frame.schema.items() if isinstance(t, pl.Struct)]:
-                frame = frame.unnest(structs, separator=".")
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON: {exc}") from exc
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise ConfigError(f"{path}: cannot be read as {file_format.upper()}: {exc}") from exc
-    return Table(path, frame.to_dicts(), list(frame.columns), dtypes=dict(frame.schema))
+    frame = load(path, file_format)
+    if not frame.columns:
+        frame = empty(entity, file_format).clear(frame.height)
+    keys = key_texts(_column(frame, entity.key))
+    if file_format == "parquet":  # its catalogue fields as they are written back: of their types
+        typed = typed_columns(entity, frame, str(path), keys)
+        frame = frame.with_columns(c for c in typed if c.name in frame.columns)
+    return Table(path, file_format, entity, frame, keys, set(keys.drop_nulls().to_list()))

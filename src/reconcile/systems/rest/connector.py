@@ -9,7 +9,7 @@ circuit breaker per endpoint). The system file's ``type``-tagged tables are styl
 The system is one HTTP client composed into a reader and a writer:
 
 - **read** (:mod:`.reader`) walks the entity's pages, takes the records from where the system file says
-  they sit, and casts them to the catalogue's types (:func:`~reconcile.model.values.typed_frame`, the one
+  they sit, and casts them to the catalogue's types (:func:`~reconcile.model.records.typed_frame`, the one
   casting there is).
 - **write** (:mod:`.writer`) refuses, before any call, what the catalogue says will fail (:mod:`.bodies`);
   sends creates through the entity's bulk endpoint where the system file names one (:mod:`.bulk`),

@@ -14,9 +14,9 @@ import polars as pl
 
 from reconcile.errors import ConfigError, RemoteError
 from reconcile.model.catalogue import Entity
+from reconcile.model.records import typed_frame
 from reconcile.model.styles import PageAnswer, PageRequest
 from reconcile.model.systemfile import Endpoint, SystemFile
-from reconcile.model.values import flatten_record, typed_frame
 from reconcile.systems.http.client import HttpClient
 from reconcile.systems.http.retry import server_error, whole_json
 from reconcile.systems.rest.wire import answer_body, error_message, listed
@@ -42,8 +42,7 @@ class RestReader:
     def read(self, entity: str) -> pl.DataFrame:
         """A snapshot of ``entity``: every record its list answers, cast to the catalogue's types."""
         ent, ep = self.entity(entity)
-        records = [flatten_record(r) for r in self.records(ep)]
-        return typed_frame(ent, records, f"{self.name} {ent.name} (GET {ep.path})")
+        return typed_frame(ent, list(self.records(ep)), f"{self.name} {ent.name} (GET {ep.path})")
 
     def records(self, ep: Endpoint) -> Iterator[dict[str, Any]]:
         """Every record of an entity's list, page by page, as the system answers them (nested JSON)."""
