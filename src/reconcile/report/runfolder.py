@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from reconcile.engine.build import FlowPlan
+from reconcile.engine.fingerprint import fingerprints
 from reconcile.model.catalogue import Catalogue
 from reconcile.model.flow import Flow
 from reconcile.report.info import MappingInfo, RunInfo
@@ -23,11 +24,24 @@ log = logging.getLogger("reconcile")
 
 
 def plan_hash(rows: pl.DataFrame) -> str:
-    """A content hash of the plan: the same plan gives the same hash, whatever the row order."""
-    canonical = rows.sort("row_id").drop("label")
+    """A content hash of the plan: the same plan gives the same hash, whatever the row order.
+
+    Each row counts by its id, action and reason, and by its fingerprint, which covers the rest of what a
+    person decides on (:mod:`reconcile.engine.fingerprint`; rows in sync have none): one SHA-256 over those,
+    sorted, instead of a serialisation of every row.
+    """
+    if "fingerprint" not in rows.columns:
+        rows = rows.with_columns(fingerprints(rows))
+    lines = rows.select(
+        pl.concat_str(
+            [pl.col(c).cast(pl.Utf8).fill_null("~") for c in ("row_id", "action", "reason", "fingerprint")],
+            separator="\t",
+        ).alias("line")
+    )["line"].sort()
     digest = hashlib.sha256()
-    for line in canonical.write_ndjson().splitlines():
-        digest.update(line.encode())
+    for chunk in lines.to_frame().iter_slices(65536):
+        digest.update(chunk["line"].str.join("\n").item().encode())
+        digest.update(b"\n")
     return digest.hexdigest()[:16]
 
 

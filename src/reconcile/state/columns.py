@@ -190,24 +190,19 @@ def _one_to_one(frame: pl.DataFrame) -> None:
 
 
 class TargetIndex:
-    """The one-to-one links of a link file by target record, sorted: a new link is checked against it by a
-    binary search, not a scan (a run records its creates' links one by one)."""
+    """The one-to-one links of a link file by target record: a new link is checked against it by a lookup,
+    not a scan of the file (a run records its creates' links one by one). Made per mapping when first asked."""
 
     def __init__(self, base: pl.DataFrame) -> None:
-        own = base.filter(~pl.col("shared").fill_null(False)).select("mapping", "target_id", "source_id")
-        self._by_mapping = {
-            str(mapping): (frame["target_id"], frame["source_id"])
-            for (mapping,), frame in own.sort("target_id").partition_by("mapping", as_dict=True).items()
-        }
+        self._base = base.filter(~pl.col("shared").fill_null(False))
+        self._by_mapping: dict[str, dict[str, str]] = {}
 
     def holder(self, mapping: str, target_id: str) -> str | None:
         """The source record the file links to ``target_id`` in ``mapping``, if any."""
-        found = self._by_mapping.get(mapping)
-        if found is None:
-            return None
-        targets, sources = found
-        at = int(targets.search_sorted(target_id, side="left"))
-        return str(sources[at]) if at < targets.len() and targets[at] == target_id else None
+        if mapping not in self._by_mapping:
+            own = self._base.filter(pl.col("mapping") == mapping)
+            self._by_mapping[mapping] = dict(zip(own["target_id"].to_list(), own["source_id"].to_list(), strict=True))
+        return self._by_mapping[mapping].get(target_id)
 
 
 def clashes(index: TargetIndex, db: sqlite3.Connection, flow: str, rows: list[tuple[str, str, str]]) -> list[str]:
