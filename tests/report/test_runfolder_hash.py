@@ -1,4 +1,4 @@
-"""The plan hash: the same plan gives the same hash whatever the row order; any change a person decides on changes it."""
+"""The plan hash: the same plan hashes alike in any row order; a change a person decides on changes it."""
 
 from __future__ import annotations
 
