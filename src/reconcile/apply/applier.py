@@ -99,7 +99,7 @@ class Applier:
             creates = mine.filter(
                 (pl.col("action") == Action.CREATE.value) & ~pl.col("row_id").is_in(sorted(embedded_children))
             )
-            for batch in creates.iter_slices(self.batch_size):
+            for batch in creates.iter_slices(self._batch(self.target)):
                 self.creates.send(mapping, target_entity, batch, rows)
             self._updates(mapping, target_entity, mine.filter(pl.col("action") == Action.UPDATE_TARGET.value), "target")
             self._updates(mapping, source_entity, mine.filter(pl.col("action") == Action.UPDATE_SOURCE.value), "source")
@@ -109,6 +109,10 @@ class Applier:
         """Links moved or made by merge rules and the values both sides agree on: recorded before any write."""
         self.store.record_agreement(self.flow.name, plan.merges, plan.moves, plan.agreed, shared=self.creates.shared)
 
+    def _batch(self, system: System) -> int:
+        """Records per batch to ``system``: a system with no call limits (a folder of files) may ask for more."""
+        return max(self.batch_size, int(getattr(system, "batch_size", self.batch_size)))
+
     # -- updates -----------------------------------------------------------------------------------------
 
     def _updates(self, mapping: Mapping, entity: Entity, updates: pl.DataFrame, side: str) -> None:
@@ -117,7 +121,7 @@ class Applier:
         system = self.target if side == "target" else self.source
         key_column = "target_id" if side == "target" else "source_id"
         refs_back = side == "source"
-        for batch in updates.iter_slices(self.batch_size):
+        for batch in updates.iter_slices(self._batch(system)):
             if self.outcomes.stopped:
                 self.outcomes.skip_all(batch)
                 continue

@@ -50,6 +50,10 @@ from reconcile.systems.files.table import Table, load_table
 SHARED = 0o644
 """The mode of a new entity file: the files are exchanged with other programs, as a folder's files are."""
 
+BATCH_SIZE = 500
+"""Records a run hands a files system at once: no API limits a batch, and each batch costs a synced pending-log
+append and two journal transactions."""
+
 LOCK_TIMEOUT = 1800.0
 """Seconds a run waits for another run's writes to a file to be flushed before it gives up."""
 
@@ -89,6 +93,8 @@ class FileSystem(System):
         self.write_once = write_once
         self.lock_timeout = lock_timeout
         self._now = now or (lambda: datetime.now(UTC))
+        self.batch_size = BATCH_SIZE
+        """How many records a run writes per batch (see :data:`BATCH_SIZE`)."""
         self._open: dict[str, Table] = {}
         """The tables held open for writing, by entity name, until they are flushed."""
 
