@@ -18,7 +18,7 @@ from enum import StrEnum
 
 import polars as pl
 
-from reconcile.engine.normalize import comparable, folded
+from reconcile.engine.normalize import comparable, compare_type, folded
 from reconcile.engine.project import ID, MODIFIED, UNLINKED_PREFIX, prop_col
 from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping
@@ -106,11 +106,16 @@ def diff_pairs(
         )
     )
     folds = facts["folded"].to_list()
-    # Comparison keys: the values without the spaces around them, folded where the property compares
-    # without regard to case (an email).
+    trims = facts["spaced"].to_list()
+
+    def key(value: pl.Expr, fold: bool, trim: bool) -> pl.Expr:
+        """The comparison key: the value without the spaces around it (only plain text keeps them), folded
+        where the property compares without regard to case (an email)."""
+        return folded(value) if fold else comparable(value) if trim else value
+
     keys = [
-        (folded if fold else comparable)(pl.col(f"{side}{c}")).alias(f"{side}k{c}")
-        for c, fold in zip(columns, folds, strict=True)
+        key(pl.col(f"{side}{c}"), fold, trim).alias(f"{side}k{c}")
+        for c, fold, trim in zip(columns, folds, trims, strict=True)
         for side in ("s", "t")
     ]
     wide = wide.with_columns(keys).with_columns(
@@ -125,10 +130,11 @@ def diff_pairs(
         ],
     )
     slices = []
-    for prop, column, fold, (target_writable, source_writable, syncs_back) in zip(
+    for prop, column, fold, trim, (target_writable, source_writable, syncs_back) in zip(
         props,
         columns,
         folds,
+        trims,
         facts.select("target_writable", "source_writable", "syncs_back").rows(),
         strict=True,
     ):
@@ -146,7 +152,7 @@ def diff_pairs(
                 *(v.alias(name) for v, name in zip(values, ("s", "t", "b"), strict=True)),
                 pl.col(f"sk{column}").alias("sk"),
                 pl.col(f"tk{column}").alias("tk"),
-                (folded(base) if fold else comparable(base)).alias("bk"),
+                key(base, fold, trim).alias("bk"),
                 pl.lit(target_writable).alias("target_writable"),
                 pl.lit(source_writable).alias("source_writable"),
                 pl.lit(syncs_back).alias("syncs_back"),
@@ -302,6 +308,11 @@ def _property_facts(mapping: Mapping, source_entity: Entity, target_entity: Enti
                 "source_writable": source_writable,
                 "syncs_back": p.syncs_back,
                 "folded": not p.ref and target_field is not None and target_field.format == "email",
+                # Canonical plain text keeps the spaces around it (it is written so); every other value
+                # is trimmed already (:func:`reconcile.engine.normalize.canonical`).
+                "spaced": not p.ref
+                and compare_type(target_field, p.type) == "string"
+                and (target_field is None or target_field.format is None),
             }
         )
     return pl.DataFrame(
@@ -312,5 +323,6 @@ def _property_facts(mapping: Mapping, source_entity: Entity, target_entity: Enti
             "source_writable": pl.Boolean,
             "syncs_back": pl.Boolean,
             "folded": pl.Boolean,
+            "spaced": pl.Boolean,
         },
     )

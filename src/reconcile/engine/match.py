@@ -88,6 +88,10 @@ def match_records(
         .join(linked.select("target_id"), on="target_id", how="anti")
     )
 
+    # Only the ids and merge keys take part from here: filtering the whole projected frames would copy them.
+    key_columns = [merge_col(c, k) for c, combination in enumerate(mapping.merge) for k in range(len(combination))]
+    source = source.select(ID, *key_columns)
+    target = target.select(ID, *key_columns)
     open_sources = source.filter(~pl.col(ID).is_in(links["source_id"].implode()))
     lone = open_sources.clear()
     if alone is not None and not alone.is_empty():
