@@ -58,3 +58,15 @@ def test_reading_a_state_that_is_not_there_says_so_and_makes_none(tmp_path: Path
     with pytest.raises(StateError, match=r"no state at .*state\.db does not exist.*--state"):
         read_state(tmp_path / "nowhere")
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_state_a_newer_reconcile_wrote_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    StateStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    newer = r"state\.db: the state was written by a newer reconcile \(state schema 99; this one knows up to"
+    with pytest.raises(StateError, match=newer):
+        StateStore(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 99

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from reconcile.errors import StateError
+
 SCHEMA_VERSION = 4
 
 SCHEMA = """
@@ -111,6 +113,14 @@ def create_schema(db: sqlite3.Connection) -> None:
     """Make the tables a state needs, migrating an older state first; one transaction, all or nothing."""
     db.execute("BEGIN IMMEDIATE")
     try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            # An older reconcile would read a newer state wrongly (links it does not know where to find are
+            # links it does not have): it refuses, and leaves the state as it is.
+            raise StateError(
+                f"the state was written by a newer reconcile (state schema {version}; this one knows up to "
+                f"{SCHEMA_VERSION}): upgrade reconcile to use it"
+            )
         migrate(db)
         for statement in SCHEMA.split(";"):
             if statement.strip():

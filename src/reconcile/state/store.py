@@ -119,6 +119,9 @@ class StateStore:
             """The link file read last, by its name (a named file never changes)."""
             self._index: tuple[pl.DataFrame, columns.TargetIndex] | None = None
             """The one-to-one links of that file by target record."""
+        except StateError as exc:
+            self._db.close()
+            raise StateError(f"{path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{path}: not a usable state database: {exc}") from exc
         except OSError as exc:
