@@ -17,9 +17,9 @@ difference of two medians of noisy runs would be noisier than the workbook's own
 and the floor, a bare Polars full join of the two files on the key. The rounds alternate the four, so that
 all see the same machine. The plan's counts must be DuckDB's and the generator's, or the bench fails.
 
-Sizes come from ``BENCH_SIZES`` (default ``100000,1000000``). A seeding run that takes more than
-``BENCH_SEED_TIMEOUT`` seconds (600) is stopped and the size's steady case skipped, saying so; any other child
-has ``BENCH_TIMEOUT`` (3600). It prints one line per size and case::
+Sizes come from ``BENCH_SIZES`` (default ``100000,1000000``), the cases from ``BENCH_CASES`` (both). A seeding
+run that takes more than ``BENCH_SEED_TIMEOUT`` seconds (600) is stopped and the size's steady case skipped,
+saying so; any other child has ``BENCH_TIMEOUT`` (3600). It prints one line per size and case::
 
     bench N=... case=... plan_s=... plan_peak_mib=... workbook_s=... duckdb_s=... duckdb_peak_mib=... floor_s=...
 
@@ -226,10 +226,14 @@ def sizes() -> list[int]:
     return [int(s) for s in os.environ.get("BENCH_SIZES", "100000,1000000").replace("_", "").split(",") if s.strip()]
 
 
+CASES = {"first": first_case, "steady": steady_case}
+
+
 def run() -> str:
     lines: list[str] = []
+    chosen = [CASES[name.strip()] for name in os.environ.get("BENCH_CASES", ",".join(CASES)).split(",")]
     for n in sizes():
-        for case in (first_case, steady_case):
+        for case in chosen:
             with tempfile.TemporaryDirectory(prefix=f"bench-scale-{n}-") as folder:
                 lines.append(case(n, Path(folder)))
             print(lines[-1], flush=True)
