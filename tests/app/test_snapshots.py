@@ -117,3 +117,31 @@ def test_records_created_with_the_lines_of_a_skipped_mapping_are_skipped_with_th
     assert "created with those of mapping lines" in skipped["orders"]
     both = skipped_mappings(flow, catalogues, {("shop", "Order"): RemoteError("shop", "reading Order: 503", 503)})
     assert sorted(both) == ["lines", "orders"] and "refers to mapping orders" in both["lines"]
+
+
+def test_a_snapshot_that_cannot_be_kept_stops_the_run_before_its_plan_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reconcile.app.snapshots as snapshots
+
+    flow = make_world(tmp_path)
+
+    def full(frame: pl.DataFrame, path: Path) -> None:
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(snapshots, "write_parquet", full)
+    reports = tmp_path / "reports"
+    result = runner.invoke(app, ["plan", str(flow), "--state", str(tmp_path / "state"), "--report-dir", str(reports)])
+    assert isinstance(result.exception, OSError) and "No space left" in str(result.exception)
+    assert not list(reports.glob("*/plan.json"))
+
+
+def test_the_snapshots_are_in_the_run_folder_when_the_plan_is(tmp_path: Path) -> None:
+    flow = make_world(tmp_path)
+    reports = tmp_path / "reports"
+    result = runner.invoke(app, ["plan", str(flow), "--state", str(tmp_path / "state"), "--report-dir", str(reports)])
+    assert result.exit_code == 0, result.output
+    (folder,) = reports.iterdir()
+    kept = sorted(p.name for p in (folder / "snapshots").iterdir())
+    assert kept == ["ledger.Account.parquet", "ledger.Invoice.parquet", "shop.Customer.parquet", "shop.Order.parquet"]
+    assert pl.read_parquet(folder / "snapshots" / "shop.Customer.parquet").height == 13

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconcile.errors import ConfigError
-from reconcile.model.casting import cast_frame, fold_structs, key_texts
+from reconcile.model.casting import cast_frame, fold_structs, key_texts, repeated
 from reconcile.model.catalogue import DTYPES, FIELD_TYPES, Entity, Field, FieldType
 from reconcile.model.records import records_frame, typed_frame
 from reconcile.model.values import EXPECTED, cast_value, flatten_record, key_text, nest_record
@@ -163,6 +163,20 @@ def test_json_records_cast_as_one_by_one(types: list[FieldType], key_type: Field
         records.append(record)
     flat = [flatten_record(r) for r in records]
     _same(_outcome(lambda: typed_frame(entity, records, "w")), _outcome(lambda: _one_by_one(entity, flat, "w")))
+
+
+@FAST
+@given(values=st.lists(st.one_of(st.none(), st.sampled_from(["1", "2", "x", ""]), st.text(max_size=3)), max_size=12))
+def test_repeated_values_are_those_that_occur_twice(values: list[str | None]) -> None:
+    series = pl.Series("Id", values, dtype=pl.String)
+    expected = series.filter(series.is_duplicated()).unique().sort()
+    assert repeated(series).to_list() == expected.to_list()
+    assert repeated(series).name == "Id" and repeated(series).dtype == pl.String
+
+
+def test_repeated_keys_among_many_are_found() -> None:
+    many = pl.Series("Id", [str(n) for n in range(100_000)])
+    assert repeated(many).is_empty() and repeated(pl.concat([many, many.slice(5, 2)])).to_list() == ["5", "6"]
 
 
 def test_key_texts_are_key_text() -> None:

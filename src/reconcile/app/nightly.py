@@ -105,6 +105,8 @@ class RunResult:
     """Rows that wait for a person's decision (settled ones and the flow's own problems aside)."""
     problems: int = 0
     """Problems of the flow itself, one per mapping and reason."""
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    """The plan's rows per mapping and action (:func:`~reconcile.report.summary.counts_json`)."""
 
 
 def load_checked_flow(path: Path, systems: Systems) -> Flow:
@@ -240,7 +242,7 @@ def execute(flow_path: Path, settings: RunSettings) -> RunResult:
                 except ReconcileError as exc:
                     store.end_run(run_id, Outcome.FAILED, {"error": str(exc)})
                     raise
-                store.end_run(run_id, result.status, counts_json(result.plan))
+                store.end_run(run_id, result.status, result.counts)
                 return result
         finally:
             log.removeHandler(handler)
@@ -350,6 +352,7 @@ def _execute(
         status, outcome = Outcome.GUARD, "stopped by a guard, nothing written"
     if stopped:
         status, outcome = Outcome.FAILED, f"stopped: {stopped}"
+    counted = counts_json(plan.rows)
     write_run_folder(
         flow,
         plan,
@@ -363,8 +366,9 @@ def _execute(
         key=review_key(settings.state_dir),
         catalogues=catalogues,
         workbook=settings.workbook,
+        counts=counted,
     )
-    summary = render_summary(plan.rows, flow=flow.name, run_id=run_id, outcome=outcome)
+    summary = render_summary(plan.rows, flow=flow.name, run_id=run_id, outcome=outcome, counted=counted)
     if settings.review is None:
         # After a review, the plan it was carried out on still shows what was just decided: the next plan says
         # what waits now.
@@ -391,4 +395,5 @@ def _execute(
         tuple(guards),
         questions=questions(flow, plan.rows).height,
         problems=flow_problems(plan.rows).height,
+        counts=counted,
     )

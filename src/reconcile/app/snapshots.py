@@ -20,8 +20,10 @@ import polars as pl
 
 from reconcile.app.progress import Reporter
 from reconcile.errors import AuthError, RateLimited, SystemFailure
+from reconcile.model.casting import repeated
 from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.model.flow import Flow
+from reconcile.report.runfolder import write_parquet
 from reconcile.systems.http.client import NetworkError
 from reconcile.systems.registry import Systems
 
@@ -72,7 +74,7 @@ def read_snapshots(flow: Flow, systems: Systems, folder: Path, reporter: Reporte
             continue
         reporter.loaded(system, name, frame.height)
         frames[(system, name)] = frame
-        frame.write_parquet(folder / f"{system}.{name.replace(' ', '_')}.parquet")
+        write_parquet(frame, folder / f"{system}.{name.replace(' ', '_')}.parquet")
         log.info("read %s %s: %d records", system, name, frame.height)
     return Snapshots(frames, failed)
 
@@ -144,8 +146,7 @@ def refuse_duplicate_ids(system: str, entity: Entity | None, frame: pl.DataFrame
     """A snapshot where two records share an id cannot be linked safely: stop, naming the records."""
     if entity is None or entity.key not in frame.columns or frame.is_empty():
         return
-    ids = frame.get_column(entity.key).cast(pl.Utf8)
-    twice = ids.filter(ids.is_duplicated()).unique().sort()
+    twice = repeated(frame.get_column(entity.key).cast(pl.Utf8))
     if not twice.is_empty():
         shown = ", ".join(twice.head(5).to_list()) + (" ..." if twice.len() > 5 else "")
         raise SystemFailure(

@@ -305,13 +305,24 @@ def snapshot(entity: Entity, columns: Sequence[pl.Series], where: str) -> pl.Dat
     if key.dtype != pl.String:
         texts = key.cast(pl.String) if key.dtype == pl.Int64 else pl.Series([key_text(v) for v in key.to_list()])
         frame = frame.with_columns(texts.cast(pl.String).alias(entity.key))
-    duplicated = frame.filter(pl.col(entity.key).is_duplicated())[entity.key].unique().sort().to_list()
+    duplicated = repeated(frame[entity.key]).to_list()
     if duplicated:
         raise ConfigError(
             f"{where}: {entity.key} = {', '.join(map(repr, duplicated))} is the key of more than "
             "one record; each record needs its own key"
         )
     return fold_structs(frame)
+
+
+def repeated(values: pl.Series) -> pl.Series:
+    """The values that occur more than once in ``values``, each once, sorted.
+
+    Most often there are none, and counting distinct hashes says so in one pass: as many as there are
+    values, and no two values are the same. Fewer (two alike, or two hashes alike) looks at the values.
+    """
+    if values.hash().n_unique() == values.len():
+        return values.clear()
+    return values.filter(values.is_duplicated()).unique().sort()
 
 
 def cast_frame(entity: Entity, raw: pl.DataFrame, where: str) -> pl.DataFrame:

@@ -23,6 +23,12 @@ from reconcile.report.workbook import write_workbook
 log = logging.getLogger("reconcile")
 
 
+def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    """Write a frame of the run folder as Parquet: zstd at its fastest level, which at a million rows takes a
+    third less time than the default level for files a few percent larger."""
+    frame.write_parquet(path, compression="zstd", compression_level=1)
+
+
 def plan_hash(rows: pl.DataFrame) -> str:
     """A content hash of the plan: the same plan gives the same hash, whatever the row order.
 
@@ -59,17 +65,19 @@ def write_run_folder(
     key: bytes,
     catalogues: MappingType[str, Catalogue] | None = None,
     workbook: bool = True,
+    counts: MappingType[str, MappingType[str, int]] | None = None,
 ) -> None:
     """Write the plan as Parquet (with the outcome of every row), its JSON summary and the review workbook.
 
     ``key`` is the state's review key, which signs the workbook; ``catalogues`` (by system) give the systems'
     titles and the fields' headers. Without ``workbook`` the folder has everything but the workbook; with it,
-    the time the workbook took is logged (``-v``), apart from the rest of the run.
+    the time the workbook took is logged (``-v``), apart from the rest of the run. ``counts`` are the plan's
+    (:func:`~reconcile.report.summary.counts_json`), when the caller has them already.
     """
     digest = plan_hash(plan.rows)
-    rows.write_parquet(report_dir / "plan.parquet")
-    plan.merges.write_parquet(report_dir / "merges.parquet")
-    plan.agreed.write_parquet(report_dir / "agreed.parquet")
+    write_parquet(rows, report_dir / "plan.parquet")
+    write_parquet(plan.merges, report_dir / "merges.parquet")
+    write_parquet(plan.agreed, report_dir / "agreed.parquet")
     summary = {
         "run_id": run_id,
         "flow": flow.name,
@@ -81,7 +89,7 @@ def write_run_folder(
         "plan_hash": digest,
         "outcome": outcome,
         "guards": guards,
-        "counts": counts_json(plan.rows),
+        "counts": counts_json(plan.rows) if counts is None else counts,
     }
     (report_dir / "plan.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if not workbook:

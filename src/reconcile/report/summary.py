@@ -22,6 +22,8 @@ records unlinked on purpose: never counted as in sync.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from reconcile.model.plan import Action, Reason
@@ -94,9 +96,19 @@ def counts_json(plan: pl.DataFrame) -> dict[str, dict[str, int]]:
     return result
 
 
-def render_summary(plan: pl.DataFrame, *, flow: str, run_id: str, outcome: str) -> str:
-    """Render the plan's counts as a fixed-width plain-text table for the console and cron mail."""
-    by_mapping = counts_json(plan)
+def render_summary(
+    plan: pl.DataFrame,
+    *,
+    flow: str,
+    run_id: str,
+    outcome: str,
+    counted: Mapping[str, Mapping[str, int]] | None = None,
+) -> str:
+    """Render the plan's counts as a fixed-width plain-text table for the console and cron mail.
+
+    ``counted`` are the plan's counts (:func:`counts_json`), when the caller has them already.
+    """
+    by_mapping = counts_json(plan) if counted is None else counted
     names = [_shorten(name) for name in by_mapping]
     name_width = max([len("mapping"), len("total"), *(len(n) for n in names)])
     totals = {a.value: sum(row[a.value] for row in by_mapping.values()) for a in ACTIONS}

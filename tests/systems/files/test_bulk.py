@@ -233,3 +233,24 @@ def test_a_new_record_never_takes_the_key_of_one_deleted_in_the_run(tmp_path: Pa
     fs.close()
     assert created.key == "6"
     assert sorted(_system(tmp_path, file_format).read("Customers")["Id"].to_list()) == ["1", "2", "3", "4", "6"]
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_the_live_keys_are_made_when_a_write_asks_and_follow_every_change(
+    tmp_path: Path, file_format: FileFormat
+) -> None:
+    from reconcile.systems.files.table import load_table
+
+    _seed(tmp_path, file_format, 5)
+    entity = CATALOGUE.entity("Customers")
+    assert entity is not None
+    table = load_table(tmp_path / f"Customers.{file_format}", file_format, entity)
+    assert table.snapshot().height == 5 and table._live is None  # a read never makes the set
+    table.remove("2")
+    table.add("9", {"Id": 9, "Name": "New"})
+    assert table.live == {"1", "3", "4", "5", "9"} and not table.has("2") and table.has("9")
+    table.settle()
+    assert table.live == {"1", "3", "4", "5", "9"} and table.keys.to_list() == ["1", "3", "4", "5", "9"]
+    late = load_table(tmp_path / f"Customers.{file_format}", file_format, entity)
+    late.deleted, late.created = {"1"}, {"7": {"Id": 7}}  # changes recorded before the set is made
+    assert late.live == {"2", "3", "4", "5", "7"}

@@ -33,10 +33,11 @@ from reconcile.systems.files.pending import Pending, PendingLog
 class Table:
     """The records of one entity file, the changes recorded since it was read, and what writing it needs.
 
-    ``keys`` are the records' keys as text, row for row; ``live`` the keys of the records not deleted,
-    created ones among them. ``created`` holds new records, ``updated`` the fields set on records of the
-    frame, ``deleted`` the keys of records of the frame deleted. ``changes`` are the changes not yet
-    logged, ``log`` and ``lock`` the pending log and the lock of a table held open for writing.
+    ``keys`` are the records' keys as text, row for row; :attr:`live` the keys of the records not deleted,
+    created ones among them, a set made the first time a write asks for it (a read never does). ``created``
+    holds new records, ``updated`` the fields set on records of the frame, ``deleted`` the keys of records
+    of the frame deleted. ``changes`` are the changes not yet logged, ``log`` and ``lock`` the pending log
+    and the lock of a table held open for writing.
     """
 
     path: Path
@@ -44,7 +45,6 @@ class Table:
     entity: Entity
     frame: pl.DataFrame
     keys: pl.Series
-    live: set[str]
     next_int: int | None = None
     created: dict[str, dict[str, Any]] = field(default_factory=dict)
     updated: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -53,6 +53,14 @@ class Table:
     changes: list[dict[str, Any]] = field(default_factory=list)
     log: PendingLog | None = None
     lock: BaseFileLock | None = None
+    _live: set[str] | None = None
+
+    @property
+    def live(self) -> set[str]:
+        """The keys of the live records: the frame's less those deleted, and those created."""
+        if self._live is None:
+            self._live = set(self.keys.drop_nulls().to_list()) - self.deleted | set(self.created)
+        return self._live
 
     def snapshot(self) -> pl.DataFrame:
         """The records, changes laid over them, cast to the catalogue's types (a ConfigError when they do not)."""
@@ -122,8 +130,8 @@ class Table:
             self.changed = True
 
     def _create(self, key: str, record: dict[str, Any]) -> None:
-        self.created[key] = {n: stored(v, self.file_format) for n, v in record.items()}
         self.live.add(key)
+        self.created[key] = {n: stored(v, self.file_format) for n, v in record.items()}
         if self.next_int is not None and key.lstrip("-").isdigit():
             self.next_int = max(self.next_int, int(key) + 1)
         self.changed = True
@@ -137,9 +145,9 @@ class Table:
         self.changed = True
 
     def _delete(self, key: str) -> None:
+        self.live.discard(key)
         if self.created.pop(key, None) is None:
             self.deleted.add(key)
-        self.live.discard(key)
         self.changed = True
 
     # -- in bulk -------------------------------------------------------------------------------------------
@@ -219,4 +227,4 @@ def load_table(path: Path, file_format: str, entity: Entity) -> Table:
     if file_format == "parquet":  # its catalogue fields as they are written back: of their types
         typed = typed_columns(entity, frame, str(path), keys)
         frame = frame.with_columns(c for c in typed if c.name in frame.columns)
-    return Table(path, file_format, entity, frame, keys, set(keys.drop_nulls().to_list()))
+    return Table(path, file_format, entity, frame, keys)
