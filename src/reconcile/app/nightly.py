@@ -76,9 +76,9 @@ class RunSettings:
     """Carry out these decisions of a reviewed workbook, and write nothing else; None applies the whole plan."""
     reporter: Reporter = field(default_factory=QuietReporter)
     cache: bool = True
+    """Refresh cached snapshots incrementally where the API allows; False reads everything in full."""
     workbook: bool = True
     """Write the review workbook into the run folder (``--no-workbook``: everything else only)."""
-    """Refresh cached snapshots incrementally where the API allows; False reads everything in full."""
     sandbox: Sandbox | None = None
     """What stands in for systems without a connection; None: every system needs one."""
     first_sync: bool = False
