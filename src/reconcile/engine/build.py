@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Mapping as MappingType
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import polars as pl
 
@@ -21,7 +22,7 @@ from reconcile.engine.fingerprint import fingerprints
 from reconcile.engine.labels import reference_labels
 from reconcile.engine.match import match_records
 from reconcile.engine.order import mapping_order
-from reconcile.engine.project import ID, LABEL, project_source, project_target
+from reconcile.engine.project import ID, LABEL, canonical_values, project_source, project_target
 from reconcile.engine.propose import plan_links
 from reconcile.engine.refs import check_children, check_parents
 from reconcile.engine.rows import change, plan_rows
@@ -47,14 +48,19 @@ class FlowPlan:
     rows: pl.DataFrame
     merges: pl.DataFrame
     """mapping, source_id, target_id: links made by merge rules in this run."""
-    agreed: pl.DataFrame
-    """Values both sides hold now (the next shadows), wide (:mod:`reconcile.model.shadows`): mapping, source_id,
-    and per property its value and ``kept`` true where the pair agrees on it."""
+    agreeing: pl.LazyFrame
+    """What :attr:`agreed` is made of, not yet made: only a run that writes records it."""
     moves: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=MOVE_SCHEMA))
     """mapping, from_source_id, source_id, target_id: stored links that move to a new source record (the
     ``move_link`` rows). Applying one removes the link of ``from_source_id``, adds the link of ``source_id`` to
     the same ``target_id`` and carries the shadows of ``from_source_id`` over to ``source_id``; it is recorded
     before any write, as merges are, and before the agreed values (which are keyed by the new source id)."""
+
+    @cached_property
+    def agreed(self) -> pl.DataFrame:
+        """Values both sides hold now (the next shadows), wide (:mod:`reconcile.model.shadows`): mapping,
+        source_id, and per property its value and ``kept`` true where the pair agrees on it."""
+        return self.agreeing.collect()
 
 
 def _labels(source: pl.DataFrame, target: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -88,8 +94,8 @@ def plan_mapping(
     unlinked: pl.DataFrame | None = None,
     apart: pl.DataFrame | None = None,
     alone: pl.DataFrame | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Plan one mapping from its projected sides: (plan rows, merges, agreed values).
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.LazyFrame]:
+    """Plan one mapping from its projected sides (raw or canonical): (plan rows, merges, agreed values).
 
     ``unlinked`` holds the source ids unlinked on purpose, which are never created again; ``apart`` the pairs
     a person said are not the same record and ``alone`` the source records a person said match none (see
@@ -167,7 +173,14 @@ def plan_mapping(
     if not matches.ambiguous.is_empty():
         parts.append(_ambiguous_rows(mapping, matches.ambiguous, s_labels, t_labels))
     if reviewing and not matches.merged.is_empty():
-        parts.append(plan_links(mapping, matches.merged, matches.rules, source, target, s_labels))
+        ids = matches.merged
+        proposed_source = canonical_values(
+            source.join(ids.select(pl.col("source_id").alias(ID)), on=ID, how="semi"), mapping, target_entity
+        )
+        proposed_target = canonical_values(
+            target.join(ids.select(pl.col("target_id").alias(ID)), on=ID, how="semi"), mapping, target_entity
+        )
+        parts.append(plan_links(mapping, ids, matches.rules, proposed_source, proposed_target, s_labels))
 
     # Deletes: a linked record gone on one side.
     parts += plan_deletes(
@@ -243,7 +256,7 @@ def build_plan(
     target_snapshots = {name: frame for (system, name), frame in snapshots.items() if system == flow.target}
     all_rows: list[pl.DataFrame] = []
     all_merges: list[pl.DataFrame] = []
-    all_agreed: list[pl.DataFrame] = []
+    all_agreed: list[pl.LazyFrame] = []
     all_moves: list[pl.DataFrame] = []
     # Per mapping: source ids that are (or will be) linked, and the create row id of each.
     linked_ids: dict[str, pl.DataFrame] = {}
@@ -262,6 +275,7 @@ def build_plan(
             source_entity,
             target_entity,
             reference_labels(source_entity, source_cat, source_snapshots),
+            raw=True,
         )
         target_snapshot = snapshots[(flow.target, target_entity.name)]
         target_frame = project_target(
@@ -270,6 +284,7 @@ def build_plan(
             target_entity,
             mapping_links,
             reference_labels(target_entity, target_cat, target_snapshots),
+            raw=True,
         )
         own_shadows = shadow_frames.of_mapping(
             shadows, mapping.name, [p.target for p in mapping.properties if p.source is not None]
@@ -299,7 +314,7 @@ def build_plan(
             # A pair whose changes a person refused is not linked behind their back: no link, no shadows.
             refused = refused_pairs(merges, rows)
             merges = merges.join(refused, on=["source_id", "target_id"], how="anti")
-            agreed = agreed.join(refused, on="source_id", how="anti")
+            agreed = agreed.join(refused.lazy(), on="source_id", how="anti")
         moves = (
             rows.filter(pl.col("action") == Action.MOVE_LINK.value)
             .select("source_id", "target_id")
@@ -337,6 +352,6 @@ def build_plan(
     return FlowPlan(
         rows=plan,
         merges=pl.concat(all_merges) if all_merges else pl.DataFrame(schema=LINK_SCHEMA),
-        agreed=pl.concat(all_agreed, how="diagonal_relaxed") if all_agreed else shadow_frames.empty(),
+        agreeing=pl.concat(all_agreed, how="diagonal_relaxed") if all_agreed else shadow_frames.empty().lazy(),
         moves=pl.concat(all_moves).select(list(MOVE_SCHEMA)) if all_moves else pl.DataFrame(schema=MOVE_SCHEMA),
     )

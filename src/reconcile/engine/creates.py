@@ -13,7 +13,7 @@ import polars as pl
 
 from reconcile.engine.normalize import canonical_for, canonical_key, folded
 from reconcile.engine.paths import resolve
-from reconcile.engine.project import ID, prop_col
+from reconcile.engine.project import ID, canonical_values, prop_col
 from reconcile.engine.rows import change, plan_rows
 from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping
@@ -49,7 +49,7 @@ def plan_creates(
         )
         rejects = plan_rows(base, mapping.name, Action.REJECT, reason, pl.lit(detail), structural=True)
         return pl.concat([*parts, rejects])
-    wanted = source.join(base, left_on=ID, right_on="source_id", how="semi")
+    wanted = canonical_values(source.join(base, left_on=ID, right_on="source_id", how="semi"), mapping, target_entity)
     slices: list[pl.DataFrame] = []
     for position, p in enumerate(mapping.properties):
         field = target_entity.field_named(p.target)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from reconcile.engine.normalize import comparable, folded
-from reconcile.engine.project import ID, prop_col
+from reconcile.engine.project import ID, canonical_values, prop_col
 from reconcile.engine.rows import change, plan_rows
 from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping
@@ -110,7 +110,13 @@ def _edited(
     ]
     now = (
         gone.select(*dict.fromkeys(("source_id", key)))
-        .join(side.select(pl.col(ID).alias(key), *columns), on=key, how="inner")
+        .join(
+            canonical_values(
+                side.join(gone.select(pl.col(key).alias(ID)), on=ID, how="semi"), mapping, target_entity
+            ).select(pl.col(ID).alias(key), *columns),
+            on=key,
+            how="inner",
+        )
         .unpivot(index="source_id", on=columns, variable_name="property", value_name="value")
         .with_columns(pl.col("property").str.slice(len(prop_col(""))))
         .join(synced.select("source_id").unique(), on="source_id", how="semi")

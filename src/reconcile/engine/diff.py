@@ -19,9 +19,9 @@ from enum import StrEnum
 import polars as pl
 
 from reconcile.engine.normalize import comparable, compare_type, folded
-from reconcile.engine.project import ID, MODIFIED, UNLINKED_PREFIX, prop_col
+from reconcile.engine.project import ID, MODIFIED, UNLINKED_PREFIX, canonical_value, prop_col, raw_col
 from reconcile.model.catalogue import Entity
-from reconcile.model.flow import Mapping
+from reconcile.model.flow import Mapping, Property
 from reconcile.model.plan import Reason
 from reconcile.model.shadows import kept_col, value_col
 
@@ -61,39 +61,71 @@ def diff_pairs(
     mapping: Mapping,
     source_entity: Entity,
     target_entity: Entity,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, pl.LazyFrame]:
     """Decide, for every linked pair and synced property, what to do: (differences, agreed).
 
-    ``pairs`` holds source_id, target_id; ``shadows`` the wide shadows of this mapping (source_id and a value
-    and a kept column per property, :func:`reconcile.model.shadows.of_mapping`). The differences are the
-    (pair, property) decisions that are not in sync (:data:`DECISION_SCHEMA`); what is in sync is the wide
-    frame ``agreed`` (source_id, and per property its value and ``kept`` true where both sides agree, null
-    where they do not): the next shadows. Most pairs of a night are in sync, so only the differences are
-    stacked a row per property.
+    ``pairs`` holds source_id, target_id; ``source`` and ``target`` are the projected sides, raw or canonical
+    (:func:`reconcile.engine.project.project_source`); ``shadows`` the wide shadows of this mapping (source_id
+    and a value and a kept column per property, :func:`reconcile.model.shadows.of_mapping`). The differences
+    are the (pair, property) decisions that are not in sync (:data:`DECISION_SCHEMA`); what is in sync is the
+    wide frame ``agreed`` (source_id, and per property its value and ``kept`` true where both sides agree,
+    null where they do not): the next shadows, lazy, since only a run that writes records them.
+
+    Most pairs of a night are in sync. Values both sides hold raw with one type compare as they are (equal
+    values are equal canonical values); only the pairs where one may differ are made canonical, joined to
+    their shadows and stacked a row per property.
     """
     props = [p for p in mapping.properties if p.source is not None]
     if pairs.is_empty() or not props:
-        return pl.DataFrame(schema=DECISION_SCHEMA), pl.DataFrame(schema={"source_id": pl.Utf8})
+        return pl.DataFrame(schema=DECISION_SCHEMA), pl.LazyFrame(schema={"source_id": pl.Utf8})
     columns = [prop_col(p.target) for p in props]
     facts = _property_facts(mapping, source_entity, target_entity)
-    wide = (
-        pairs.join(
-            source.select(
-                pl.col(ID).alias("source_id"),
-                pl.col(MODIFIED).alias("s_modified"),
-                *[pl.col(c).alias(f"s{c}") for c in columns],
-            ),
-            on="source_id",
-            how="inner",
+    wide = pairs.join(_side(source, "s", "source_id", props), on="source_id", how="inner").join(
+        _side(target, "t", "target_id", props), on="target_id", how="left"
+    )
+    schema = wide.schema
+    raw = {side: [raw_col(p.target) in frame.schema for p in props] for side, frame in (("s", source), ("t", target))}
+
+    def canon(side: str, index: int) -> pl.Expr:
+        """A side's value of a property, canonical."""
+        name = f"{side}{columns[index]}"
+        if raw[side][index]:
+            return canonical_value(name, schema[name], props[index], target_entity)
+        return pl.col(name)
+
+    folds = facts["folded"].to_list()
+    trims = facts["spaced"].to_list()
+
+    def key(value: pl.Expr, fold: bool, trim: bool) -> pl.Expr:
+        """The comparison key: the value without the spaces around it (only plain text keeps them), folded
+        where the property compares without regard to case (an email)."""
+        return folded(value) if fold else comparable(value) if trim else value
+
+    def exact(index: int) -> pl.Expr:
+        fold, trim = folds[index], trims[index]
+        return key(canon("s", index), fold, trim).eq_missing(key(canon("t", index), fold, trim))
+
+    # First what surely agrees: equal raw values of one type, and canonical values where a side is not raw.
+    quick = []
+    for index, column in enumerate(columns):
+        s_type, t_type = schema[f"s{column}"], schema[f"t{column}"]
+        if raw["s"][index] and raw["t"][index] and _plain_type(s_type) and s_type == t_type:
+            same = pl.col(f"s{column}").eq_missing(pl.col(f"t{column}"))
+        else:
+            same = exact(index)
+        quick.append(same.alias(f"q{column}"))
+    wide = wide.with_columns(quick)
+    # Then the pairs where something may differ, made canonical and compared as the diff compares them.
+    noisy = (
+        wide.filter(~pl.all_horizontal(pl.col(f"q{c}") for c in columns))
+        .with_columns(
+            [exact(i).alias(f"same{c}") for i, c in enumerate(columns)]
+            + [canon(side, i).alias(f"{side}{c}") for i, c in enumerate(columns) for side in ("s", "t") if raw[side][i]]
         )
-        .join(
-            target.select(
-                pl.col(ID).alias("target_id"),
-                pl.col(MODIFIED).alias("t_modified"),
-                *[pl.col(c).alias(f"t{c}") for c in columns],
-            ),
-            on="target_id",
-            how="left",
+        .with_columns(
+            key(pl.col(f"{side}{c}"), fold, trim).alias(f"{side}k{c}")
+            for c, fold, trim in zip(columns, folds, trims, strict=True)
+            for side in ("s", "t")
         )
         .join(
             shadows.select(
@@ -105,29 +137,18 @@ def diff_pairs(
             how="left",
         )
     )
-    folds = facts["folded"].to_list()
-    trims = facts["spaced"].to_list()
-
-    def key(value: pl.Expr, fold: bool, trim: bool) -> pl.Expr:
-        """The comparison key: the value without the spaces around it (only plain text keeps them), folded
-        where the property compares without regard to case (an email)."""
-        return folded(value) if fold else comparable(value) if trim else value
-
-    keys = [
-        key(pl.col(f"{side}{c}"), fold, trim).alias(f"{side}k{c}")
-        for c, fold, trim in zip(columns, folds, trims, strict=True)
-        for side in ("s", "t")
-    ]
-    wide = wide.with_columns(keys).with_columns(
-        pl.col(f"sk{c}").eq_missing(pl.col(f"tk{c}")).alias(f"same{c}") for c in columns
-    )
-    agreed = wide.select(
-        "source_id",
-        *[pl.col(f"s{c}").cast(pl.Utf8).alias(value_col(p.target)) for p, c in zip(props, columns, strict=True)],
-        *[
-            pl.when(pl.col(f"same{c}")).then(True).otherwise(None).alias(kept_col(p.target))
-            for p, c in zip(props, columns, strict=True)
-        ],
+    agreed = (
+        wide.select("source_id", *[f"s{c}" for c in columns])
+        .lazy()
+        .join(noisy.lazy().select("source_id", *[f"same{c}" for c in columns]), on="source_id", how="left")
+        .select(
+            "source_id",
+            *[canon("s", i).cast(pl.Utf8).alias(value_col(p.target)) for i, p in enumerate(props)],
+            *[
+                pl.when(pl.col(f"same{c}").fill_null(True)).then(True).otherwise(None).alias(kept_col(p.target))
+                for p, c in zip(props, columns, strict=True)
+            ],
+        )
     )
     slices = []
     for prop, column, fold, trim, (target_writable, source_writable, syncs_back) in zip(
@@ -142,14 +163,14 @@ def diff_pairs(
         kept = pl.col(f"h{column}").fill_null(False)
         values = [pl.col(f"s{column}"), pl.col(f"t{column}"), base]
         slices.append(
-            wide.filter(~pl.col(f"same{column}")).select(
+            noisy.filter(~pl.col(f"same{column}")).select(
                 "source_id",
                 "target_id",
                 "s_modified",
                 "t_modified",
                 kept.alias("has_shadow"),
                 pl.lit(prop.target).alias("property"),
-                *(v.alias(name) for v, name in zip(values, ("s", "t", "b"), strict=True)),
+                *(v.cast(pl.Utf8).alias(name) for v, name in zip(values, ("s", "t", "b"), strict=True)),
                 pl.col(f"sk{column}").alias("sk"),
                 pl.col(f"tk{column}").alias("tk"),
                 key(base, fold, trim).alias("bk"),
@@ -282,6 +303,20 @@ def diff_pairs(
         )
         frame = frame.with_columns(pl.when(skip).then(skipped).otherwise(pl.col("reason")).alias("reason"))
     return frame.select(list(DECISION_SCHEMA)), agreed
+
+
+def _side(frame: pl.DataFrame, side: str, key: str, props: list[Property]) -> pl.DataFrame:
+    """A projected side's id, modified time and property values, each named by ``side`` and its column."""
+    values = []
+    for p in props:
+        name = raw_col(p.target) if raw_col(p.target) in frame.schema else prop_col(p.target)
+        values.append(pl.col(name).alias(f"{side}{prop_col(p.target)}"))
+    return frame.select(pl.col(ID).alias(key), pl.col(MODIFIED).alias(f"{side}_modified"), *values)
+
+
+def _plain_type(dtype: pl.DataType) -> bool:
+    """Whether equal values of ``dtype`` are surely equal canonical values (one scalar a value; no nesting)."""
+    return dtype.is_numeric() or dtype in (pl.Utf8, pl.Boolean, pl.Date) or isinstance(dtype, pl.Datetime)
 
 
 def _property_facts(mapping: Mapping, source_entity: Entity, target_entity: Entity) -> pl.DataFrame:

@@ -30,6 +30,11 @@ def prop_col(target_field: str) -> str:
     return f"p:{target_field}"
 
 
+def raw_col(target_field: str) -> str:
+    """A property's value as its snapshot holds it, typed, before it is made canonical."""
+    return f"r:{target_field}"
+
+
 def merge_col(combination: int, pair: int) -> str:
     return f"m:{combination}:{pair}"
 
@@ -78,9 +83,10 @@ def _label_expr(schema: pl.Schema, paths: list[str], own: Entity, refs: RefLabel
 
 
 def _project(
-    snapshot: pl.DataFrame, mapping: Mapping, own: Entity, target: Entity, side: int, refs: RefLabels
+    snapshot: pl.DataFrame, mapping: Mapping, own: Entity, target: Entity, side: int, refs: RefLabels, raw: bool
 ) -> pl.DataFrame:
-    """One side of ``mapping`` (0 the source, 1 the target), every value made canonical in the target's terms."""
+    """One side of ``mapping`` (0 the source, 1 the target), every value made canonical in the target's terms;
+    with ``raw``, a value (but a reference) is left as the snapshot types it, under :func:`raw_col`."""
     schema = snapshot.schema
     synced = [p for p in mapping.properties if p.source is not None]
     paths = {p.target: (p.source, p.target)[side] for p in synced}
@@ -92,10 +98,12 @@ def _project(
     for prop in synced:
         expr, dtype = resolve(schema, str(paths[prop.target]))
         if prop.ref:
-            value = canonical_key(expr, dtype)
+            exprs.append(canonical_key(expr, dtype).alias(prop_col(prop.target)))
+        elif raw:
+            exprs.append(expr.alias(raw_col(prop.target)))
         else:
             value = canonical_for(expr, dtype, target.field_named(prop.target), prop.type, written=True)
-        exprs.append(value.alias(prop_col(prop.target)))
+            exprs.append(value.alias(prop_col(prop.target)))
     for c, combination in enumerate(mapping.merge):
         for k, pair in enumerate(combination):
             expr, dtype = resolve(schema, pair[side])
@@ -105,11 +113,19 @@ def _project(
 
 
 def project_source(
-    snapshot: pl.DataFrame, mapping: Mapping, source: Entity, target: Entity, refs: RefLabels | None = None
+    snapshot: pl.DataFrame,
+    mapping: Mapping,
+    source: Entity,
+    target: Entity,
+    refs: RefLabels | None = None,
+    *,
+    raw: bool = False,
 ) -> pl.DataFrame:
     """The source side of ``mapping``, in the target's terms; ``refs`` are the lookups the source entity's label
-    needs (:func:`reconcile.engine.labels.reference_labels`)."""
-    return _project(snapshot, mapping, source, target, 0, refs or {})
+    needs (:func:`reconcile.engine.labels.reference_labels`). With ``raw``, values stay as the snapshot types
+    them until :func:`canonical_values` makes them canonical: most records of a night are in sync, and equal
+    values of one type are equal canonical values, so only the few that differ need their canonical text."""
+    return _project(snapshot, mapping, source, target, 0, refs or {}, raw)
 
 
 def project_target(
@@ -118,10 +134,12 @@ def project_target(
     target: Entity,
     parent_links: MappingType[str, pl.DataFrame],
     refs: RefLabels | None = None,
+    *,
+    raw: bool = False,
 ) -> pl.DataFrame:
     """The target side of ``mapping``; ``parent_links`` maps a ref'd mapping name to its links frame, ``refs``
-    are the lookups the target entity's label needs."""
-    frame = _project(snapshot, mapping, target, target, 1, refs or {})
+    are the lookups the target entity's label needs; ``raw`` as :func:`project_source` has it."""
+    frame = _project(snapshot, mapping, target, target, 1, refs or {}, raw)
     for prop in mapping.properties:
         if prop.ref and prop.source is not None:
             frame = _translate_back(frame, prop_col(prop.target), parent_links.get(prop.ref))
@@ -141,3 +159,22 @@ def _translate_back(frame: pl.DataFrame, column: str, links: pl.DataFrame | None
         .otherwise(pl.coalesce(pl.col("source_id"), pl.lit(UNLINKED_PREFIX) + pl.col(column)))
     )
     return joined.with_columns(translated.alias(column)).drop("source_id")
+
+
+def canonical_value(column: str, dtype: pl.DataType, prop: Property, target: Entity) -> pl.Expr:
+    """The canonical value of a property from its raw column ``column`` (of ``dtype``)."""
+    return canonical_for(pl.col(column), dtype, target.field_named(prop.target), prop.type, written=True)
+
+
+def canonical_values(frame: pl.DataFrame, mapping: Mapping, target: Entity) -> pl.DataFrame:
+    """``frame`` (a side projected ``raw``, or some of its rows) with each raw value made canonical, under
+    :func:`prop_col` as a projection without ``raw`` has it; a frame with no raw value is returned as it is."""
+    schema = frame.schema
+    made = [
+        canonical_value(raw_col(p.target), schema[raw_col(p.target)], p, target).alias(prop_col(p.target))
+        for p in mapping.properties
+        if raw_col(p.target) in schema
+    ]
+    if not made:
+        return frame
+    return frame.with_columns(made).drop([c for c in frame.columns if c.startswith(raw_col(""))])

@@ -77,7 +77,6 @@ def write_run_folder(
     digest = plan_hash(plan.rows)
     write_parquet(rows, report_dir / "plan.parquet")
     write_parquet(plan.merges, report_dir / "merges.parquet")
-    write_parquet(plan.agreed, report_dir / "agreed.parquet")
     summary = {
         "run_id": run_id,
         "flow": flow.name,
