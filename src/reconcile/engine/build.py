@@ -263,6 +263,8 @@ def build_plan(
     creatable: dict[str, pl.DataFrame] = {}
     rejected: dict[str, pl.DataFrame] = {}
     mapping_links: dict[str, pl.DataFrame] = {}
+    # Only the links and creates of a mapping others refer to are looked up, by its children.
+    referenced = {parent for mapping in flow.mappings for parent in mapping.refs}
     for mapping in mapping_order(flow.mappings):
         source_entity = source_cat.entity(mapping.source)
         target_entity = target_cat.entity(mapping.target)
@@ -324,21 +326,22 @@ def build_plan(
         mapping_links[mapping.name] = pl.concat(
             [kept, merges.select("source_id", "target_id"), moves.select("source_id", "target_id")]
         )
-        # A parent counts as linked only while both its records exist: a child must not be written pointing
-        # at a record that is gone (or about to be deleted because its counterpart is).
-        live = mapping_links[mapping.name].filter(
-            pl.col("source_id").is_in(source_frame[ID].implode())
-            & pl.col("target_id").is_in(target_frame[ID].implode())
-        )
-        linked_ids[mapping.name] = live.select("source_id")
-        # A create a person refused is not made: what refers to it waits for nothing.
-        refused_create = (pl.col("action") == Action.CREATE.value) & pl.col("remembered").is_not_null()
-        creatable[mapping.name] = rows.filter((pl.col("action") == Action.CREATE.value) & ~refused_create).select(
-            "source_id", "row_id"
-        )
-        rejected[mapping.name] = rows.filter((pl.col("action") == Action.REJECT.value) | refused_create).select(
-            "source_id", "structural"
-        )
+        if mapping.name in referenced:
+            # A parent counts as linked only while both its records exist: a child must not be written pointing
+            # at a record that is gone (or about to be deleted because its counterpart is).
+            live = mapping_links[mapping.name].filter(
+                pl.col("source_id").is_in(source_frame[ID].implode())
+                & pl.col("target_id").is_in(target_frame[ID].implode())
+            )
+            linked_ids[mapping.name] = live.select("source_id")
+            # A create a person refused is not made: what refers to it waits for nothing.
+            refused_create = (pl.col("action") == Action.CREATE.value) & pl.col("remembered").is_not_null()
+            creatable[mapping.name] = rows.filter((pl.col("action") == Action.CREATE.value) & ~refused_create).select(
+                "source_id", "row_id"
+            )
+            rejected[mapping.name] = rows.filter((pl.col("action") == Action.REJECT.value) | refused_create).select(
+                "source_id", "structural"
+            )
         all_rows.append(rows)
         all_merges.append(merges)
         all_agreed.append(agreed)

@@ -50,28 +50,20 @@ def plan_creates(
         rejects = plan_rows(base, mapping.name, Action.REJECT, reason, pl.lit(detail), structural=True)
         return pl.concat([*parts, rejects])
     wanted = canonical_values(source.join(base, left_on=ID, right_on="source_id", how="semi"), mapping, target_entity)
-    slices: list[pl.DataFrame] = []
-    for position, p in enumerate(mapping.properties):
+    entries: list[pl.Expr] = []
+    for p in mapping.properties:
         field = target_entity.field_named(p.target)
         if field is not None and field.read_only:
             continue
         value = pl.lit(p.value, dtype=pl.Utf8) if p.is_fixed else pl.col(prop_col(p.target))
         target = pl.lit(p.target)
         nothing = pl.lit(None, dtype=pl.Utf8)
-        slices.append(
-            wanted.select(
-                pl.col(ID).alias("source_id"),
-                pl.lit(position).alias("position"),
-                change(target, target, nothing, value, nothing),
-            ).filter(pl.col("change").struct.field("new").is_not_null())
-        )
-    if slices:
-        # One slice per property, stacked and gathered per record: the changes keep the mapping's order.
-        values = (
-            pl.concat(slices)
-            .sort("source_id", "position")
-            .group_by("source_id", maintain_order=True)
-            .agg(pl.col("change").alias("changes"))
+        entries.append(change(target, target, nothing, value, nothing))
+    if entries:
+        # A record's changes in the mapping's order, blanks left out.
+        values = wanted.select(
+            pl.col(ID).alias("source_id"),
+            pl.concat_list(entries).list.filter(pl.element().struct.field("new").is_not_null()).alias("changes"),
         )
         base = base.join(values, on="source_id", how="left").with_columns(
             pl.col("changes").fill_null(pl.lit([], dtype=pl.List(CHANGE_DTYPE)))

@@ -109,7 +109,9 @@ def _project(
             expr, dtype = resolve(schema, pair[side])
             key = canonical_for(expr, dtype, target.field_named(pair[1]), "string")
             exprs.append((key if mapping.merge_case_sensitive else folded(key)).alias(merge_col(c, k)))
-    return snapshot.select(exprs).filter(pl.col(ID).is_not_null())
+    frame = snapshot.select(exprs)
+    # A filter copies every column: only a snapshot with a record without a key pays for it.
+    return frame.filter(pl.col(ID).is_not_null()) if frame[ID].has_nulls() else frame
 
 
 def project_source(
