@@ -154,3 +154,18 @@ def test_an_entity_without_label_fields_keeps_the_mappings_label() -> None:
     assert project_source(records, mapping, CLIENT, CUSTOMER)[LABEL].to_list() == ["Kari kari@x.no"]
     labelled = replace(CLIENT, label=("code", "name"))
     assert project_source(records, mapping, labelled, CUSTOMER)[LABEL].to_list() == ["K1, Kari"]
+
+
+def test_a_record_whose_label_fields_are_all_blank_is_named_by_the_mappings_fields() -> None:
+    """Only the records a labelled entity leaves unnamed fall back on the mapping's name fields; the rest keep
+    their label, in their order."""
+    mapping = flow().mapping("customers")
+    records = clients(
+        {"id": 1, "name": "Kari", "email": "kari@x.no", "code": "K1"},
+        {"id": 2, "name": "Ola", "email": "ola@x.no", "code": " "},
+        {"id": 3, "name": None, "email": None, "code": None},
+        {"id": 4, "name": "Per", "email": None, "code": "P4"},
+    )
+    labelled = replace(CLIENT, label=("code",))
+    frame = project_source(records, mapping, labelled, CUSTOMER, raw=True)
+    assert frame[LABEL].to_list() == ["K1", "Ola ola@x.no", None, "P4"]

@@ -69,7 +69,8 @@ def _label_properties(synced: list[Property]) -> list[Property]:
     return known or plain
 
 
-def _label_expr(schema: pl.Schema, paths: list[str], own: Entity, refs: RefLabels) -> pl.Expr:
+def _label_exprs(schema: pl.Schema, paths: list[str], own: Entity, refs: RefLabels) -> tuple[pl.Expr, pl.Expr | None]:
+    """The label of each record, and what names the records it leaves null (None: it leaves none null)."""
     parts = [canonical(*resolve(schema, p), "string") for p in paths[:2]]
     if not parts:
         fallback = canonical(*resolve(schema, own.key), "string")
@@ -77,9 +78,9 @@ def _label_expr(schema: pl.Schema, paths: list[str], own: Entity, refs: RefLabel
         joined = pl.concat_str(parts, separator=" ", ignore_nulls=True)
         fallback = pl.when(joined == "").then(None).otherwise(joined)
     if not own.label:
-        return fallback.alias(LABEL)
+        return fallback.alias(LABEL), None
     # A record none of whose label fields is filled is still named by what the mapping has.
-    return pl.coalesce(label_expr(schema, own, refs), fallback).alias(LABEL)
+    return label_expr(schema, own, refs).alias(LABEL), fallback.alias(LABEL)
 
 
 def _project(
@@ -90,11 +91,8 @@ def _project(
     schema = snapshot.schema
     synced = [p for p in mapping.properties if p.source is not None]
     paths = {p.target: (p.source, p.target)[side] for p in synced}
-    exprs = [
-        _id_expr(schema, own.key),
-        _modified_expr(schema, own),
-        _label_expr(schema, [str(paths[p.target]) for p in _label_properties(synced)], own, refs),
-    ]
+    label, fallback = _label_exprs(schema, [str(paths[p.target]) for p in _label_properties(synced)], own, refs)
+    exprs = [_id_expr(schema, own.key), _modified_expr(schema, own), label]
     for prop in synced:
         expr, dtype = resolve(schema, str(paths[prop.target]))
         if prop.ref:
@@ -110,6 +108,11 @@ def _project(
             key = canonical_for(expr, dtype, target.field_named(pair[1]), "string")
             exprs.append((key if mapping.merge_case_sensitive else folded(key)).alias(merge_col(c, k)))
     frame = snapshot.select(exprs)
+    if fallback is not None and frame[LABEL].has_nulls():
+        # Only the records whose label fields are all blank are named otherwise: most records have a label.
+        unnamed = frame[LABEL].is_null()
+        named_so = snapshot.lazy().filter(unnamed).select(fallback).collect()[LABEL]
+        frame = frame.with_columns(frame[LABEL].scatter(unnamed.arg_true(), named_so))
     # A filter copies every column: only a snapshot with a record without a key pays for it.
     return frame.filter(pl.col(ID).is_not_null()) if frame[ID].has_nulls() else frame
 
