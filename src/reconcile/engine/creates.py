@@ -14,7 +14,7 @@ import polars as pl
 from reconcile.engine.normalize import canonical_for, canonical_key, folded
 from reconcile.engine.paths import resolve
 from reconcile.engine.project import ID, canonical_values, prop_col
-from reconcile.engine.rows import change, plan_rows
+from reconcile.engine.rows import change, plan_rows, row_lists
 from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping
 from reconcile.model.plan import CHANGE_DTYPE, PLAN_SCHEMA, Action, Reason
@@ -61,9 +61,13 @@ def plan_creates(
         entries.append(change(target, target, nothing, value, nothing))
     if entries:
         # A record's changes in the mapping's order, blanks left out.
+        names = [f"change{n}" for n in range(len(entries))]
         values = wanted.select(
-            pl.col(ID).alias("source_id"),
-            pl.concat_list(entries).list.filter(pl.element().struct.field("new").is_not_null()).alias("changes"),
+            pl.col(ID).alias("source_id"), *(e.alias(n) for e, n in zip(entries, names, strict=True))
+        )
+        values = values.select(
+            "source_id",
+            row_lists(values, names).list.filter(pl.element().struct.field("new").is_not_null()).alias("changes"),
         )
         base = base.join(values, on="source_id", how="left").with_columns(
             pl.col("changes").fill_null(pl.lit([], dtype=pl.List(CHANGE_DTYPE)))

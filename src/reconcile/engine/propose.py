@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from reconcile.engine.project import ID, merge_col, prop_col
-from reconcile.engine.rows import change, plan_rows
+from reconcile.engine.rows import change, plan_rows, row_lists
 from reconcile.model.flow import Mapping
 from reconcile.model.plan import CHANGE_DTYPE, Action, Reason
 
@@ -44,11 +44,13 @@ def plan_links(
     )
     nothing = pl.lit(None, dtype=pl.Utf8)
     if synced:
-        entries = [
-            change(pl.lit(t), pl.lit(t), pl.col(f"t{c}"), pl.col(f"s{c}"), nothing).alias(t)
-            for t, c in zip(synced, columns, strict=True)
-        ]
-        shown = pl.concat_list(entries).list.filter(
+        names = [f"change:{t}" for t in synced]
+        entries = sides.select(
+            change(pl.lit(t), pl.lit(t), pl.col(f"t{c}"), pl.col(f"s{c}"), nothing).alias(name)
+            for t, c, name in zip(synced, columns, names, strict=True)
+        )
+        sides = sides.with_columns(row_lists(entries, names).alias("entries"))
+        shown = pl.col("entries").list.filter(
             pl.element().struct.field("old").is_not_null() | pl.element().struct.field("new").is_not_null()
         )
     else:

@@ -70,3 +70,16 @@ def change(property_: pl.Expr, field: pl.Expr, old: pl.Expr, new: pl.Expr, base:
         new.cast(pl.Utf8).alias("new"),
         base.cast(pl.Utf8).alias("base"),
     ).alias("change")
+
+
+def row_lists(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """A list per row of ``frame`` of its values in ``columns`` (of one type), in that order.
+
+    The values are stacked column after column, gathered row after row and cut into rows of ``len(columns)``:
+    ``pl.concat_list`` over struct columns takes seconds for what this does in a tenth of one.
+    """
+    rows, width = frame.height, len(columns)
+    stacked = pl.concat([frame.get_column(c).alias("values") for c in columns])
+    position = pl.int_range(0, rows * width, dtype=pl.Int64, eager=True)
+    order = (position % width) * rows + position // width
+    return stacked.gather(order).reshape((rows, width)).arr.to_list()
