@@ -343,7 +343,8 @@ def _execute(
                 settings.now(),
                 titles=(catalogues[flow.source].title, catalogues[flow.target].title),
             )
-    status, outcome, code = _outcome(flow, plan.rows, settings.dry_run or tripped, applied, failed)
+    asked = plan.rows.filter(pl.col("action") != Action.IN_SYNC.value)  # what the outcome and summary count
+    status, outcome, code = _outcome(flow, asked, settings.dry_run or tripped, applied, failed)
     if reviewed is not None:
         status, outcome, code = _review_outcome(reviewed)
     if skipped:
@@ -372,8 +373,8 @@ def _execute(
     if settings.review is None:
         # After a review, the plan it was carried out on still shows what was just decided: the next plan says
         # what waits now.
-        remembered = plan.rows.filter(pl.col("remembered").is_not_null()).height
-        summary += render_questions(questions(flow, plan.rows), flow_problems(plan.rows), remembered)
+        remembered = asked.filter(pl.col("remembered").is_not_null()).height
+        summary += render_questions(questions(flow, asked), flow_problems(asked), remembered)
     if reviewed is not None:
         summary += "".join(line + "\n" for line in reviewed.lines)
     if stopped:
@@ -393,7 +394,7 @@ def _execute(
         code,
         summary,
         tuple(guards),
-        questions=questions(flow, plan.rows).height,
-        problems=flow_problems(plan.rows).height,
+        questions=questions(flow, asked).height,
+        problems=flow_problems(asked).height,
         counts=counted,
     )
