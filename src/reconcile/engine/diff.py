@@ -80,7 +80,8 @@ def diff_pairs(
         return pl.DataFrame(schema=DECISION_SCHEMA), pl.LazyFrame(schema={"source_id": pl.Utf8})
     columns = [prop_col(p.target) for p in props]
     facts = _property_facts(mapping, source_entity, target_entity)
-    wide = pairs.join(_side(source, "s", "source_id", props), on="source_id", how="inner").join(
+    own = _side(source, "s", "source_id", props)
+    wide = pairs.join(own, on="source_id", how="inner").join(
         _side(target, "t", "target_id", props), on="target_id", how="left"
     )
     schema = wide.schema
@@ -137,9 +138,11 @@ def diff_pairs(
             how="left",
         )
     )
+    # Made from the pairs and the source as they are, not from ``wide``: a plan keeps no copy of every value.
     agreed = (
-        wide.select("source_id", *[f"s{c}" for c in columns])
-        .lazy()
+        pairs.lazy()
+        .select("source_id")
+        .join(own.lazy(), on="source_id", how="inner")
         .join(noisy.lazy().select("source_id", *[f"same{c}" for c in columns]), on="source_id", how="left")
         .select(
             "source_id",
