@@ -26,7 +26,10 @@ WRITES = ("create", "update_target", "update_source")
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("flow1")
-    settings = RunSettings(state_dir=root / "state", report_root=root / "reports", sandbox=LocalSandbox())
+    # No workbook: the nights are what is shown here; flow 1's workbook is tests/report's.
+    settings = RunSettings(
+        state_dir=root / "state", report_root=root / "reports", sandbox=LocalSandbox(), workbook=False
+    )
     first = execute(FLOW, settings)
     with open_state(settings.state_dir) as store:
         links = store.links("powerofficego-to-exact")

@@ -21,9 +21,6 @@ from reconcile.config.flow import load_flow
 from reconcile.errors import ConfigError
 from reconcile.model.flow import Flow
 from reconcile.model.plan import CHANGES
-from reconcile.sandbox.history import seed_history
-from reconcile.sandbox.openers import open_sandbox
-from reconcile.sandbox.serve import serve_rest_sandbox, serve_sandboxes
 from reconcile.state.store import STATE_FILE, StateStore, read_state
 from reconcile.systems.base import System
 from reconcile.systems.registry import Closer, Systems
@@ -38,6 +35,10 @@ class LocalSandbox:
     """The bundled sandbox, standing in for every system without a connection (a :class:`.nightly.Sandbox`)."""
 
     def open(self, name: str, systems: Systems, /) -> tuple[System, Closer]:
+        # The emulators (and their web framework) load when a sandbox is opened: a run whose systems are all
+        # connected never loads them.
+        from reconcile.sandbox.openers import open_sandbox
+
         return open_sandbox(name, systems)
 
     def prepare(self, store: StateStore, systems: Systems, flow: Flow) -> None:
@@ -48,6 +49,8 @@ class LocalSandbox:
             return
         history = systems.seed_dir / "state.json"
         if history.exists():
+            from reconcile.sandbox.history import seed_history
+
             flows = [
                 other
                 for other in (load_flow(path) for path in sorted(systems.flows_dir.glob("*.toml")))
@@ -93,6 +96,8 @@ class ServedSandbox:
 
 def serve_sandbox(state_dir: Path, flows_dir: Path) -> ServedSandbox:
     """Serve Exact Online, PowerOffice Go and every REST system of ``flows_dir/systems`` that has sandbox data."""
+    from reconcile.sandbox.serve import serve_rest_sandbox, serve_sandboxes
+
     systems = Systems(flows_dir=flows_dir, state_dir=state_dir)
     connections, env, stop_builtin = serve_sandboxes(systems.sandbox_copy("exact"), systems.sandbox_copy("poweroffice"))
     closers = [stop_builtin]

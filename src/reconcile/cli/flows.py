@@ -7,10 +7,7 @@ from typing import Annotated
 
 import typer
 
-from reconcile.app.flows import catalogues_of, check_flow_file, flow_files
 from reconcile.cli.options import FlowsArg
-from reconcile.config.flow import load_flow
-from reconcile.report.checklist import flow_doc
 
 flows_app = typer.Typer(help="List, check and show flow files.", no_args_is_help=True)
 
@@ -18,6 +15,9 @@ flows_app = typer.Typer(help="List, check and show flow files.", no_args_is_help
 @flows_app.command("list")
 def flows_list(folder: Annotated[Path, typer.Argument(help="Folder of flow files.")] = Path("flows")) -> None:
     """List the flows in a folder: name, source -> target, mappings."""
+    from reconcile.app.flows import flow_files  # when it runs (reconcile.cli.main says why)
+    from reconcile.config.flow import load_flow
+
     for path in flow_files([folder]):
         flow = load_flow(path)
         typer.echo(f"{flow.name:<32} {flow.source} -> {flow.target}  ({len(flow.mappings)} mappings)  {path}")
@@ -26,6 +26,8 @@ def flows_list(folder: Annotated[Path, typer.Argument(help="Folder of flow files
 @flows_app.command("check")
 def flows_check(flows: FlowsArg) -> None:
     """Hold flows against the systems' catalogues: errors exit 2, warnings are printed."""
+    from reconcile.app.flows import check_flow_file, flow_files
+
     errors = 0
     for path in flow_files(flows):
         checked = check_flow_file(path)
@@ -44,6 +46,8 @@ def flows_check(flows: FlowsArg) -> None:
 @flows_app.command("show")
 def flows_show(flow_path: Annotated[Path, typer.Argument(help="A flow file.")]) -> None:
     """Show a flow's mappings, merge rules, properties and policies."""
+    from reconcile.config.flow import load_flow
+
     flow = load_flow(flow_path)
     typer.echo(f"{flow.name}: {flow.source} -> {flow.target}")
     if flow.description:
@@ -65,6 +69,10 @@ def flows_doc(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the Markdown here.")] = None,
 ) -> None:
     """Write a flow's documentation: a Markdown checklist of its mappings, values, policies and warnings."""
+    from reconcile.app.flows import catalogues_of
+    from reconcile.config.flow import load_flow
+    from reconcile.report.checklist import flow_doc
+
     flow = load_flow(flow_path)
     text = flow_doc(flow, catalogues_of(flow, flow_path))
     if output is None:

@@ -13,14 +13,11 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from reconcile.app.nightly import RunResult, RunSettings, execute
-from reconcile.app.review import already_applied, apply_review, read_review
-from reconcile.app.sandbox import LocalSandbox, demo_flows, run_demo
 from reconcile.cli.flows import flows_app
 from reconcile.cli.options import (
     ConnOpt,
@@ -37,6 +34,12 @@ from reconcile.cli.progress import ConsoleReporter
 from reconcile.cli.records import links_app, runs_app
 from reconcile.cli.sandbox import auth_app, sandbox_app
 from reconcile.errors import ReconcileError
+
+if TYPE_CHECKING:
+    from reconcile.app.nightly import RunResult, RunSettings
+
+# The commands import what they run when they run it (reconcile.app and below): `--help`, `links` or `runs`
+# start in a fraction of the time, and a nightly job with real connections never loads the sandbox's emulators.
 
 DEBUG = "debug"
 """The context's meta key that says ``--debug`` was given."""
@@ -95,6 +98,9 @@ def _settings(
     no_cache: bool = False,
     no_workbook: bool = False,
 ) -> RunSettings:
+    from reconcile.app.nightly import RunSettings
+    from reconcile.app.sandbox import LocalSandbox
+
     return RunSettings(
         state_dir=state_dir(state),
         report_root=report_dir,
@@ -117,6 +123,8 @@ def _show(result: RunResult) -> None:
 
 
 def _run_all(flows: list[Path], settings: RunSettings) -> int:
+    from reconcile.app.nightly import execute
+
     worst = 0
     for path in flows:
         result = execute(path, settings)
@@ -178,6 +186,8 @@ def apply_cmd(
     Decision cells are read. The plan is built again, and a decided row whose record changed since is refused as
     stale and shows up in the next plan; the other decisions are carried out. A workbook is applied once.
     """
+    from reconcile.app.review import already_applied, apply_review, read_review
+
     settings = _settings(state, report_dir, connections, force=force, first_sync=first_sync)
     review = read_review(report, settings.state_dir)
     earlier = already_applied(review, settings.state_dir)
@@ -197,6 +207,8 @@ def demo(
     report_dir: ReportOpt = Path("reports"),
 ) -> None:
     """The nightly job end to end on the bundled sandbox: every flow, two nights in a row."""
+    from reconcile.app.sandbox import demo_flows, run_demo
+
     shown = {"night": 0}
     second = {"questions": 0, "problems": 0}
 

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from reconcile.state.store import default_state_dir
-
 StateOpt = Annotated[
     Path | None,
     typer.Option(
@@ -53,4 +51,6 @@ FlowOpt = Annotated[str | None, typer.Option("--flow", help="Only this flow (its
 
 def state_dir(state: Path | None) -> Path:
     """The state directory given, else the default (``$RECONCILE_STATE`` or ``.reconcile``)."""
+    from reconcile.state.store import default_state_dir  # when it runs (reconcile.cli.main says why)
+
     return state if state is not None else default_state_dir()

@@ -8,14 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
 from reconcile.cli.options import FlowOpt, StateOpt, state_dir
 from reconcile.errors import ConfigError
-from reconcile.model.values import formula_safe
-from reconcile.state.reviews import apply_runs, reviews_of
-from reconcile.state.store import read_state
 
 links_app = typer.Typer(help="Inspect and export the links between records.", no_args_is_help=True)
 runs_app = typer.Typer(help="Inspect past runs.", no_args_is_help=True)
@@ -27,6 +23,10 @@ def links_list(
     state: StateOpt = None,
 ) -> None:
     """Count the links per flow and mapping."""
+    import polars as pl  # when it runs (reconcile.cli.main says why)
+
+    from reconcile.state.store import read_state
+
     with read_state(state_dir(state)) as store:
         frame = store.export_links(flow)
     if frame.is_empty():
@@ -44,6 +44,9 @@ def links_export(
     state: StateOpt = None,
 ) -> None:
     """Export every link (flow, mapping, source id, target id, created, last synced)."""
+    from reconcile.model.values import formula_safe
+    from reconcile.state.store import read_state
+
     with read_state(state_dir(state)) as store:
         frame = store.export_links(flow)
     suffix = output.suffix.lower()
@@ -68,6 +71,9 @@ def runs_list(
     state: StateOpt = None,
 ) -> None:
     """List past runs: id, flow, start, outcome."""
+    from reconcile.state.reviews import apply_runs
+    from reconcile.state.store import read_state
+
     with read_state(state_dir(state)) as store:
         frame = store.runs(flow)
         applies = apply_runs(store)
@@ -83,6 +89,9 @@ def runs_show(
     run_id: Annotated[str, typer.Argument(help="A run id from `runs list`.")], state: StateOpt = None
 ) -> None:
     """Show one run: when, outcome, counts and its report folder."""
+    from reconcile.state.reviews import reviews_of
+    from reconcile.state.store import read_state
+
     with read_state(state_dir(state)) as store:
         found = store.run(run_id)
         if found is None:

@@ -10,8 +10,6 @@ from typing import Annotated
 
 import typer
 
-from reconcile.app.consent import ExactConsent
-from reconcile.app.sandbox import reset_sandbox, serve_sandbox
 from reconcile.cli.options import ConnOpt, StateOpt, state_dir
 
 sandbox_app = typer.Typer(help="The local sandbox: emulated systems with bundled data.", no_args_is_help=True)
@@ -21,6 +19,8 @@ auth_app = typer.Typer(help="Authorise reconcile with a system that needs a pers
 @sandbox_app.command("reset")
 def sandbox_reset(state: StateOpt = None) -> None:
     """Start the sandbox over: forget its copies of the systems and the state that goes with them."""
+    from reconcile.app.sandbox import reset_sandbox  # when it runs (reconcile.cli.main says why)
+
     folder = state_dir(state)
     reset_sandbox(folder)
     typer.echo(f"sandbox reset: {folder}")
@@ -38,6 +38,8 @@ def sandbox_serve(
     them, so the real connectors can be tried by hand (`reconcile plan --connections FILE ...`). They hold the
     sandbox's current state.
     """
+    from reconcile.app.sandbox import serve_sandbox
+
     served = serve_sandbox(state_dir(state), flows_dir)
     try:
         typer.echo(served.connections)
@@ -72,6 +74,8 @@ def auth_exact(
     The tokens go to the connection's token_file; the refresh token rotates on every use and is written
     back atomically, so keep that file where only the nightly job can read it.
     """
+    from reconcile.app.consent import ExactConsent
+
     consent = ExactConsent(connections)
     if refresh_token:
         consent.keep(refresh_token)

@@ -187,9 +187,9 @@ class PowerOfficeEmulator:
         return emulator
 
     def dump(self, path: Path) -> None:
-        """Write the whole state (records and sequences) to one JSON file."""
+        """Write the whole state (records and sequences) to one JSON file (on one line: the fast encoder)."""
         with self.store.lock:
-            text = json.dumps(self.store.state(), ensure_ascii=False, indent=1)
+            text = json.dumps(self.store.state(), ensure_ascii=False)
         write_text_atomically(path, text)
 
     def load(self, path: Path) -> None:
