@@ -268,7 +268,7 @@ def _execute(
     if not settings.dry_run:
         recover_pending(flow, store, catalogues[flow.target], snapshots)
         links = store.links(flow.name)
-    shadows, unlinked, decided = store.shadows(flow.name), store.unlinked(flow.name), decided_rows(store, flow.name)
+    shadows, unlinked, decided = store.shadow_scan(flow.name), store.unlinked(flow.name), decided_rows(store, flow.name)
 
     def planned(extra_links: pl.DataFrame | None = None, extra_decided: pl.DataFrame | None = None) -> FlowPlan:
         return build_plan(

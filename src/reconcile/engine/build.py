@@ -70,13 +70,13 @@ def _labels(source: pl.DataFrame, target: pl.DataFrame) -> tuple[pl.DataFrame, p
     )
 
 
-def _carry_shadows(shadows: pl.DataFrame, moved: pl.DataFrame) -> pl.DataFrame:
+def _carry_shadows(shadows: pl.LazyFrame, moved: pl.DataFrame) -> pl.LazyFrame:
     """The (wide) shadows with those of each moved link's old source id under its new one; whatever the new
     source id held before is dropped, as the state drops it when the link moves."""
     if moved.is_empty():
         return shadows
-    renamed = shadows.join(moved.select("source_id"), on="source_id", how="anti").join(
-        moved.select(pl.col("from_source_id").alias("source_id"), pl.col("source_id").alias("moved_to")),
+    renamed = shadows.join(moved.lazy().select("source_id"), on="source_id", how="anti").join(
+        moved.lazy().select(pl.col("from_source_id").alias("source_id"), pl.col("source_id").alias("moved_to")),
         on="source_id",
         how="left",
     )
@@ -90,7 +90,7 @@ def plan_mapping(
     source: pl.DataFrame,
     target: pl.DataFrame,
     links: pl.DataFrame,
-    shadows: pl.DataFrame,
+    shadows: pl.DataFrame | pl.LazyFrame,
     unlinked: pl.DataFrame | None = None,
     apart: pl.DataFrame | None = None,
     alone: pl.DataFrame | None = None,
@@ -103,7 +103,7 @@ def plan_mapping(
     """
     matches = match_records(source, target, links, mapping, apart, alone)
     props = [p.target for p in mapping.properties if p.source is not None]
-    shadows = shadow_frames.of_mapping(shadow_frames.widen(shadows), mapping.name, props)
+    own_shadows = shadow_frames.of_mapping(shadow_frames.widen(shadows.lazy()), mapping.name, props)
     s_labels, t_labels = _labels(source, target)
     moved = matches.moved.select("source_id", "target_id")
     # A mapping that asks first proposes what its merge rules match: no link, no sync, no create until then.
@@ -111,7 +111,7 @@ def plan_mapping(
     merged = matches.merged.clear() if reviewing else matches.merged
     pairs = pl.concat([matches.linked, merged, moved])
     decisions, agreed_wide = diff_pairs(
-        pairs, source, target, _carry_shadows(shadows, matches.moved), mapping, source_entity, target_entity
+        pairs, source, target, _carry_shadows(own_shadows, matches.moved), mapping, source_entity, target_entity
     )
     source_paths = {p.target: p.source for p in mapping.properties if p.source}
     path_frame = pl.DataFrame(
@@ -190,7 +190,7 @@ def plan_mapping(
         matches.target_gone,
         source,
         target,
-        shadows,
+        own_shadows,
         s_labels,
         t_labels,
     )
@@ -234,7 +234,7 @@ def build_plan(
     catalogues: MappingType[str, Catalogue],
     snapshots: MappingType[tuple[str, str], pl.DataFrame],
     links: pl.DataFrame,
-    shadows: pl.DataFrame,
+    shadows: pl.DataFrame | pl.LazyFrame,
     validate: Validator | None = None,
     unlinked: pl.DataFrame | None = None,
     decided: pl.DataFrame | None = None,
@@ -243,14 +243,15 @@ def build_plan(
 
     ``snapshots`` maps (system, entity name) to a snapshot; ``links`` has mapping, source_id, target_id and
     ``shadows`` the shadows, wide (:mod:`reconcile.model.shadows`) or long (mapping, source_id, property,
-    value). ``unlinked`` (mapping, source_id) lists the source records
-    unlinked on purpose (``delete = "unlink"`` of a record deleted in the target): none is created again.
+    value); a lazy frame of them is read only for the pairs that need them (those that differ, those gone).
+    ``unlinked`` (mapping, source_id) lists the source records unlinked on purpose (``delete = "unlink"`` of a
+    record deleted in the target): none is created again.
     ``decided`` (:data:`reconcile.model.plan.DECIDED_SCHEMA`) holds the decisions remembered from earlier
     reviews (see :mod:`reconcile.engine.decided`). Mappings are planned parents first, so a child that refers
     to a record which is neither linked nor being created is rejected, naming the parent.
     """
     source_cat, target_cat = catalogues[flow.source], catalogues[flow.target]
-    shadows = shadow_frames.widen(shadows)
+    wide_shadows = shadow_frames.widen(shadows.lazy())
     # A label may name a referenced record (a line its order): each side looks it up in its own system.
     source_snapshots = {name: frame for (system, name), frame in snapshots.items() if system == flow.source}
     target_snapshots = {name: frame for (system, name), frame in snapshots.items() if system == flow.target}
@@ -289,7 +290,7 @@ def build_plan(
             raw=True,
         )
         own_shadows = shadow_frames.of_mapping(
-            shadows, mapping.name, [p.target for p in mapping.properties if p.source is not None]
+            wide_shadows, mapping.name, [p.target for p in mapping.properties if p.source is not None]
         )
         own_unlinked = (
             unlinked.filter(pl.col("mapping") == mapping.name).select("source_id") if unlinked is not None else None

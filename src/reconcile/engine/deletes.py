@@ -34,7 +34,7 @@ def plan_deletes(
     target_gone: pl.DataFrame,
     source: pl.DataFrame,
     target: pl.DataFrame,
-    shadows: pl.DataFrame,
+    shadows: pl.DataFrame | pl.LazyFrame,
     s_labels: pl.DataFrame,
     t_labels: pl.DataFrame,
 ) -> list[pl.DataFrame]:
@@ -85,7 +85,7 @@ def _edited(
     gone: pl.DataFrame,
     side: pl.DataFrame,
     key: str,
-    shadows: pl.DataFrame,
+    shadows: pl.DataFrame | pl.LazyFrame,
     mapping: Mapping,
     target_entity: Entity,
 ) -> pl.DataFrame:
@@ -96,7 +96,8 @@ def _edited(
     (null on the side that is gone), ``base`` the shadow.
     """
     props = [p.target for p in mapping.properties if p.source is not None]
-    wide = shadows.join(gone.select("source_id"), on="source_id", how="semi")
+    # Only the shadows of the pairs gone are read (a lazy frame, the state's file, reads just their rows).
+    wide = shadows.lazy().filter(pl.col("source_id").is_in(gone.get_column("source_id").implode())).collect()
     if props:
         wide = wide.filter(pl.any_horizontal(pl.col(kept_col(p)) for p in props))
     synced = narrow(wide.with_columns(pl.lit(mapping.name).alias("mapping")))

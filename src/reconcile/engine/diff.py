@@ -57,7 +57,7 @@ def diff_pairs(
     pairs: pl.DataFrame,
     source: pl.DataFrame,
     target: pl.DataFrame,
-    shadows: pl.DataFrame,
+    shadows: pl.DataFrame | pl.LazyFrame,
     mapping: Mapping,
     source_entity: Entity,
     target_entity: Entity,
@@ -128,16 +128,19 @@ def diff_pairs(
             for c, fold, trim in zip(columns, folds, trims, strict=True)
             for side in ("s", "t")
         )
-        .join(
-            shadows.select(
-                "source_id",
-                *[pl.col(value_col(p.target)).alias(f"b{c}") for p, c in zip(props, columns, strict=True)],
-                *[pl.col(kept_col(p.target)).alias(f"h{c}") for p, c in zip(props, columns, strict=True)],
-            ),
-            on="source_id",
-            how="left",
-        )
     )
+    # The shadows of those pairs alone: a lazy frame (the state's file) reads only their rows.
+    bases = (
+        shadows.lazy()
+        .select(
+            "source_id",
+            *[pl.col(value_col(p.target)).alias(f"b{c}") for p, c in zip(props, columns, strict=True)],
+            *[pl.col(kept_col(p.target)).alias(f"h{c}") for p, c in zip(props, columns, strict=True)],
+        )
+        .filter(pl.col("source_id").is_in(noisy.get_column("source_id").implode()))
+        .collect()
+    )
+    noisy = noisy.join(bases, on="source_id", how="left")
     # Made from the pairs and the source as they are, not from ``wide``: a plan keeps no copy of every value.
     agreed = (
         pairs.lazy()

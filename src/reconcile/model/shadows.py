@@ -14,7 +14,12 @@ The same shape carries what a run agrees on (:attr:`reconcile.engine.build.FlowP
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import polars as pl
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+"""Wide shadows, held (a frame) or to be read (a lazy frame: a state's link file, scanned for the rows asked)."""
 
 VALUE = "value:"
 """The prefix of a property's value column."""
@@ -33,9 +38,14 @@ def kept_col(prop: str) -> str:
     return f"{KEPT}{prop}"
 
 
-def properties(frame: pl.DataFrame) -> list[str]:
+def names(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
+    """The columns of a frame, or of a lazy one (from its schema: nothing is read)."""
+    return frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+
+
+def properties(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
     """The properties a wide shadow frame has columns for, in column order."""
-    return [name[len(KEPT) :] for name in frame.columns if name.startswith(KEPT)]
+    return [name[len(KEPT) :] for name in names(frame) if name.startswith(KEPT)]
 
 
 def empty() -> pl.DataFrame:
@@ -43,17 +53,19 @@ def empty() -> pl.DataFrame:
     return pl.DataFrame(schema={"mapping": pl.Utf8, "source_id": pl.Utf8})
 
 
-def is_long(frame: pl.DataFrame) -> bool:
-    return "property" in frame.columns
+def is_long(frame: pl.DataFrame | pl.LazyFrame) -> bool:
+    return "property" in names(frame)
 
 
-def widen(long: pl.DataFrame) -> pl.DataFrame:
+def widen(long: Frame) -> Frame:
     """Long shadows (mapping, source_id, property, value) as a wide frame; a frame that is wide already as it is.
 
     A frame without a ``mapping`` column (the shadows of one mapping) keeps none.
     """
     if not is_long(long):
         return long
+    if isinstance(long, pl.LazyFrame):
+        return widen(long.collect()).lazy()
     index = [c for c in ("mapping", "source_id") if c in long.columns]
     if long.is_empty():
         return pl.DataFrame(schema=dict.fromkeys(index, pl.Utf8))
@@ -81,10 +93,10 @@ def narrow(wide: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts).sort("mapping", "source_id", "property")
 
 
-def of_mapping(wide: pl.DataFrame, mapping: str, props: list[str]) -> pl.DataFrame:
+def of_mapping(wide: Frame, mapping: str, props: list[str]) -> Frame:
     """The shadows of one mapping: source_id and, per property of ``props``, its value and kept columns."""
     have = set(properties(wide))
-    rows = wide.filter(pl.col("mapping") == mapping) if "mapping" in wide.columns else wide
+    rows = wide.filter(pl.col("mapping") == mapping) if "mapping" in names(wide) else wide
     return rows.select(
         "source_id",
         *[
@@ -98,14 +110,16 @@ def of_mapping(wide: pl.DataFrame, mapping: str, props: list[str]) -> pl.DataFra
     )
 
 
-def overlay(base: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
+def overlay(base: Frame, changes: pl.DataFrame) -> Frame:
     """``base`` with the shadows ``changes`` sets (where its ``kept:P`` is true) laid over it, by mapping and
     source_id; a row of ``changes`` that ``base`` lacks is added. Both are wide."""
     if changes.is_empty():
         return base
     props = list(dict.fromkeys([*properties(base), *properties(changes)]))
     key = ["mapping", "source_id"]
-    joined = base.join(changes, on=key, how="full", coalesce=True, suffix="!new")
+    joined = base.join(
+        changes.lazy() if isinstance(base, pl.LazyFrame) else changes, on=key, how="full", coalesce=True, suffix="!new"
+    )
     have_base, have_new = set(properties(base)), set(properties(changes))
 
     def pick(p: str, prefix: str) -> pl.Expr:
@@ -116,7 +130,7 @@ def overlay(base: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
         sets = pl.col(kept_col(p) + ("!new" if p in have_base else "")).fill_null(False)
         return pl.when(sets).then(pl.col(new_name)).otherwise(old).alias(prefix + p)
 
-    others = [c for c in base.columns if c not in key and not c.startswith((VALUE, KEPT))]
+    others = [c for c in names(base) if c not in key and not c.startswith((VALUE, KEPT))]
     return joined.select(
         *key,
         *others,

@@ -27,6 +27,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 import polars as pl
+import polars.selectors as cs
 
 from reconcile.atomic import write_atomically
 from reconcile.errors import StateError
@@ -107,20 +108,49 @@ def _changes(db: sqlite3.Connection, flow: str) -> tuple[pl.DataFrame, pl.DataFr
     return links, drops, shadows
 
 
-def effective(base: pl.DataFrame, db: sqlite3.Connection, flow: str) -> pl.DataFrame:
-    """The flow's links and shadows now: its file (``base``), with the changes since it laid over it."""
+def scan_base(folder: Path, db: sqlite3.Connection, flow: str) -> pl.LazyFrame:
+    """The flow's link file as the database names it, to be read for what is asked of it (no links when it
+    names none): the links alone, or the shadows of a few pairs, without holding every shadow."""
+    row = db.execute("SELECT file FROM link_files WHERE flow = ?", (flow,)).fetchone()
+    if row is None:
+        return empty_links().lazy()
+    path = folder / row[0]
+    if not path.exists():
+        raise StateError(
+            f"{folder}: the link file of flow {flow} is missing: restore the state directory from a backup"
+        )
+    return pl.scan_parquet(path)
+
+
+def links_now(folder: Path, db: sqlite3.Connection, flow: str) -> pl.DataFrame:
+    """mapping, source_id, target_id of the flow's links now, read without their shadows."""
+    try:
+        return effective(scan_base(folder, db, flow), db, flow).select("mapping", "source_id", "target_id").collect()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise StateError(f"{folder}: the links of flow {flow} cannot be read: {exc}") from exc
+
+
+def shadows_now(folder: Path, db: sqlite3.Connection, flow: str) -> pl.LazyFrame:
+    """The flow's shadows now, wide, to be read for the pairs asked about."""
+    scanned = effective(scan_base(folder, db, flow), db, flow)
+    return scanned.select("mapping", "source_id", cs.starts_with(wide.VALUE, wide.KEPT))
+
+
+def effective(base: pl.LazyFrame, db: sqlite3.Connection, flow: str) -> pl.LazyFrame:
+    """The flow's links and shadows now: its file (``base``, held or scanned), with the changes since it laid
+    over it."""
     links, drops, shadows = _changes(db, flow)
     if links.is_empty() and drops.is_empty() and shadows.is_empty():
         return base
-    kept = base.join(drops, on=KEY, how="anti")
-    joined = kept.join(links, on=KEY, how="full", coalesce=True, suffix="!new")
-    if "target_id!new" in joined.columns:
+    kept = base.join(drops.lazy(), on=KEY, how="anti")
+    joined = kept.join(links.lazy(), on=KEY, how="full", coalesce=True, suffix="!new")
+    if "target_id!new" in wide.names(joined):
         joined = joined.with_columns(
             pl.coalesce("target_id!new", "target_id").alias("target_id"),
             pl.coalesce("created_at", "created_at!new").alias("created_at"),
             pl.coalesce("synced_at!new", "synced_at").alias("synced_at"),
             pl.coalesce("shared!new", "shared").alias("shared"),
-        ).drop(c for c in joined.columns if c.endswith("!new"))
+        ).drop(c for c in wide.names(joined) if c.endswith("!new"))
     if not shadows.is_empty():
         joined = wide.overlay(joined, wide.widen(shadows))
     return joined.filter(pl.col("target_id").is_not_null())

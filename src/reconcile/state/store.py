@@ -114,6 +114,7 @@ class StateStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             create_schema(self._db)
             self._synced: dict[str, pl.DataFrame] = {}
+            self._links: dict[str, pl.DataFrame] = {}
             """Each flow's links and shadows as read, until this store writes again."""
             self._files: dict[str, pl.DataFrame] = {}
             """The link file read last, by its name (a named file never changes)."""
@@ -146,6 +147,7 @@ class StateStore:
         what was refused, never with a traceback; nothing of the unit is recorded.
         """
         self._synced.clear()
+        self._links.clear()
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -165,7 +167,7 @@ class StateStore:
     def synced(self, flow: str) -> pl.DataFrame:
         """The flow's links with their shadows, wide (:mod:`reconcile.state.columns`); read once per command."""
         if flow not in self._synced:
-            self._synced[flow] = columns.effective(self._base(self._db, flow), self._db, flow)
+            self._synced[flow] = columns.effective(self._base(self._db, flow).lazy(), self._db, flow).collect()
         return self._synced[flow]
 
     def _base(self, db: sqlite3.Connection, flow: str) -> pl.DataFrame:
@@ -178,8 +180,16 @@ class StateStore:
         return self._index[1]
 
     def links(self, flow: str) -> pl.DataFrame:
-        """mapping, source_id, target_id of the flow's links."""
-        return self.synced(flow).select("mapping", "source_id", "target_id")
+        """mapping, source_id, target_id of the flow's links (their shadows are not read)."""
+        if flow in self._synced:
+            return self._synced[flow].select("mapping", "source_id", "target_id")
+        if flow not in self._links:
+            self._links[flow] = columns.links_now(self.folder, self._db, flow)
+        return self._links[flow]
+
+    def shadow_scan(self, flow: str) -> pl.LazyFrame:
+        """The flow's shadows as :meth:`shadows` has them, read only for the pairs a plan asks about."""
+        return columns.shadows_now(self.folder, self._db, flow)
 
     def shadows(self, flow: str) -> pl.DataFrame:
         """The flow's shadows, wide (:mod:`reconcile.model.shadows`): mapping, source_id, a value and a kept
@@ -199,7 +209,7 @@ class StateStore:
         target_id) and the values both sides agree on (wide) into the flow's link file, with every change
         recorded since the last one: all of it or, when anything fails, none (:mod:`reconcile.state.columns`)."""
         with self.transaction() as db:
-            current = columns.effective(self._base(db, flow), db, flow)
+            current = columns.effective(self._base(db, flow).lazy(), db, flow).collect()
             folded = columns.compact(current, merges, moves, agreed, shared, _now())
             columns.write(self.folder, db, flow, folded)
         with self.transaction() as db:
