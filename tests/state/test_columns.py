@@ -137,3 +137,39 @@ def test_a_link_file_that_is_gone_is_a_state_error_naming_it(tmp_path: Path) -> 
         file.unlink()
     with StateStore(tmp_path / "state.db") as store, pytest.raises(StateError, match="link file of flow f is missing"):
         store.links("f")
+
+
+def test_the_shadows_scanned_for_a_few_pairs_are_the_shadows_held_with_the_changes_since_the_file(
+    tmp_path: Path,
+) -> None:
+    """A night reads its links without their shadows, and the shadows only of the pairs it asks about: with
+    the changes since the file laid over them, as :meth:`StateStore.shadows` holds them."""
+    path = tmp_path / "state.db"
+    with StateStore(path) as store:
+        store.record_agreement(
+            "f",
+            merges(("m", "1", "t1"), ("m", "2", "t2"), ("m", "3", "t3")),
+            NO_MOVES,
+            agreed(("m", "1", "Name", "One"), ("m", "2", "Name", "Two"), ("m", "3", "Name", "Three")),
+        )
+        with store.transaction() as db:  # after the file: a create, a changed shadow, a removed link
+            store.add_links(db, "f", [("m", "9", "t9")])
+            store.set_shadows(db, "f", [("m", "9", "Name", "Nine"), ("m", "1", "Name", "Uno")])
+            store.remove_links(db, "f", [("m", "3")])
+    with StateStore(path) as store:
+        scan = store.shadow_scan("f")
+        assert isinstance(scan, pl.LazyFrame)
+        asked = scan.filter(pl.col("source_id").is_in(["1", "3", "9"])).collect()
+        assert narrow(asked).rows() == [("m", "1", "Name", "Uno"), ("m", "9", "Name", "Nine")]
+        assert narrow(scan.collect()).rows() == narrow(store.shadows("f")).rows()
+        assert store.links("f").sort("source_id").rows() == [("m", "1", "t1"), ("m", "2", "t2"), ("m", "9", "t9")]
+
+
+def test_a_link_file_that_is_gone_is_named_when_the_links_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with StateStore(path) as store:
+        store.record_agreement("f", merges(("m", "1", "t1")), NO_MOVES, agreed(("m", "1", "Name", "One")))
+    for name in files(tmp_path):
+        (tmp_path / columns.FOLDER / name).unlink()
+    with StateStore(path) as store, pytest.raises(StateError, match="link file of flow f is missing"):
+        store.links("f")
