@@ -76,16 +76,23 @@ def _gather(
 
 def _transposed(rows: Sequence[Any], wanted: set[str] | None) -> tuple[list[str], list[Sequence[Any]]]:
     """The names in ``rows`` (in the order they first come; only ``wanted`` ones, if given) and each one's
-    values, row for row."""
+    values, row for row.
+
+    When the first row has every name there is to take (all its names, the same in every row; or every
+    wanted one), each column is taken from all rows at once, in C; a row without one of them is met as a
+    ``KeyError`` and all rows are looked at one by one.
+    """
     first = rows[0] if rows and isinstance(rows[0], dict) else None
-    if first and all(isinstance(row, dict) and row.keys() == first.keys() for row in rows):
+    if first and (
+        all(name in first for name in wanted)
+        if wanted is not None
+        else all(isinstance(row, dict) and row.keys() == first.keys() for row in rows)
+    ):
         names = [name for name in first if wanted is None or name in wanted]
-        if not names:
-            return [], []
-        if len(names) == 1:
-            return names, [[row[names[0]] for row in rows]]
-        # Every row has the same names (the common case): transposed in C.
-        return names, list(zip(*map(itemgetter(*names), rows), strict=True))
+        try:
+            return names, [list(map(itemgetter(name), rows)) for name in names]
+        except (KeyError, TypeError, IndexError):
+            pass
     names = list(dict.fromkeys(name for row in rows if row for name in row if wanted is None or name in wanted))
     return names, [[row.get(name) if row else None for row in rows] for name in names]
 
