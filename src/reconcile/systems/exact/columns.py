@@ -66,9 +66,10 @@ def typed_column(raw: pl.Series, kind: FieldType, *, strip: bool = False) -> pl.
     present = v.is_not_null()
     fast: pl.Expr | None
     if kind in ("date", "datetime"):
-        fast = _moment(v, kind) if dtype == pl.String else None
+        fast = None
         if dtype == pl.String:
             present = (v != "").fill_null(False)
+            fast = _moment(v, kind, iso=bool((~raw.str.contains(_WALL) & (raw != "")).any()))
         elif dtype != pl.Object:  # no text, so nothing to read; mixed kinds are looked at one by one
             present = pl.repeat(False, pl.len())
     elif kind == "string":
@@ -133,8 +134,8 @@ def _bool(v: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
     return None
 
 
-def _moment(v: pl.Expr, kind: FieldType) -> pl.Expr:
-    """``/Date(ms)/`` or ISO 8601 text as a date or an aware UTC date-time; null where not sure.
+def _moment(v: pl.Expr, kind: FieldType, *, iso: bool) -> pl.Expr:
+    """``/Date(ms)/`` or (if ``iso``) ISO 8601 text as a date or an aware UTC date-time; null where not sure.
 
     Amsterdam's time is placed by Polars' time zone data from 1971 to 2037; earlier times (where time zone
     databases differ: some give Amsterdam Brussels' history), later ones (past the transitions Polars'
@@ -143,17 +144,21 @@ def _moment(v: pl.Expr, kind: FieldType) -> pl.Expr:
     """
     ms = v.str.extract(_WALL, 1).cast(pl.Int64, strict=False)
     wall = pl.from_epoch(ms, "ms").dt.cast_time_unit("us")
-    iso = v.str.extract_groups(_ISO)
-    day, time, fraction, zone = (iso.struct.field(name) for name in ("1", "2", "3", "4"))
-    naive = pl.concat_str(
-        day, pl.lit("T"), time.fill_null("00:00:00"), pl.lit("."), fraction.fill_null("").str.pad_end(6, "0")
-    )
-    local = naive.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)
-    offset = pl.when(zone == "Z").then(pl.lit("+00:00")).otherwise(zone)
-    aware = pl.concat_str(naive, offset).str.to_datetime(
-        "%Y-%m-%dT%H:%M:%S%.f%:z", time_unit="us", time_zone="UTC", strict=False
-    )
+    local = aware = zone = pl.repeat(None, pl.len())
+    if iso:
+        parts = v.str.extract_groups(_ISO)
+        day, time, fraction, zone = (parts.struct.field(name) for name in ("1", "2", "3", "4"))
+        naive = pl.concat_str(
+            day, pl.lit("T"), time.fill_null("00:00:00"), pl.lit("."), fraction.fill_null("").str.pad_end(6, "0")
+        )
+        local = naive.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)
+        offset = pl.when(zone == "Z").then(pl.lit("+00:00")).otherwise(zone)
+        aware = pl.concat_str(naive, offset).str.to_datetime(
+            "%Y-%m-%dT%H:%M:%S%.f%:z", time_unit="us", time_zone="UTC", strict=False
+        )
     if kind == "date":
+        if not iso:
+            return wall.dt.date()
         in_amsterdam = aware.dt.convert_time_zone(_ZONE)
         return (
             pl.when(ms.is_not_null())
@@ -163,7 +168,7 @@ def _moment(v: pl.Expr, kind: FieldType) -> pl.Expr:
             .when(aware.dt.year().is_between(1971, 2037))
             .then(in_amsterdam.dt.date())
         )
-    placed = pl.when(ms.is_not_null()).then(wall).otherwise(local)
+    placed = pl.when(ms.is_not_null()).then(wall).otherwise(local) if iso else wall
     placed = pl.when(placed.dt.year().is_between(1971, 2037)).then(placed)
     in_utc = placed.dt.replace_time_zone(_ZONE, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
-    return pl.when(zone.is_null()).then(in_utc).otherwise(aware)
+    return pl.when(zone.is_null()).then(in_utc).otherwise(aware) if iso else in_utc
