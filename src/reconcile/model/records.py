@@ -83,11 +83,7 @@ def _transposed(rows: Sequence[Any], wanted: set[str] | None) -> tuple[list[str]
     ``KeyError`` and all rows are looked at one by one.
     """
     first = rows[0] if rows and isinstance(rows[0], dict) else None
-    if first and (
-        all(name in first for name in wanted)
-        if wanted is not None
-        else all(isinstance(row, dict) and row.keys() == first.keys() for row in rows)
-    ):
+    if first and (all(name in first for name in wanted) if wanted is not None else _same_names(rows, first)):
         names = [name for name in first if wanted is None or name in wanted]
         try:
             return names, [list(map(itemgetter(name), rows)) for name in names]
@@ -95,6 +91,14 @@ def _transposed(rows: Sequence[Any], wanted: set[str] | None) -> tuple[list[str]
             pass
     names = list(dict.fromkeys(name for row in rows if row for name in row if wanted is None or name in wanted))
     return names, [[row.get(name) if row else None for row in rows] for name in names]
+
+
+def _same_names(rows: Sequence[Any], first: dict[str, Any]) -> bool:
+    """Whether every row is a dict with the names of ``first`` (compared in C, row after row)."""
+    try:
+        return all(map(first.keys().__eq__, map(dict.keys, rows)))
+    except TypeError:  # a row that is not a dict (None, where a record has no object)
+        return False
 
 
 def _put(out: dict[str, tuple[Sequence[Any], set[type]]], name: str, values: Sequence[Any], kinds: set[type]) -> None:
