@@ -17,7 +17,7 @@ common case has no per-value Python, and an ``Object`` column (mixed kinds) is c
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import polars as pl
@@ -204,17 +204,22 @@ def _expressions(dtype: pl.DataType, ftype: FieldType) -> tuple[pl.Expr, pl.Expr
     return fast.cast(DTYPES[ftype]), present
 
 
-class _NotA(Exception):
-    """The value at ``row`` is not its field's type."""
+class BadValue(Exception):
+    """The value at ``row`` of a column is not its field's type."""
 
     def __init__(self, row: int, value: Any) -> None:
         self.row, self.value = row, value
 
 
-def _cast_column(raw: pl.Series, ftype: FieldType, before: int | None = None) -> pl.Series:
-    """``raw`` cast to ``ftype`` (:data:`~reconcile.model.catalogue.DTYPES`) as :func:`cast_value` would.
+def cast_series(
+    raw: pl.Series, ftype: FieldType, before: int | None = None, slow: Callable[[Any], Any] | None = None
+) -> pl.Series:
+    """``raw`` cast to ``ftype`` (:data:`~reconcile.model.catalogue.DTYPES`) as ``slow`` would, value by value.
 
-    Raises :class:`_NotA` for the first value that is not of the type, if it comes before row ``before``.
+    The expressions settle the forms they know as :func:`cast_value` does; the values they leave to
+    ``slow`` (:func:`cast_value` unless a connector reads its wire's shapes its own way) go through
+    :func:`settle`. Raises :class:`BadValue` for the first value that is not of the type, if it comes
+    before row ``before``.
     """
     fast, present = _expressions(raw.dtype, ftype)
     frame = pl.DataFrame({"v": raw})
@@ -223,6 +228,22 @@ def _cast_column(raw: pl.Series, ftype: FieldType, before: int | None = None) ->
     out = frame.select(fast.alias("value"), present.alias("present"))
     typed = out["value"].alias(raw.name)
     unsure = out["present"] & typed.is_null()
+    return settle(raw, typed, unsure, ftype, slow or (lambda value: cast_value(value, ftype)), before)
+
+
+def settle(
+    raw: pl.Series,
+    typed: pl.Series,
+    unsure: pl.Series,
+    ftype: FieldType,
+    slow: Callable[[Any], Any],
+    before: int | None = None,
+) -> pl.Series:
+    """``typed`` (``raw`` cast by expressions) with the ``unsure`` rows cast by ``slow``, one value at a time.
+
+    ``slow`` raises ``ValueError`` (or ``TypeError``) for a value that is not of the type: the first such
+    value before row ``before``, or a whole number past 64 bits, is a :class:`BadValue`.
+    """
     if not unsure.any():
         return typed
     rows = unsure.arg_true().to_list()
@@ -231,15 +252,15 @@ def _cast_column(raw: pl.Series, ftype: FieldType, before: int | None = None) ->
         if before is not None and row >= before:
             break
         try:
-            cast.append(cast_value(value, ftype))
-        except ValueError:
-            raise _NotA(row, value) from None
+            cast.append(slow(value))
+        except (ValueError, TypeError, OverflowError):
+            raise BadValue(row, value) from None
     rows = rows[: len(cast)]
     try:
         patch = pl.Series(cast, dtype=DTYPES[ftype], strict=True)
     except (TypeError, OverflowError, pl.exceptions.PolarsError):  # a whole number past 64 bits
         row = next(r for r, c in zip(rows, cast, strict=True) if not _fits(c, ftype))
-        raise _NotA(row, raw[row]) from None
+        raise BadValue(row, raw[row]) from None
     return typed.scatter(rows, patch) if rows else typed
 
 
@@ -279,12 +300,12 @@ def _field(entity: Entity, f: Field, raw: pl.DataFrame, keys: pl.Series, where: 
         objects = source.is_null() & raw.select(pl.any_horizontal(pl.col(inner).is_not_null())).to_series()
         nested = objects.arg_true()[0] if objects.any() else None
     try:
-        typed = _cast_column(source.alias(f.name), f.type, before=nested)
-    except _NotA as failed:
-        raise _not_a(where, keys[failed.row], f, failed.value) from None
+        typed = cast_series(source.alias(f.name), f.type, before=nested)
+    except BadValue as failed:
+        raise bad_value(where, keys[failed.row], f, failed.value) from None
     if nested is not None:
         value = nest_record({n[len(f.name) + 1 :]: v for n in inner if (v := raw[n][nested]) is not None})
-        raise _not_a(where, keys[nested], f, value)
+        raise bad_value(where, keys[nested], f, value)
     return typed
 
 
@@ -293,7 +314,8 @@ def _column(raw: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Series:
     return raw[name] if name in raw.columns else pl.repeat(None, raw.height, dtype=dtype, eager=True).alias(name)
 
 
-def _not_a(where: str, key: str, f: Field, value: Any) -> ConfigError:
+def bad_value(where: str, key: str, f: Field, value: Any) -> ConfigError:
+    """The error for a value of record ``key`` that is not of field ``f``'s type, found in ``where``."""
     shown = json.dumps(value, default=str)
     return ConfigError(f"{where}: record {key}: {f.name} = {shown} is not {EXPECTED[f.type]}")
 

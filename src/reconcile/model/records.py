@@ -13,7 +13,7 @@ the records held.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
@@ -26,11 +26,15 @@ from reconcile.model.catalogue import Entity
 _KINDS: dict[type, pl.DataType] = {str: pl.String(), int: pl.Int64(), float: pl.Float64(), bool: pl.Boolean()}
 
 
-def records_frame(records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
-    """``records`` (nested JSON objects, or flat dicts with dotted names) as a raw frame (see the module docs)."""
+def records_frame(records: Sequence[Mapping[str, Any]], names: Collection[str] | None = None) -> pl.DataFrame:
+    """``records`` (nested JSON objects, or flat dicts with dotted names) as a raw frame (see the module docs).
+
+    ``names``, if given, are the only names taken from the top level of each record (the others, such as
+    OData's ``__metadata``, are not looked at).
+    """
     columns: dict[str, tuple[Sequence[Any], set[type]]] = {}
     with paused_gc():
-        _gather(records, "", columns)
+        _gather(records, "", columns, None if names is None else set(names))
         series = [column(name, values, kinds) for name, (values, kinds) in columns.items()]
     return pl.DataFrame(series) if series else pl.DataFrame(height=len(records))
 
@@ -49,9 +53,14 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _gather(rows: Sequence[Any], prefix: str, out: dict[str, tuple[Sequence[Any], set[type]]]) -> None:
-    """The columns of ``rows`` (objects, or None where a record has none) into ``out``, by dotted name."""
-    names, columns = _transposed(rows)
+def _gather(
+    rows: Sequence[Any], prefix: str, out: dict[str, tuple[Sequence[Any], set[type]]], wanted: set[str] | None = None
+) -> None:
+    """The columns of ``rows`` (objects, or None where a record has none) into ``out``, by dotted name.
+
+    ``wanted``: the only names to take, if given.
+    """
+    names, columns = _transposed(rows, wanted)
     for name, values in zip(names, columns, strict=True):
         dotted = f"{prefix}{name}"
         kinds = set(map(type, values))
@@ -65,16 +74,31 @@ def _gather(rows: Sequence[Any], prefix: str, out: dict[str, tuple[Sequence[Any]
         _gather(objects, f"{dotted}.", out)
 
 
-def _transposed(rows: Sequence[Any]) -> tuple[list[str], list[Sequence[Any]]]:
-    """The names in ``rows`` (in the order they first come) and each one's values, row for row."""
+def _transposed(rows: Sequence[Any], wanted: set[str] | None) -> tuple[list[str], list[Sequence[Any]]]:
+    """The names in ``rows`` (in the order they first come; only ``wanted`` ones, if given) and each one's
+    values, row for row.
+
+    When the first row has every name there is to take (all its names, the same in every row; or every
+    wanted one), each column is taken from all rows at once, in C; a row without one of them is met as a
+    ``KeyError`` and all rows are looked at one by one.
+    """
     first = rows[0] if rows and isinstance(rows[0], dict) else None
-    if first and all(isinstance(row, dict) and row.keys() == first.keys() for row in rows):
-        names = list(first)  # every row has the same names (the common case): transposed in C
-        if len(names) == 1:
-            return names, [[row[names[0]] for row in rows]]
-        return names, list(zip(*map(itemgetter(*names), rows), strict=True))
-    names = list(dict.fromkeys(name for row in rows if row for name in row))
+    if first and (all(name in first for name in wanted) if wanted is not None else _same_names(rows, first)):
+        names = [name for name in first if wanted is None or name in wanted]
+        try:
+            return names, [list(map(itemgetter(name), rows)) for name in names]
+        except (KeyError, TypeError, IndexError):
+            pass
+    names = list(dict.fromkeys(name for row in rows if row for name in row if wanted is None or name in wanted))
     return names, [[row.get(name) if row else None for row in rows] for name in names]
+
+
+def _same_names(rows: Sequence[Any], first: dict[str, Any]) -> bool:
+    """Whether every row is a dict with the names of ``first`` (compared in C, row after row)."""
+    try:
+        return all(map(first.keys().__eq__, map(dict.keys, rows)))
+    except TypeError:  # a row that is not a dict (None, where a record has no object)
+        return False
 
 
 def _put(out: dict[str, tuple[Sequence[Any], set[type]]], name: str, values: Sequence[Any], kinds: set[type]) -> None:

@@ -2,20 +2,25 @@
 
 A full read uses the bulk endpoint of an entity when it has one (1000 rows a page) and the regular endpoint
 otherwise (60 a page), with a ``$select`` of the catalogue's fields; the pages come through
-:class:`~reconcile.systems.exact.api.ExactApi`. Values come back typed: ``/Date(ms)/`` (Amsterdam
-wall-clock) becomes ``pl.Date`` or ``pl.Datetime(UTC)``, padded codes and country codes lose their spaces,
-guids are lower case, the key column is text.
+:class:`~reconcile.systems.exact.api.ExactApi`. The rows become a frame in bulk and are typed by expressions
+(:mod:`reconcile.systems.exact.columns`): ``/Date(ms)/`` (Amsterdam wall-clock) becomes ``pl.Date`` or
+``pl.Datetime(UTC)``, padded codes and country codes lose their spaces, guids are lower case, the key column
+is text. A value that is not of its field's type is a :class:`~reconcile.errors.ConfigError` naming the
+entity, the record and the field.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
-from reconcile.model.catalogue import DTYPES, Entity, Field
-from reconcile.systems.exact.api import ExactApi
-from reconcile.systems.exact.wire import CET, parse_date, parse_datetime
+from reconcile.model.casting import BadValue, bad_value, key_texts
+from reconcile.model.catalogue import Entity
+from reconcile.model.records import records_frame
+from reconcile.systems.exact.api import SYSTEM, ExactApi
+from reconcile.systems.exact.columns import typed_column
 
 
 class ExactReader:
@@ -31,46 +36,34 @@ class ExactReader:
         rows = self.api.get_all(path, params, what=f"reading {ent.name}")
         return self.frame(ent, rows)
 
-    def frame(self, ent: Entity, rows: list[dict[str, Any]]) -> pl.DataFrame:
+    def frame(self, ent: Entity, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
         """``rows`` as they came from Exact, as a frame typed as the catalogue says."""
+        return self.typed(ent, raw_frame(rows, ent.fields))
+
+    def typed(self, ent: Entity, raw: pl.DataFrame) -> pl.DataFrame:
+        """A raw frame of Exact's rows (:func:`raw_frame`), typed."""
         padded = set(ent.api.get("padded", []))
         columns: list[pl.Series] = []
         for name, fdef in ent.fields.items():
-            raw = [row.get(name) for row in rows]
-            series = _column(name, fdef, raw, strip=name in padded or fdef.format in ("country", "currency"))
-            if name == ent.key:
-                series = series.cast(pl.String)
-            columns.append(series)
-        return pl.DataFrame(columns)
+            source = raw[name] if name in raw.columns else pl.repeat(None, raw.height, dtype=pl.Null, eager=True)
+            strip = name in padded or fdef.format in ("country", "currency")
+            try:
+                series = typed_column(source.alias(name), fdef.type, strip=strip)
+            except BadValue as failed:
+                keys = key_texts(raw[ent.key]) if ent.key in raw.columns else None
+                key = keys[failed.row] if keys is not None and keys[failed.row] is not None else f"#{failed.row + 1}"
+                raise bad_value(f"{SYSTEM} {ent.name}", key, fdef, failed.value) from None
+            columns.append(series.cast(pl.String) if name == ent.key else series)
+        return pl.DataFrame(columns, height=raw.height) if columns else pl.DataFrame(height=raw.height)
 
 
-def _column(name: str, fdef: Field, raw: list[Any], *, strip: bool) -> pl.Series:
-    """One snapshot column from the raw JSON values, typed as the catalogue says."""
-    kind = fdef.type
-    dtype = DTYPES[kind]
-    if kind in ("date", "datetime"):
-        text = pl.Series(name, [v if isinstance(v, str) and v else None for v in raw], dtype=pl.String)
-        ms = text.str.extract(r"^/Date\((-?\d+)", 1).cast(pl.Int64)
-        if ms.null_count() != text.null_count():
-            # Not all /Date(ms)/: parse value by value (rare; ISO text from a proxy, say).
-            parse = parse_date if kind == "date" else parse_datetime
-            return pl.Series(name, [parse(v) for v in text.to_list()], dtype=dtype)
-        wall = pl.from_epoch(ms, "ms")
-        if kind == "date":
-            return wall.dt.date().alias(name)
-        zone = str(CET.key)
-        local = wall.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
-        return local.dt.convert_time_zone("UTC").alias(name)
-    if kind == "string":
-        values = [None if v is None else str(v) for v in raw]
-        if strip:
-            values = [None if v is None else v.strip() for v in values]
-        return pl.Series(name, values, dtype=dtype)
-    if kind == "guid":
-        return pl.Series(name, [None if v is None else str(v).lower() for v in raw], dtype=dtype)
-    if kind == "int":
-        # Int64 values may arrive as JSON strings (OData v2 writes Edm.Int64 so).
-        return pl.Series(name, [None if v is None or v == "" else int(v) for v in raw], dtype=dtype)
-    if kind == "float":
-        return pl.Series(name, [None if v is None or v == "" else float(v) for v in raw], dtype=dtype)
-    return pl.Series(name, [None if v is None else bool(v) for v in raw], dtype=dtype)
+def raw_frame(rows: Sequence[Mapping[str, Any]], names: Collection[str]) -> pl.DataFrame:
+    """The values of ``names`` in ``rows``, a column each, as JSON has them (see
+    :func:`~reconcile.model.records.records_frame`); an object stays a value, for the typing to refuse."""
+    raw = records_frame(rows, names=names)
+    nested = {name.split(".", 1)[0] for name in raw.columns if "." in name}
+    if not nested:
+        return raw
+    kept = raw.select(name for name in raw.columns if name.split(".", 1)[0] not in nested)
+    objects = [pl.Series(name, [row.get(name) for row in rows], dtype=pl.Object) for name in sorted(nested)]
+    return kept.with_columns(objects)

@@ -8,16 +8,18 @@ The rules, and what is not seen, are in :mod:`reconcile.systems.exact.connector`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import cast
 
 import polars as pl
 
+from reconcile.errors import RemoteError
+from reconcile.model.casting import BadValue
 from reconcile.model.catalogue import Entity
 from reconcile.model.clock import Clock
 from reconcile.systems.cache import Snapshot, SnapshotCache
-from reconcile.systems.exact.api import ExactApi
-from reconcile.systems.exact.reader import ExactReader
+from reconcile.systems.exact.api import SYSTEM, ExactApi
+from reconcile.systems.exact.columns import typed_column
+from reconcile.systems.exact.reader import ExactReader, raw_frame
 
 CACHE_MAX_AGE = 30 * 86400.0
 """How long ago a cached snapshot may have been read in full: well inside the two months ``sync/Deleted``
@@ -62,7 +64,7 @@ class ExactSync:
             cursor["source"] = _highest(self._sync_rows(source, 1, select="Timestamp"), 1)
         rows = self._sync_rows(ent, 1)
         cursor["timestamp"] = _highest(rows, 1)
-        frame = _merge(self.reader.frame(ent, []), self.reader.frame(ent, rows), ent.key, set())
+        frame = _merge(self.reader.frame(ent, []), self.reader.typed(ent, rows), ent.key, _NONE)
         self.cache.save(ent.name, Snapshot(frame, cursor, full_at))
         return frame
 
@@ -75,46 +77,67 @@ class ExactSync:
         """
         if source is not None:
             changed = self._sync_rows(source, cursor["source"], select="Timestamp")
-            if changed:
+            if changed.height:
                 cursor["source"] = _highest(changed, cursor["source"])
                 del cursor["timestamp"]
                 return None
         rows = self._sync_rows(ent, cursor["timestamp"])
         deleted = self._deleted_rows(cursor["deleted"])
         cursor["deleted"] = _highest(deleted, cursor["deleted"])
-        if source is not None and _keys_of_type(deleted, source):
+        if source is not None and _keys_of_type(deleted, source).len():
             del cursor["timestamp"]
             return None
         cursor["timestamp"] = _highest(rows, cursor["timestamp"])
-        return _merge(cached, self.reader.frame(ent, rows), ent.key, _keys_of_type(deleted, ent))
+        return _merge(cached, self.reader.typed(ent, rows), ent.key, _keys_of_type(deleted, ent))
 
-    def _sync_rows(self, ent: Entity, since: int, *, select: str | None = None) -> list[dict[str, Any]]:
-        """The records of ``ent`` changed or created after ``since`` (a ``Timestamp``), oldest first."""
-        params = {"$select": select or ",".join(["Timestamp", *ent.fields]), "$filter": f"Timestamp gt {since}L"}
-        return self.api.get_all(str(ent.api["sync"]), params, what=f"reading {ent.name} changed since {since}")
+    def _sync_rows(self, ent: Entity, since: int, *, select: str | None = None) -> pl.DataFrame:
+        """The records of ``ent`` changed or created after ``since`` (a ``Timestamp``), oldest first, as a raw
+        frame (:func:`~reconcile.model.records.records_frame`)."""
+        names = select or ",".join(["Timestamp", *ent.fields])
+        params = {"$select": names, "$filter": f"Timestamp gt {since}L"}
+        rows = self.api.get_all(str(ent.api["sync"]), params, what=f"reading {ent.name} changed since {since}")
+        return raw_frame(rows, names.split(","))
 
-    def _deleted_rows(self, since: int) -> list[dict[str, Any]]:
-        """The deletion log after ``since``: every entity type, oldest first."""
-        params = {"$select": "Timestamp,EntityKey,EntityType", "$filter": f"Timestamp gt {since}L"}
-        return self.api.get_all("sync/Deleted", params, what=f"reading the deletion log since {since}")
+    def _deleted_rows(self, since: int) -> pl.DataFrame:
+        """The deletion log after ``since``: every entity type, oldest first, as a raw frame."""
+        names = "Timestamp,EntityKey,EntityType"
+        params = {"$select": names, "$filter": f"Timestamp gt {since}L"}
+        rows = self.api.get_all("sync/Deleted", params, what=f"reading the deletion log since {since}")
+        return raw_frame(rows, names.split(","))
 
 
-def _highest(rows: Sequence[Mapping[str, Any]], floor: int) -> int:
-    """The highest ``Timestamp`` among ``rows`` (Int64 values may come as text), at least ``floor``."""
-    stamps = [int(r["Timestamp"]) for r in rows if r.get("Timestamp") not in (None, "")]
-    return max([floor, *stamps])
+_NONE = pl.Series("gone", [], dtype=pl.String)
 
 
-def _keys_of_type(deleted: Sequence[Mapping[str, Any]], ent: Entity) -> set[str]:
+def _ints(raw: pl.DataFrame, name: str) -> pl.Series:
+    """The column ``name`` of ``raw`` as whole numbers (Int64 values may come as text); nulls where none."""
+    if name not in raw.columns:
+        return pl.repeat(None, raw.height, dtype=pl.Int64, eager=True)
+    try:
+        return typed_column(raw[name], "int")
+    except BadValue as failed:
+        raise RemoteError(SYSTEM, f"{name} = {failed.value!r} is not a whole number") from None
+
+
+def _highest(raw: pl.DataFrame, floor: int) -> int:
+    """The highest ``Timestamp`` in a raw frame of rows, at least ``floor``."""
+    highest = _ints(raw, "Timestamp").max()
+    return floor if highest is None else max(floor, int(cast(int, highest)))
+
+
+def _keys_of_type(deleted: pl.DataFrame, ent: Entity) -> pl.Series:
     """The keys of ``ent``'s records in a stretch of the deletion log (lower case, as snapshots hold them)."""
+    if "EntityKey" not in deleted.columns:
+        return _NONE
     code = int(ent.api.get("deleted", -1))
-    return {str(r.get("EntityKey") or "").lower() for r in deleted if int(r.get("EntityType") or 0) == code}
+    keys = typed_column(deleted["EntityKey"], "guid").filter(_ints(deleted, "EntityType").fill_null(0) == code)
+    return keys.drop_nulls().unique().alias("gone")
 
 
-def _merge(cached: pl.DataFrame, changed: pl.DataFrame, key: str, gone: set[str]) -> pl.DataFrame:
+def _merge(cached: pl.DataFrame, changed: pl.DataFrame, key: str, gone: pl.Series) -> pl.DataFrame:
     """``cached`` with ``changed`` laid over it (the last version of a key wins) less ``gone``, by key."""
     merged = pl.concat([cached, changed]) if changed.height else cached
     merged = merged.unique(subset=[key], keep="last", maintain_order=True)
-    if gone:
-        merged = merged.filter(~pl.col(key).is_in(sorted(gone)))
+    if gone.len():
+        merged = merged.filter(~pl.col(key).is_in(gone.implode()))
     return merged.sort(key)

@@ -18,7 +18,7 @@ from reconcile.errors import RemoteError
 from reconcile.model.catalogue import Entity
 from reconcile.systems.cache import Snapshot, SnapshotCache
 from reconcile.systems.poweroffice.api import SYSTEM, PowerOfficeApi
-from reconcile.systems.poweroffice.wire import fold, json_of, problem_text, selects, to_frame
+from reconcile.systems.poweroffice.wire import fold, json_of, problem_text, to_frame
 
 
 class PowerOfficeReader:
@@ -31,22 +31,17 @@ class PowerOfficeReader:
 
     def read(self, ent: Entity) -> pl.DataFrame:
         """A full snapshot of ``ent``: one row per record, one column per catalogue field."""
-        if ent.api.get("split") and self.cache is not None:
-            return self.cached_lines(ent, self.cache)
-        return to_frame(ent, self.fetch(ent))
-
-    def fetch(self, ent: Entity) -> list[dict[str, Any]]:
-        """The records of ``ent`` as the API returns them (keys in the API's casing)."""
         api = ent.api
+        if api.get("split") and self.cache is not None:
+            return self.cached_lines(ent, self.cache)
         if api.get("split"):
-            return self.read_lines(ent)
+            frame = to_frame(ent, self.read_lines(ent))
+            self._remember(frame)
+            return frame
         if api.get("version") == 1:
-            return self.api.v1_list(ent)
-        records = self.api.v2_list(ent, str(api["path"]))
+            return to_frame(ent, self.api.v1_list(ent))
         wanted = {k.casefold(): v for k, v in dict(api.get("filter", {})).items()}
-        if wanted:
-            records = [r for r in records if selects(fold(r), wanted)]
-        return records
+        return to_frame(ent, self.api.v2_list(ent, str(api["path"])), keep=wanted)
 
     # ------------------------------------------------------------------------------------ order lines
 
@@ -54,7 +49,7 @@ class PowerOfficeReader:
         """The id of the order holding the line ``line_id``; the lines are read again when it is not known."""
         order_id = self._line_orders.get(line_id.lower())
         if order_id is None:
-            self.read_lines(ent)
+            self._remember(to_frame(ent, self.read_lines(ent)))
             order_id = self._line_orders.get(line_id.lower())
         return order_id
 
@@ -91,9 +86,18 @@ class PowerOfficeReader:
             item = dict(line)
             item["sesam_SalesOrderId"] = order_id
             item["sesam_LastChangedDateTimeOffset"] = stamp
-            self._line_orders[str(fold(item).get("id")).lower()] = order_id
             lines.append(item)
         return lines, None if stamp is None else str(stamp)
+
+    def _remember(self, frame: pl.DataFrame, *, anew: bool = True) -> None:
+        """Remember which order holds each line of a snapshot of lines; ``anew``: over what was known."""
+        ids = frame["Id"].cast(pl.String).str.to_lowercase().to_list()
+        found: dict[Any, Any] = dict(zip(ids, frame["sesam_SalesOrderId"].cast(pl.String).to_list(), strict=True))
+        found.pop(None, None)
+        if anew:
+            self._line_orders.update(found)
+        else:
+            self._line_orders = {**found, **self._line_orders}
 
     def cached_lines(self, ent: Entity, cache: SnapshotCache) -> pl.DataFrame:
         """Order lines from the cached snapshot, read again only for orders that are new or changed.
@@ -120,6 +124,7 @@ class PowerOfficeReader:
             lines, orders[key] = self.order_lines(ent, parent, order_id)
             fresh.extend(lines)
         frames = [to_frame(ent, fresh)]
+        self._remember(frames[0])
         if snapshot is not None and kept:
             frames.insert(0, snapshot.frame.filter(pl.col("sesam_SalesOrderId").is_in(kept)))
         position = {key: i for i, key in enumerate(orders)}
@@ -130,8 +135,7 @@ class PowerOfficeReader:
             .sort("__order", maintain_order=True)
             .drop("__order")
         )
-        for line_id, order_id in zip(frame["Id"].to_list(), frame["sesam_SalesOrderId"].to_list(), strict=True):
-            self._line_orders.setdefault(str(line_id).lower(), str(order_id))
+        self._remember(frame, anew=False)
         cursor = {"orders": {key: stamp for key, stamp in orders.items() if stamp is not None}}
         cache.save(ent.name, Snapshot(frame, cursor, full_at))
         return frame

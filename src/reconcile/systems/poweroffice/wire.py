@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 import polars as pl
 
-from reconcile.model.catalogue import DTYPES, Entity, Field
+from reconcile.model.casting import cast_series, fold_structs
+from reconcile.model.catalogue import Entity, Field
+from reconcile.model.records import records_frame
 from reconcile.model.values import cast_value
 
 _STAMP = re.compile(
@@ -76,61 +78,77 @@ def fold(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k.casefold(): fold(v) if isinstance(v, Mapping) else v for k, v in record.items()}
 
 
-def lookup(folded: Mapping[str, Any], dotted: str) -> Any:
-    """The value at a dotted path of a :func:`fold`-ed record, or ``None``."""
-    current: Any = folded
-    for part in dotted.split("."):
-        if not isinstance(current, Mapping):
-            return None
-        current = current.get(part.casefold())
-    return current
-
-
-def to_frame(entity: Entity, records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+def to_frame(
+    entity: Entity, records: Sequence[Mapping[str, Any]], keep: Mapping[str, Any] | None = None
+) -> pl.DataFrame:
     """One row per record, one column per catalogue field; dotted fields become struct columns.
 
-    The key is always text; a value that does not fit its field's type is null (and the rest of the record
-    is kept), since one odd value in a snapshot must not stop a run.
+    The records become a raw frame in bulk (:func:`~reconcile.model.records.records_frame`), its columns
+    found by name without regard to case and typed by expressions as :func:`convert` types a value; what
+    the expressions are not sure of goes through :func:`convert` itself, value by value. The key is always
+    text; a value that does not fit its field's type is null (and the rest of the record is kept), since one
+    odd value in a snapshot must not stop a run. ``keep``: only the records with these values (folded
+    names), as :func:`selects` says.
     """
-    folded = [fold(r) for r in records]
-    columns: dict[str, pl.Series] = {}
-    structs: dict[str, list[Field]] = {}
+    raw = records_frame(records)
+    folded = [name.casefold() for name in raw.columns]
+    if len(set(folded)) < len(folded):  # one name in two casings: each record as :func:`fold` reads it
+        raw = records_frame([fold(r) for r in records])
+    columns = dict(zip((name.casefold() for name in raw.columns), raw.columns, strict=True))
+    if keep:
+        raw = raw.filter(_selected(raw, columns, keep))
+    typed: list[pl.Series] = []
     for field in entity.fields.values():
-        if "." in field.name:
-            structs.setdefault(field.name.split(".", 1)[0], []).append(field)
-            continue
-        columns[field.name] = _series(field.name, field, [lookup(r, field.name) for r in folded], entity)
-    for name, fields in structs.items():
-        inner = {f.name.split(".", 1)[1]: _values(f, [lookup(r, f.name) for r in folded], entity) for f in fields}
-        dtype = pl.Struct({f.name.split(".", 1)[1]: DTYPES[f.type] for f in fields})
-        rows = [{key: values[i] for key, values in inner.items()} for i in range(len(folded))]
-        columns[name] = pl.Series(name, rows, dtype=dtype)
-    ordered: list[pl.Series] = []
-    seen: set[str] = set()
-    for field in entity.fields.values():
-        top = field.name.split(".", 1)[0]
-        if top not in seen:
-            seen.add(top)
-            ordered.append(columns[top])
-    return pl.DataFrame(ordered)
+        name = columns.get(field.name.casefold())
+        source = raw[name] if name is not None else pl.repeat(None, raw.height, dtype=pl.Null, eager=True)
+        series = _typed(source.alias(field.name), field)
+        typed.append(series.cast(pl.String) if field.name == entity.key else series)
+    return fold_structs(pl.DataFrame(typed, height=raw.height))
 
 
-def _values(field: Field, raw: list[Any], entity: Entity) -> list[Any]:
-    out: list[Any] = []
-    for value in raw:
+_FINER = r"^(\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6})[0-9]+"
+"""A time with more than six decimals (Go writes seven): the first six are all a datetime holds."""
+_BLANK = r"^[\s\x1c-\x1f]*$"
+"""Text that is nothing but spaces, as Python's ``str.strip`` sees spaces."""
+_SPACED = r"\s+(Z|[+-][0-9]{2}:?[0-9]{2})(\s*)$"
+"""An offset set off by a space (v1)."""
+
+
+def _typed(raw: pl.Series, field: Field) -> pl.Series:
+    """A raw column typed as :func:`convert` types each value (null where it cannot)."""
+    if raw.dtype == pl.String and field.type in ("date", "datetime"):
+        raw = raw.str.replace(_FINER, "${1}").str.replace(_SPACED, "${1}${2}")
+
+    def slow(value: Any) -> Any:
         try:
             converted = convert(value, field)
         except (ValueError, TypeError):
-            converted = None
-        if field.name == entity.key and converted is not None:
-            converted = str(converted)
-        out.append(converted)
-    return out
+            return None
+        if field.type == "int" and isinstance(converted, int) and not -(2**63) <= converted < 2**63:
+            return None
+        return converted
+
+    typed = cast_series(raw, field.type, slow=slow)
+    if field.type != "guid":
+        return typed
+    if raw.dtype == pl.String:  # a blank stands for no value
+        blank = pl.DataFrame({"v": typed, "raw": raw}).select(pl.when(~pl.col("raw").str.contains(_BLANK)).then("v"))
+        typed = blank.to_series().alias(raw.name)
+    return typed.str.to_lowercase()
 
 
-def _series(name: str, field: Field, raw: list[Any], entity: Entity) -> pl.Series:
-    dtype = pl.String() if name == entity.key else DTYPES[field.type]
-    return pl.Series(name, _values(field, raw, entity), dtype=dtype)
+def _selected(raw: pl.DataFrame, columns: Mapping[str, str], keep: Mapping[str, Any]) -> pl.Series:
+    """Which rows of ``raw`` have the values ``keep`` asks for (:func:`selects`: a missing bool is false)."""
+    chosen = pl.repeat(True, raw.height, eager=True)
+    for name, value in keep.items():
+        column = raw[columns[name]] if name in columns else pl.repeat(None, raw.height, dtype=pl.Null, eager=True)
+        if isinstance(value, bool) and column.dtype in (pl.Boolean, pl.Null):
+            have = column.cast(pl.Boolean).fill_null(False) == value
+        else:  # other kinds of values: as Python compares them
+            found = column.to_list()
+            have = pl.Series([(bool(v) if isinstance(value, bool) else v) == value for v in found], dtype=pl.Boolean)
+        chosen = chosen & have
+    return chosen
 
 
 # ----------------------------------------------------------------------------------------------- values out
