@@ -132,8 +132,12 @@ def links_now(folder: Path, db: sqlite3.Connection, flow: str) -> pl.DataFrame:
 
 def shadows_now(folder: Path, db: sqlite3.Connection, flow: str) -> pl.LazyFrame:
     """The flow's shadows now, wide, to be read for the pairs asked about."""
-    scanned = effective(scan_base(folder, db, flow), db, flow)
-    return scanned.select("mapping", "source_id", cs.starts_with(wide.VALUE, wide.KEPT))
+    return shadows_of(effective(scan_base(folder, db, flow), db, flow))
+
+
+def shadows_of(synced: wide.Frame) -> wide.Frame:
+    """The shadows of links with their shadows: mapping, source_id and the value and kept columns."""
+    return synced.select("mapping", "source_id", cs.starts_with(wide.VALUE, wide.KEPT))
 
 
 def effective(base: pl.LazyFrame, db: sqlite3.Connection, flow: str) -> pl.LazyFrame:

@@ -44,7 +44,6 @@ import polars as pl
 
 from reconcile.errors import StateError
 from reconcile.model.plan import Outcome
-from reconcile.model.shadows import KEPT, VALUE
 from reconcile.state import columns
 from reconcile.state.schema import create_schema
 
@@ -114,8 +113,8 @@ class StateStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             create_schema(self._db)
             self._synced: dict[str, pl.DataFrame] = {}
-            self._links: dict[str, pl.DataFrame] = {}
             """Each flow's links and shadows as read, until this store writes again."""
+            self._links: dict[str, pl.DataFrame] = {}  # each flow's links alone, read without their shadows
             self._files: dict[str, pl.DataFrame] = {}
             """The link file read last, by its name (a named file never changes)."""
             self._index: tuple[pl.DataFrame, columns.TargetIndex] | None = None
@@ -181,10 +180,10 @@ class StateStore:
 
     def links(self, flow: str) -> pl.DataFrame:
         """mapping, source_id, target_id of the flow's links (their shadows are not read)."""
-        if flow in self._synced:
-            return self._synced[flow].select("mapping", "source_id", "target_id")
         if flow not in self._links:
-            self._links[flow] = columns.links_now(self.folder, self._db, flow)
+            held = self._synced.get(flow)
+            read = columns.links_now(self.folder, self._db, flow) if held is None else held
+            self._links[flow] = read.select("mapping", "source_id", "target_id")
         return self._links[flow]
 
     def shadow_scan(self, flow: str) -> pl.LazyFrame:
@@ -192,10 +191,8 @@ class StateStore:
         return columns.shadows_now(self.folder, self._db, flow)
 
     def shadows(self, flow: str) -> pl.DataFrame:
-        """The flow's shadows, wide (:mod:`reconcile.model.shadows`): mapping, source_id, a value and a kept
-        column per property."""
-        frame = self.synced(flow)
-        return frame.select("mapping", "source_id", *(c for c in frame.columns if c.startswith((VALUE, KEPT))))
+        """The flow's shadows, wide (:mod:`reconcile.model.shadows`): mapping, source_id, value and kept columns."""
+        return columns.shadows_of(self.synced(flow))
 
     def record_agreement(
         self,
@@ -327,9 +324,7 @@ class StateStore:
     def run(self, run_id: str) -> dict[str, Any] | None:
         cursor = self._db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,))
         values = cursor.fetchone()
-        if values is None:
-            return None
-        return dict(zip([d[0] for d in cursor.description], values, strict=True))
+        return None if values is None else dict(zip([d[0] for d in cursor.description], values, strict=True))
 
     def record_counts(self, run_id: str, flow: str, counts: dict[tuple[str, str], int]) -> None:
         with self.transaction() as db:
