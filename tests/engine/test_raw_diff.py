@@ -18,6 +18,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reconcile.engine import diff
 from reconcile.engine.diff import diff_pairs
 from reconcile.engine.project import project_source, project_target
 from reconcile.model.catalogue import Entity, Field
@@ -125,11 +126,15 @@ def shadow_frame(shadows: list[dict[str, str | None] | None]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def decide(sources: pl.DataFrame, targets: pl.DataFrame, shadows: pl.DataFrame, *, raw: bool) -> tuple[Any, Any]:
+def decide(
+    sources: pl.DataFrame, targets: pl.DataFrame, shadows: pl.DataFrame, *, raw: bool, ordered: bool = False
+) -> tuple[Any, Any]:
     pairs = pl.DataFrame({"source_id": sources["Id"], "target_id": targets["Id"]})
     source = project_source(sources, MAPPING, ENTITY, ENTITY, raw=raw)
     target = project_target(targets, MAPPING, ENTITY, {}, raw=raw)
     differences, agreed = diff_pairs(pairs, source, target, shadows, MAPPING, ENTITY, ENTITY)
+    if ordered:  # the differences in the pairs' order; what is agreed is keyed by the source record
+        return differences.rows(), sorted(agreed.collect().rows(named=True), key=repr)
     return sorted(differences.rows(), key=repr), sorted(agreed.collect().rows(named=True), key=repr)
 
 
@@ -140,6 +145,24 @@ def test_the_raw_diff_decides_as_the_canonical_diff(pairs: list[tuple[dict[str, 
     targets = side([t for _, t, _ in pairs], "t")
     shadows = shadow_frame([b for _, _, b in pairs])
     assert decide(sources, targets, shadows, raw=True) == decide(sources, targets, shadows, raw=False)
+
+
+@EXAMPLES
+@given(PAIRS)
+def test_pairs_compared_a_few_at_a_time_decide_as_all_at_once(
+    pairs: list[tuple[dict[str, Any], dict[str, Any], Any]],
+) -> None:
+    """The diff gathers the values of a chunk of pairs at a time: chunks of two give what one chunk gives, in
+    the same order."""
+    sources = side([s for s, _, _ in pairs], "s")
+    targets = side([t for _, t, _ in pairs], "t")
+    shadows = shadow_frame([b for _, _, b in pairs])
+    whole = decide(sources, targets, shadows, raw=True, ordered=True)
+    default, diff.DIFF_CHUNK = diff.DIFF_CHUNK, 2
+    try:
+        assert decide(sources, targets, shadows, raw=True, ordered=True) == whole
+    finally:
+        diff.DIFF_CHUNK = default
 
 
 def test_values_equal_only_in_canonical_terms_are_in_sync_and_agreed_canonically() -> None:

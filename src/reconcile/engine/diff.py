@@ -80,11 +80,15 @@ def diff_pairs(
         return pl.DataFrame(schema=DECISION_SCHEMA), pl.LazyFrame(schema={"source_id": pl.Utf8})
     columns = [prop_col(p.target) for p in props]
     facts = _property_facts(mapping, source_entity, target_entity)
-    own = _side(source, "s", "source_id", props)
-    wide = pairs.join(own, on="source_id", how="inner").join(
-        _side(target, "t", "target_id", props), on="target_id", how="left"
+    own, other = _side(source, "s", "source_id", props), _side(target, "t", "target_id", props)
+    schema = {**own.schema, **other.schema}
+    # Where each pair's records are on each side: their values are gathered a chunk of pairs at a time, so that
+    # the values of every pair side by side are never held at once.
+    located = (
+        pairs.select("source_id", "target_id")
+        .join(own.select("source_id").with_row_index("s_at"), on="source_id", how="inner", maintain_order="left")
+        .join(other.select("target_id").with_row_index("t_at"), on="target_id", how="left", maintain_order="left")
     )
-    schema = wide.schema
     raw = {side: [raw_col(p.target) in frame.schema for p in props] for side, frame in (("s", source), ("t", target))}
 
     def canon(side: str, index: int) -> pl.Expr:
@@ -114,21 +118,28 @@ def diff_pairs(
             same = pl.col(f"s{column}").eq_missing(pl.col(f"t{column}"))
         else:
             same = exact(index)
-        quick.append(same.alias(f"q{column}"))
-    wide = wide.with_columns(quick)
+        quick.append(same)
     # Then the pairs where something may differ, made canonical and compared as the diff compares them.
-    noisy = (
-        wide.filter(~pl.all_horizontal(pl.col(f"q{c}") for c in columns))
-        .with_columns(
-            [exact(i).alias(f"same{c}") for i, c in enumerate(columns)]
-            + [canon(side, i).alias(f"{side}{c}") for i, c in enumerate(columns) for side in ("s", "t") if raw[side][i]]
+    made = [exact(i).alias(f"same{c}") for i, c in enumerate(columns)]
+    made += [canon(side, i).alias(f"{side}{c}") for i, c in enumerate(columns) for side in ("s", "t") if raw[side][i]]
+    keys = [
+        key(pl.col(f"{side}{c}"), fold, trim).alias(f"{side}k{c}")
+        for c, fold, trim in zip(columns, folds, trims, strict=True)
+        for side in ("s", "t")
+    ]
+    chunks = []
+    for start in range(0, max(located.height, 1), DIFF_CHUNK):
+        part = located.slice(start, DIFF_CHUNK)
+        wide = pl.concat(
+            [
+                part.select("source_id", "target_id"),
+                own.drop("source_id")[part.get_column("s_at")],
+                other.drop("target_id")[part.get_column("t_at")],
+            ],
+            how="horizontal",
         )
-        .with_columns(
-            key(pl.col(f"{side}{c}"), fold, trim).alias(f"{side}k{c}")
-            for c, fold, trim in zip(columns, folds, trims, strict=True)
-            for side in ("s", "t")
-        )
-    )
+        chunks.append(wide.filter(~pl.all_horizontal(quick)).with_columns(made).with_columns(keys))
+    noisy = pl.concat(chunks)
     # The shadows of those pairs alone: a lazy frame (the state's file) reads only their rows.
     bases = (
         shadows.lazy()
@@ -309,6 +320,10 @@ def diff_pairs(
         )
         frame = frame.with_columns(pl.when(skip).then(skipped).otherwise(pl.col("reason")).alias("reason"))
     return frame.select(list(DECISION_SCHEMA)), agreed
+
+
+DIFF_CHUNK = 250_000
+"""Pairs whose values are compared at once: a million pairs of 15 properties are four chunks, not one frame."""
 
 
 def _side(frame: pl.DataFrame, side: str, key: str, props: list[Property]) -> pl.DataFrame:
