@@ -102,7 +102,7 @@ def pairs_of_records(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], d
 
 
 PAIRS = st.lists(pairs_of_records(), min_size=1, max_size=6)
-EXAMPLES = settings(max_examples=int(os.environ.get("RECONCILE_EXAMPLES", "30")), deadline=None)
+EXAMPLES = settings(max_examples=int(os.environ.get("RECONCILE_EXAMPLES", "15")), deadline=None)
 
 
 def side(records: list[dict[str, Any]], prefix: str) -> pl.DataFrame:
