@@ -23,6 +23,7 @@ from polars.testing import assert_frame_equal
 from reconcile.errors import ConfigError
 from reconcile.model.catalogue import DTYPES, Entity, Field, FieldType
 from reconcile.systems.catalogues import builtin_catalogue
+from reconcile.systems.exact import columns
 from reconcile.systems.exact.reader import ExactReader
 from reconcile.systems.exact.wire import parse_date, parse_datetime
 
@@ -110,15 +111,20 @@ def pages(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 @FAST
-@given(pages())
-def test_a_page_is_typed_as_each_value_was(rows: list[dict[str, Any]]) -> None:
+@given(pages(), st.sampled_from([0, columns.FEW]))
+def test_a_page_is_typed_as_each_value_was(rows: list[dict[str, Any]], few: int) -> None:
+    """By the expressions (``few`` 0) or, for a page of a few records, value by value: the same frame."""
+    default, columns.FEW = columns.FEW, few
     try:
-        expected = _one_by_one(ENTITY, rows)
-    except (ValueError, TypeError, OverflowError):  # a value that is not its field's type (a year 0, say)
-        with pytest.raises(ConfigError, match=r"^exact Things: record ID-\d+: F"):
-            READER.frame(ENTITY, rows)
-        return
-    assert_frame_equal(READER.frame(ENTITY, rows), expected)
+        try:
+            expected = _one_by_one(ENTITY, rows)
+        except (ValueError, TypeError, OverflowError):  # a value that is not its field's type (a year 0, say)
+            with pytest.raises(ConfigError, match=r"^exact Things: record ID-\d+: F"):
+                READER.frame(ENTITY, rows)
+            return
+        assert_frame_equal(READER.frame(ENTITY, rows), expected)
+    finally:
+        columns.FEW = default
 
 
 def test_a_page_that_mixes_wall_clock_dates_iso_text_and_nulls() -> None:
