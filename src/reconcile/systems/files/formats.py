@@ -37,7 +37,7 @@ def load(path: Path, file_format: str) -> pl.DataFrame:
             return pl.DataFrame()
         if file_format == "csv":
             return pl.read_csv(path, infer_schema=False)
-        frame = pl.read_parquet(path)
+        frame = pl.read_parquet(path).rechunk()
         while structs := [n for n, t in frame.schema.items() if isinstance(t, pl.Struct)]:
             frame = frame.unnest(structs, separator=".")
         return frame
