@@ -173,14 +173,12 @@ def plan_mapping(
     if not matches.ambiguous.is_empty():
         parts.append(_ambiguous_rows(mapping, matches.ambiguous, s_labels, t_labels))
     if reviewing and not matches.merged.is_empty():
-        ids = matches.merged
-        proposed_source = canonical_values(
-            source.join(ids.select(pl.col("source_id").alias(ID)), on=ID, how="semi"), mapping, target_entity
-        )
-        proposed_target = canonical_values(
-            target.join(ids.select(pl.col("target_id").alias(ID)), on=ID, how="semi"), mapping, target_entity
-        )
-        parts.append(plan_links(mapping, ids, matches.rules, proposed_source, proposed_target, s_labels))
+        proposed = matches.merged
+        sides = [
+            canonical_values(side, mapping, target_entity, proposed[key])
+            for side, key in ((source, "source_id"), (target, "target_id"))
+        ]
+        parts.append(plan_links(mapping, proposed, matches.rules, sides[0], sides[1], s_labels))
 
     # Deletes: a linked record gone on one side.
     parts += plan_deletes(

@@ -49,7 +49,7 @@ def plan_creates(
         )
         rejects = plan_rows(base, mapping.name, Action.REJECT, reason, pl.lit(detail), structural=True)
         return pl.concat([*parts, rejects])
-    wanted = canonical_values(source.join(base, left_on=ID, right_on="source_id", how="semi"), mapping, target_entity)
+    wanted = canonical_values(source, mapping, target_entity, base["source_id"])
     entries: list[pl.Expr] = []
     for p in mapping.properties:
         field = target_entity.field_named(p.target)

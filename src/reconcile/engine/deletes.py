@@ -112,9 +112,7 @@ def _edited(
     now = (
         gone.select(*dict.fromkeys(("source_id", key)))
         .join(
-            canonical_values(
-                side.join(gone.select(pl.col(key).alias(ID)), on=ID, how="semi"), mapping, target_entity
-            ).select(pl.col(ID).alias(key), *columns),
+            canonical_values(side, mapping, target_entity, gone[key]).select(pl.col(ID).alias(key), *columns),
             on=key,
             how="inner",
         )

@@ -95,7 +95,7 @@ def diff_pairs(
         """A side's value of a property, canonical."""
         name = f"{side}{columns[index]}"
         if raw[side][index]:
-            return canonical_value(name, schema[name], props[index], target_entity)
+            return canonical_value(pl.col(name), schema[name], props[index], target_entity)
         return pl.col(name)
 
     folds = facts["folded"].to_list()

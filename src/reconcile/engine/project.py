@@ -100,8 +100,7 @@ def _project(
         elif raw:
             exprs.append(expr.alias(raw_col(prop.target)))
         else:
-            value = canonical_for(expr, dtype, target.field_named(prop.target), prop.type, written=True)
-            exprs.append(value.alias(prop_col(prop.target)))
+            exprs.append(canonical_value(expr, dtype, prop, target).alias(prop_col(prop.target)))
     for c, combination in enumerate(mapping.merge):
         for k, pair in enumerate(combination):
             expr, dtype = resolve(schema, pair[side])
@@ -166,17 +165,22 @@ def _translate_back(frame: pl.DataFrame, column: str, links: pl.DataFrame | None
     return joined.with_columns(translated.alias(column)).drop("source_id")
 
 
-def canonical_value(column: str, dtype: pl.DataType, prop: Property, target: Entity) -> pl.Expr:
-    """The canonical value of a property from its raw column ``column`` (of ``dtype``)."""
-    return canonical_for(pl.col(column), dtype, target.field_named(prop.target), prop.type, written=True)
+def canonical_value(value: pl.Expr, dtype: pl.DataType, prop: Property, target: Entity) -> pl.Expr:
+    """The canonical value of a property from its raw ``value`` (of ``dtype``), in the target's terms."""
+    return canonical_for(value, dtype, target.field_named(prop.target), prop.type, written=True)
 
 
-def canonical_values(frame: pl.DataFrame, mapping: Mapping, target: Entity) -> pl.DataFrame:
-    """``frame`` (a side projected ``raw``, or some of its rows) with each raw value made canonical, under
-    :func:`prop_col` as a projection without ``raw`` has it; a frame with no raw value is returned as it is."""
+def canonical_values(
+    frame: pl.DataFrame, mapping: Mapping, target: Entity, ids: pl.Series | None = None
+) -> pl.DataFrame:
+    """``frame`` (a side projected ``raw``) with each raw value made canonical, under :func:`prop_col` as a
+    projection without ``raw`` has it; only the records whose ids are in ``ids``, when given (most records of a
+    night need no canonical text). A frame with no raw value keeps its values as they are."""
+    if ids is not None:
+        frame = frame.join(ids.alias(ID).to_frame(), on=ID, how="semi")
     schema = frame.schema
     made = [
-        canonical_value(raw_col(p.target), schema[raw_col(p.target)], p, target).alias(prop_col(p.target))
+        canonical_value(pl.col(raw_col(p.target)), schema[raw_col(p.target)], p, target).alias(prop_col(p.target))
         for p in mapping.properties
         if raw_col(p.target) in schema
     ]
