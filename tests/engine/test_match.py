@@ -137,11 +137,12 @@ def test_match_records_reports_each_outcome() -> None:
     source = pl.DataFrame({"__id": ["1", "2", "3", "4", "5"], "m:0:0": ["a", "b", "b", None, "z"]})
     target = pl.DataFrame({"__id": ["t1", "t2", "t9", "tx"], "m:0:0": ["a", "b", "q", None]})
     found = match_records(source, target, links(("customers", "5", "t9"), ("customers", "8", "t8")), mapping)
-    assert found.linked.rows() == [("5", "t9")]
-    assert found.merged.rows() == [("1", "t1")]
+    # Each record that exists comes with its row in its side (source_id, target_id, s_at, t_at).
+    assert found.linked.rows() == [("5", "t9", 4, 2)]
+    assert found.merged.rows() == [("1", "t1", 0, 0)]
     assert sorted(found.ambiguous.rows()) == [("2", ["t2"]), ("3", ["t2"])]
-    assert found.unmatched["source_id"].to_list() == ["4"]
-    assert found.source_gone.rows() == [("8", "t8", False)]
+    assert found.unmatched.rows() == [("4", 3)]
+    assert found.source_gone.rows() == [("8", "t8", False, None)]
     assert found.target_gone.is_empty()
 
 

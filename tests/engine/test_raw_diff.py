@@ -196,6 +196,9 @@ def test_a_pair_that_differs_in_one_property_is_decided_on_that_one_alone() -> N
         shadow_frame([shadow, shadow]),
         raw=True,
     )
-    assert [(d[0], d[2], d[3], d[4], d[6]) for d in differences] == [("s0", "Orders", "1", "2", "to_source")]
+    named = [dict(zip(diff.DECISION_SCHEMA, d, strict=True)) for d in differences]
+    assert [(d["source_id"], d["property"], d["s"], d["t"], d["decision"]) for d in named] == [
+        ("s0", "Orders", "1", "2", "to_source")
+    ]
     kept = {row["source_id"]: {p for p in PROPS if row[kept_col(p)]} for row in agreed}
     assert kept == {"s0": set(PROPS) - {"Orders"}, "s1": set(PROPS)}

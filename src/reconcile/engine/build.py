@@ -20,12 +20,12 @@ from reconcile.engine.deletes import plan_deletes
 from reconcile.engine.diff import Decision, diff_pairs
 from reconcile.engine.fingerprint import fingerprints
 from reconcile.engine.labels import reference_labels
-from reconcile.engine.match import match_records
+from reconcile.engine.match import S_AT, T_AT, marked, match_records
 from reconcile.engine.order import mapping_order
 from reconcile.engine.project import ID, LABEL, canonical_values, project_source, project_target
 from reconcile.engine.propose import plan_links
 from reconcile.engine.refs import check_children, check_parents
-from reconcile.engine.rows import change, plan_rows
+from reconcile.engine.rows import change, labelled, plan_rows
 from reconcile.model import shadows as shadow_frames
 from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.model.flow import Flow, Mapping
@@ -105,7 +105,8 @@ def plan_mapping(
     props = [p.target for p in mapping.properties if p.source is not None]
     own_shadows = shadow_frames.of_mapping(shadow_frames.widen(shadows.lazy()), mapping.name, props)
     s_labels, t_labels = _labels(source, target)
-    moved = matches.moved.select("source_id", "target_id")
+    s_label, t_label = source.get_column(LABEL), target.get_column(LABEL)
+    moved = matches.moved.select("source_id", "target_id", S_AT, T_AT)
     # A mapping that asks first proposes what its merge rules match: no link, no sync, no create until then.
     reviewing = mapping.merge_mode == "review"
     merged = matches.merged.clear() if reviewing else matches.merged
@@ -137,20 +138,18 @@ def plan_mapping(
         if decision == Decision.SKIP:
             words = pl.col("property") + " (" + pl.col("reason").replace_strict(_SKIP_WORDS, default="") + ")"
             gathered.append(words.str.join(", ").alias("skipped"))
-        grouped = (
+        grouped = labelled(
             chosen.with_columns(change(pl.col("property"), where, old, new, pl.col("b")))
             .group_by("source_id", "target_id", maintain_order=True)
-            .agg(gathered)
-            .join(s_labels, on="source_id", how="left")
-            .with_columns(pl.col("s_label").alias("label"))
+            .agg(*gathered, pl.col(S_AT).first()),
+            s_label,
+            S_AT,
         )
         detail = pl.lit("not written: ") + pl.col("skipped") if decision == Decision.SKIP else None
         parts.append(plan_rows(grouped, mapping.name, action, pl.col("reason"), detail))
 
     if not matches.moved.is_empty():
-        shifted = matches.moved.join(s_labels, on="source_id", how="left").with_columns(
-            pl.col("s_label").alias("label")
-        )
+        shifted = labelled(matches.moved, s_label, S_AT)
         detail = (
             pl.lit("the link moves from source record ")
             + pl.col("from_source_id")
@@ -159,16 +158,15 @@ def plan_mapping(
         )
         parts.append(plan_rows(shifted, mapping.name, Action.MOVE_LINK, Reason.LINK_MOVED, detail))
 
-    noisy = pl.concat([unsettled.select("source_id"), moved.select("source_id")]).unique()
-    quiet = pairs.join(noisy, on="source_id", how="anti")
+    noisy = marked(source.height, pl.concat([unsettled.get_column(S_AT), moved.get_column(S_AT)]))
+    quiet = pairs.filter(~noisy.gather(pairs.get_column(S_AT)))
     if not quiet.is_empty():
-        quiet = quiet.join(s_labels, on="source_id", how="left").with_columns(pl.col("s_label").alias("label"))
-        parts.append(plan_rows(quiet, mapping.name, Action.IN_SYNC, Reason.IN_SYNC))
+        parts.append(plan_rows(labelled(quiet, s_label, S_AT), mapping.name, Action.IN_SYNC, Reason.IN_SYNC))
     agreed = agreed_wide.select(pl.lit(mapping.name).alias("mapping"), pl.all())
 
     # Creates: what matched nothing.
     if not matches.unmatched.is_empty():
-        parts.append(plan_creates(mapping, target_entity, source, matches.unmatched, s_labels, unlinked))
+        parts.append(plan_creates(mapping, target_entity, source, matches.unmatched, s_label, unlinked))
 
     if not matches.ambiguous.is_empty():
         parts.append(_ambiguous_rows(mapping, matches.ambiguous, s_labels, t_labels))
@@ -189,8 +187,8 @@ def plan_mapping(
         source,
         target,
         own_shadows,
-        s_labels,
-        t_labels,
+        s_label,
+        t_label,
     )
     rows = pl.concat(parts) if parts else empty_plan()
     merges = merged.select(pl.lit(mapping.name).alias("mapping"), "source_id", "target_id")

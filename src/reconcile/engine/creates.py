@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import polars as pl
 
+from reconcile.engine.match import S_AT
 from reconcile.engine.normalize import canonical_for, canonical_key, folded
 from reconcile.engine.paths import resolve
 from reconcile.engine.project import ID, canonical_values, prop_col
-from reconcile.engine.rows import change, plan_rows, row_lists
+from reconcile.engine.rows import change, labelled, plan_rows, row_lists
 from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping
-from reconcile.model.plan import CHANGE_DTYPE, PLAN_SCHEMA, Action, Reason
+from reconcile.model.plan import PLAN_SCHEMA, Action, Reason
 
 _IDS = {"source_id": pl.Utf8}
 
@@ -27,16 +28,15 @@ def plan_creates(
     target_entity: Entity,
     source: pl.DataFrame,
     unmatched: pl.DataFrame,
-    s_labels: pl.DataFrame,
+    s_label: pl.Series,
     unlinked: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Create rows (or rejects, where the target cannot take a create) for ``unmatched`` source ids.
+    """Create rows (or rejects, where the target cannot take a create) for ``unmatched`` source ids (source_id,
+    s_at: the record's row in ``source``, whose labels ``s_label`` are).
 
     ``unlinked`` holds the source ids unlinked on purpose: each is a ``differs`` row, not a create.
     """
-    base = unmatched.join(s_labels, on="source_id", how="left").with_columns(
-        pl.col("s_label").alias("label"), pl.lit(None, dtype=pl.Utf8).alias("target_id")
-    )
+    base = labelled(unmatched, s_label, S_AT).with_columns(pl.lit(None, dtype=pl.Utf8).alias("target_id"))
     parts: list[pl.DataFrame] = []
     if unlinked is not None and not unlinked.is_empty():
         kept = base.join(unlinked.select("source_id"), on="source_id", how="semi")
@@ -49,7 +49,7 @@ def plan_creates(
         )
         rejects = plan_rows(base, mapping.name, Action.REJECT, reason, pl.lit(detail), structural=True)
         return pl.concat([*parts, rejects])
-    wanted = canonical_values(source, mapping, target_entity, base["source_id"])
+    wanted = canonical_values(source[base.get_column(S_AT)], mapping, target_entity)
     entries: list[pl.Expr] = []
     for p in mapping.properties:
         field = target_entity.field_named(p.target)
@@ -69,9 +69,7 @@ def plan_creates(
             "source_id",
             row_lists(values, names).list.filter(pl.element().struct.field("new").is_not_null()).alias("changes"),
         )
-        base = base.join(values, on="source_id", how="left").with_columns(
-            pl.col("changes").fill_null(pl.lit([], dtype=pl.List(CHANGE_DTYPE)))
-        )
+        base = base.with_columns(values.get_column("changes"))
     unmapped = mapping.unmapped_required(target_entity)
     if unmapped:
         # No record of this mapping can be created until the flow maps these: one problem, shown once.

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from reconcile.engine.match import S_AT, T_AT
 from reconcile.engine.normalize import comparable, folded
-from reconcile.engine.project import ID, canonical_values, prop_col
-from reconcile.engine.rows import change, plan_rows
+from reconcile.engine.project import canonical_values, prop_col
+from reconcile.engine.rows import change, labelled, plan_rows
 from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping
 from reconcile.model.plan import CHANGE_DTYPE, Action, Reason
@@ -35,15 +36,19 @@ def plan_deletes(
     source: pl.DataFrame,
     target: pl.DataFrame,
     shadows: pl.DataFrame | pl.LazyFrame,
-    s_labels: pl.DataFrame,
-    t_labels: pl.DataFrame,
+    s_label: pl.Series,
+    t_label: pl.Series,
 ) -> list[pl.DataFrame]:
     """Delete rows of the links whose source record (``source_gone``) or target record (``target_gone``) is gone,
-    or conflict rows where the other side was edited since the last sync."""
+    or conflict rows where the other side was edited since the last sync.
+
+    Each record that still exists comes with its row in its projected side (t_at, s_at), where ``s_label`` and
+    ``t_label`` (the sides' labels, in their rows' order) name it.
+    """
     parts: list[pl.DataFrame] = []
     if not source_gone.is_empty():
-        gone = source_gone.join(t_labels, on="target_id", how="left").with_columns(pl.col("t_label").alias("label"))
-        edited = _edited(gone.filter(pl.col("target_exists")), target, "target_id", shadows, mapping, target_entity)
+        gone = labelled(source_gone, t_label, T_AT)
+        edited = _edited(gone.filter(pl.col("target_exists")), target, T_AT, shadows, mapping, target_entity)
         if not edited.is_empty():
             conflicts = gone.join(edited, on="source_id", how="inner")
             detail = pl.lit("deleted in the source; edited in the target since the last sync: ") + pl.col(
@@ -64,8 +69,8 @@ def plan_deletes(
             )
         )
     if not target_gone.is_empty():
-        gone = target_gone.join(s_labels, on="source_id", how="left").with_columns(pl.col("s_label").alias("label"))
-        edited = _edited(gone, source, "source_id", shadows, mapping, target_entity)
+        gone = labelled(target_gone, s_label, S_AT)
+        edited = _edited(gone, source, S_AT, shadows, mapping, target_entity)
         if not edited.is_empty():
             conflicts = gone.join(edited, on="source_id", how="inner")
             detail = pl.lit("deleted in the target; edited in the source since the last sync: ") + pl.col(
@@ -84,13 +89,13 @@ def plan_deletes(
 def _edited(
     gone: pl.DataFrame,
     side: pl.DataFrame,
-    key: str,
+    at: str,
     shadows: pl.DataFrame | pl.LazyFrame,
     mapping: Mapping,
     target_entity: Entity,
 ) -> pl.DataFrame:
-    """source_id, changes of the pairs in ``gone`` whose record on ``side`` (projected; ``key`` names the column
-    of ``gone`` holding its id) differs from its shadow. A pair never synced (no shadow) has no edits to lose.
+    """source_id, changes of the pairs in ``gone`` whose record on ``side`` (projected; ``at`` names the column
+    of ``gone`` holding its row there) differs from its shadow. A pair never synced (no shadow) has no edits to lose.
 
     A change says property, field (the property), and the values: ``old`` the target's, ``new`` the source's
     (null on the side that is gone), ``base`` the shadow.
@@ -110,11 +115,12 @@ def _edited(
         if p.source is not None and not p.ref and (f := target_entity.field_named(p.target)) and f.format == "email"
     ]
     now = (
-        gone.select(*dict.fromkeys(("source_id", key)))
-        .join(
-            canonical_values(side, mapping, target_entity, gone[key]).select(pl.col(ID).alias(key), *columns),
-            on=key,
-            how="inner",
+        pl.concat(
+            [
+                gone.select("source_id"),
+                canonical_values(side[gone.get_column(at)], mapping, target_entity).select(columns),
+            ],
+            how="horizontal",
         )
         .unpivot(index="source_id", on=columns, variable_name="property", value_name="value")
         .with_columns(pl.col("property").str.slice(len(prop_col(""))))
@@ -128,7 +134,7 @@ def _edited(
     fold = pl.col("property").is_in(emails)
     value = pl.when(fold).then(folded(pl.col("value"))).otherwise(comparable(pl.col("value")))
     base = pl.when(fold).then(folded(pl.col("base"))).otherwise(comparable(pl.col("base")))
-    target_side = key == "target_id"
+    target_side = at == T_AT
     nothing = pl.lit(None, dtype=pl.Utf8)
     return (
         now.filter(~value.eq_missing(base))

@@ -18,6 +18,7 @@ from enum import StrEnum
 
 import polars as pl
 
+from reconcile.engine.match import S_AT, T_AT
 from reconcile.engine.normalize import comparable, compare_type, folded
 from reconcile.engine.project import ID, MODIFIED, UNLINKED_PREFIX, canonical_value, prop_col, raw_col
 from reconcile.model.catalogue import Entity
@@ -44,6 +45,7 @@ SKIP_REASONS = (Reason.FORWARD_ONLY, Reason.BLANK_KEPT, Reason.READ_ONLY_FIELD, 
 DECISION_SCHEMA = {
     "source_id": pl.Utf8,
     "target_id": pl.Utf8,
+    S_AT: pl.get_index_type(),
     "property": pl.Utf8,
     "s": pl.Utf8,
     "t": pl.Utf8,
@@ -64,12 +66,13 @@ def diff_pairs(
 ) -> tuple[pl.DataFrame, pl.LazyFrame]:
     """Decide, for every linked pair and synced property, what to do: (differences, agreed).
 
-    ``pairs`` holds source_id, target_id; ``source`` and ``target`` are the projected sides, raw or canonical
-    (:func:`reconcile.engine.project.project_source`); ``shadows`` the wide shadows of this mapping (source_id
-    and a value and a kept column per property, :func:`reconcile.model.shadows.of_mapping`). The differences
-    are the (pair, property) decisions that are not in sync (:data:`DECISION_SCHEMA`); what is in sync is the
-    wide frame ``agreed`` (source_id, and per property its value and ``kept`` true where both sides agree,
-    null where they do not): the next shadows, lazy, since only a run that writes records them.
+    ``pairs`` holds source_id, target_id, and where the matching found them, the records' rows in the sides
+    (s_at, t_at: :class:`reconcile.engine.match.Matches`); ``source`` and ``target`` are the projected sides,
+    raw or canonical (:func:`reconcile.engine.project.project_source`); ``shadows`` the wide shadows of this
+    mapping (source_id and a value and a kept column per property, :func:`reconcile.model.shadows.of_mapping`).
+    The differences are the (pair, property) decisions that are not in sync (:data:`DECISION_SCHEMA`); what is
+    in sync is the wide frame ``agreed`` (source_id, and per property its value and ``kept`` true where both
+    sides agree, null where they do not): the next shadows, lazy, since only a run that writes records them.
 
     Most pairs of a night are in sync. Values both sides hold raw with one type compare as they are (equal
     values are equal canonical values); only the pairs where one may differ are made canonical, joined to
@@ -84,11 +87,7 @@ def diff_pairs(
     schema = {**own.schema, **other.schema}
     # Where each pair's records are on each side: their values are gathered a chunk of pairs at a time, so that
     # the values of every pair side by side are never held at once.
-    located = (
-        pairs.select("source_id", "target_id")
-        .join(own.select("source_id").with_row_index("s_at"), on="source_id", how="inner", maintain_order="left")
-        .join(other.select("target_id").with_row_index("t_at"), on="target_id", how="left", maintain_order="left")
-    )
+    located = _located(pairs, own, other)
     raw = {side: [raw_col(p.target) in frame.schema for p in props] for side, frame in (("s", source), ("t", target))}
 
     def canon(side: str, index: int) -> pl.Expr:
@@ -132,9 +131,9 @@ def diff_pairs(
         part = located.slice(start, DIFF_CHUNK)
         wide = pl.concat(
             [
-                part.select("source_id", "target_id"),
-                own.drop("source_id")[part.get_column("s_at")],
-                other.drop("target_id")[part.get_column("t_at")],
+                part.select("source_id", "target_id", S_AT),
+                own.drop("source_id")[part.get_column(S_AT)],
+                other.drop("target_id")[part.get_column(T_AT)],
             ],
             how="horizontal",
         )
@@ -154,9 +153,9 @@ def diff_pairs(
     noisy = noisy.join(bases, on="source_id", how="left")
     # Made from the pairs and the source as they are, not from ``wide``: a plan keeps no copy of every value.
     agreed = (
-        pairs.lazy()
-        .select("source_id")
-        .join(own.lazy(), on="source_id", how="inner")
+        located.lazy()
+        .select("source_id", S_AT)
+        .join(own.lazy().drop("source_id").with_row_index(S_AT), on=S_AT, how="inner")
         .join(noisy.lazy().select("source_id", *[f"same{c}" for c in columns]), on="source_id", how="left")
         .select(
             "source_id",
@@ -183,6 +182,7 @@ def diff_pairs(
             noisy.filter(~pl.col(f"same{column}")).select(
                 "source_id",
                 "target_id",
+                S_AT,
                 "s_modified",
                 "t_modified",
                 kept.alias("has_shadow"),
@@ -324,6 +324,17 @@ def diff_pairs(
 
 DIFF_CHUNK = 250_000
 """Pairs whose values are compared at once: a million pairs of 15 properties are four chunks, not one frame."""
+
+
+def _located(pairs: pl.DataFrame, own: pl.DataFrame, other: pl.DataFrame) -> pl.DataFrame:
+    """source_id, target_id, s_at, t_at of the pairs: their rows as the matching found them, else looked up."""
+    if S_AT in pairs.columns and T_AT in pairs.columns:
+        return pairs.select("source_id", "target_id", S_AT, T_AT)
+    return (
+        pairs.select("source_id", "target_id")
+        .join(own.select("source_id").with_row_index(S_AT), on="source_id", how="inner", maintain_order="left")
+        .join(other.select("target_id").with_row_index(T_AT), on="target_id", how="left", maintain_order="left")
+    )
 
 
 def _side(frame: pl.DataFrame, side: str, key: str, props: list[Property]) -> pl.DataFrame:

@@ -28,28 +28,31 @@ import polars as pl
 from reconcile.engine.project import ID, merge_col
 from reconcile.model.flow import Mapping
 
-_PAIR = {"source_id": pl.Utf8, "target_id": pl.Utf8}
+S_AT, T_AT = "s_at", "t_at"
+"""A record's row in the projected source and target frames."""
+_PAIR = {"source_id": pl.Utf8, "target_id": pl.Utf8, S_AT: pl.get_index_type(), T_AT: pl.get_index_type()}
 
 
 @dataclass(frozen=True)
 class Matches:
-    """The outcome of matching one mapping."""
+    """The outcome of matching one mapping. A record that exists comes with its row in the projected frame of
+    its side: ``s_at`` in the source's, ``t_at`` in the target's."""
 
     linked: pl.DataFrame
-    """source_id, target_id of stored links whose records both still exist."""
+    """source_id, target_id, s_at, t_at of stored links whose records both still exist."""
     merged: pl.DataFrame
-    """source_id, target_id of new links made by a merge rule in this run."""
+    """source_id, target_id, s_at, t_at of new links made by a merge rule in this run."""
     ambiguous: pl.DataFrame
     """source_id, candidates (list of target ids)."""
     unmatched: pl.DataFrame
-    """source_id of records to create."""
+    """source_id, s_at of records to create."""
     moved: pl.DataFrame
-    """source_id, target_id, from_source_id: stored links moving from a source record that is gone to a new one
-    that matches its target record by a merge rule."""
+    """source_id, target_id, s_at, t_at, from_source_id: stored links moving from a source record that is gone
+    to a new one that matches its target record by a merge rule."""
     source_gone: pl.DataFrame
-    """source_id, target_id of links whose source record is gone (target may be gone too: ``target_exists``)."""
+    """source_id, target_id, target_exists, t_at of links whose source record is gone (the target may be too)."""
     target_gone: pl.DataFrame
-    """source_id, target_id of links whose target record is gone while the source record exists."""
+    """source_id, target_id, s_at of links whose target record is gone while the source record exists."""
     rules: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"source_id": pl.Utf8, "rule": pl.Int64}))
     """source_id, rule: the position of the merge combination each pair of ``merged`` and ``moved`` matched by."""
 
@@ -68,55 +71,61 @@ def match_records(
     source records that match nothing by one.
     """
     links = links.select(pl.col("source_id").cast(pl.Utf8), pl.col("target_id").cast(pl.Utf8))
-    source_ids = source.select(pl.col(ID).alias("source_id"))
-    target_ids = target.select(pl.col(ID).alias("target_id"))
-    flagged = links.with_columns(
-        pl.col("source_id").is_in(source_ids["source_id"].implode()).alias("has_source"),
-        pl.col("target_id").is_in(target_ids["target_id"].implode()).alias("has_target"),
+    # Each link's records by their rows in the projected sides (null: gone): the ids are looked up once here,
+    # and the diff, the creates, the deletes and the labels take the rows by position.
+    located = links.join(
+        source.select(pl.col(ID).alias("source_id")).with_row_index(S_AT),
+        on="source_id",
+        how="left",
+        maintain_order="left",
+    ).join(
+        target.select(pl.col(ID).alias("target_id")).with_row_index(T_AT),
+        on="target_id",
+        how="left",
+        maintain_order="left",
     )
-    linked = flagged.filter(pl.col("has_source") & pl.col("has_target")).select("source_id", "target_id")
-    source_gone = flagged.filter(~pl.col("has_source")).select(
-        "source_id", "target_id", pl.col("has_target").alias("target_exists")
-    )
-    target_gone = flagged.filter(pl.col("has_source") & ~pl.col("has_target")).select("source_id", "target_id")
+    has_source, has_target = pl.col(S_AT).is_not_null(), pl.col(T_AT).is_not_null()
+    linked = located.filter(has_source & has_target)
+    source_gone = located.filter(~has_source).select("source_id", "target_id", has_target.alias("target_exists"), T_AT)
+    target_gone = located.filter(has_source & ~has_target).select("source_id", "target_id", S_AT)
     # Target records whose source record is gone may be claimed by a new source record (a changed key),
     # provided no other link holds them (a target shared by several links of a many-to-one mapping).
-    orphans = (
-        source_gone.filter(pl.col("target_exists") & pl.lit(not mapping.many_to_one))
-        .select("target_id", pl.col("source_id").alias("from_source_id"))
-        .filter(pl.len().over("target_id") == 1)
-        .join(linked.select("target_id"), on="target_id", how="anti")
+    orphans = source_gone.filter(pl.col("target_exists") & pl.lit(not mapping.many_to_one)).filter(
+        pl.len().over("target_id") == 1
+    )
+    orphans = orphans.filter(~marked(target.height, linked.get_column(T_AT)).gather(orphans.get_column(T_AT))).select(
+        "target_id", pl.col("source_id").alias("from_source_id")
     )
 
     # Only the ids and merge keys take part from here: filtering the whole projected frames would copy them.
     key_columns = [merge_col(c, k) for c, combination in enumerate(mapping.merge) for k in range(len(combination))]
-    source = source.select(ID, *key_columns)
-    target = target.select(ID, *key_columns)
-    open_sources = source.filter(~pl.col(ID).is_in(links["source_id"].implode()))
+    source = source.select(pl.col(ID), *key_columns).with_row_index(S_AT)
+    target = target.select(pl.col(ID), *key_columns).with_row_index(T_AT)
+    open_sources = source.filter(~marked(source.height, located.get_column(S_AT)))
     lone = open_sources.clear()
     if alone is not None and not alone.is_empty():
         lone = open_sources.filter(pl.col(ID).is_in(alone["source_id"].implode()))
         open_sources = open_sources.filter(~pl.col(ID).is_in(alone["source_id"].implode()))
-    held = links if orphans.is_empty() else links.join(orphans, on="target_id", how="anti")
-    open_targets = target if mapping.many_to_one else target.filter(~pl.col(ID).is_in(held["target_id"].implode()))
+    held = located if orphans.is_empty() else located.join(orphans, on="target_id", how="anti")
+    open_targets = target if mapping.many_to_one else target.filter(~marked(target.height, held.get_column(T_AT)))
     # A lookup's record serves every source record that names it: only a source's own candidates can clash.
     clash = pl.col("per_source") > 1 if mapping.many_to_one else (pl.col("per_source") > 1) | (pl.col("per_target") > 1)
     merged_parts: list[pl.DataFrame] = []
     ambiguous_parts: list[pl.DataFrame] = []
     for c, combination in enumerate(mapping.merge):
         keys = [merge_col(c, k) for k in range(len(combination))]
-        left = open_sources.select(pl.col(ID).alias("source_id"), *keys).drop_nulls(keys)
-        right = open_targets.select(pl.col(ID).alias("target_id"), *keys).drop_nulls(keys)
+        left = open_sources.select(pl.col(ID).alias("source_id"), S_AT, *keys).drop_nulls(keys)
+        right = open_targets.select(pl.col(ID).alias("target_id"), T_AT, *keys).drop_nulls(keys)
         if left.is_empty() or right.is_empty():
             continue
-        pairs = left.join(right, on=keys, how="inner").select("source_id", "target_id")
+        pairs = left.join(right, on=keys, how="inner").select(*_PAIR)
         if apart is not None and not apart.is_empty():
             pairs = pairs.join(apart.select("source_id", "target_id"), on=["source_id", "target_id"], how="anti")
         pairs = pairs.with_columns(
-            pl.len().over("source_id").alias("per_source"),
-            pl.len().over("target_id").alias("per_target"),
+            pl.len().over(S_AT).alias("per_source"),
+            pl.len().over(T_AT).alias("per_target"),
         )
-        merged = pairs.filter(~clash).select("source_id", "target_id", pl.lit(c, dtype=pl.Int64).alias("rule"))
+        merged = pairs.filter(~clash).select(*_PAIR, pl.lit(c, dtype=pl.Int64).alias("rule"))
         ambiguous = (
             pairs.filter(clash)
             .group_by("source_id", maintain_order=True)
@@ -124,10 +133,10 @@ def match_records(
         )
         merged_parts.append(merged)
         ambiguous_parts.append(ambiguous)
-        done = pl.concat([merged["source_id"], ambiguous["source_id"]])
-        open_sources = open_sources.filter(~pl.col(ID).is_in(done.implode()))
+        done = pairs.get_column(S_AT)  # merged or ambiguous
+        open_sources = open_sources.filter(~pl.col(S_AT).is_in(done.implode()))
         if not mapping.many_to_one:
-            open_targets = open_targets.filter(~pl.col(ID).is_in(merged["target_id"].implode()))
+            open_targets = open_targets.filter(~pl.col(T_AT).is_in(merged[T_AT].implode()))
 
     claimed = pl.concat(merged_parts) if merged_parts else pl.DataFrame(schema={**_PAIR, "rule": pl.Int64})
     moved = claimed.join(orphans, on="target_id", how="inner").drop("rule")
@@ -142,9 +151,14 @@ def match_records(
         linked=linked,
         merged=merged_all,
         ambiguous=ambiguous_all,
-        unmatched=pl.concat([open_sources, lone]).select(pl.col(ID).alias("source_id")),
+        unmatched=pl.concat([open_sources, lone]).select(pl.col(ID).alias("source_id"), S_AT),
         moved=moved,
         source_gone=source_gone,
         target_gone=target_gone,
         rules=claimed.select("source_id", "rule"),
     )
+
+
+def marked(height: int, rows: pl.Series) -> pl.Series:
+    """A mask of ``height`` rows (a side's records), true at the positions ``rows`` holds (nulls ignored)."""
+    return pl.repeat(False, height, dtype=pl.Boolean, eager=True).scatter(rows.drop_nulls(), True)

@@ -61,6 +61,12 @@ def plan_rows(
     return frame.select([expr.cast(PLAN_SCHEMA[name]).alias(name) for name, expr in columns.items()])
 
 
+def labelled(frame: pl.DataFrame, labels: pl.Series, at: str) -> pl.DataFrame:
+    """``frame`` with the ``label`` of each record: ``labels`` are a projected side's, in its rows' order, and the
+    column ``at`` of ``frame`` holds each record's row there (null: no label)."""
+    return frame.with_columns(labels.gather(frame.get_column(at)).alias("label"))
+
+
 def change(property_: pl.Expr, field: pl.Expr, old: pl.Expr, new: pl.Expr, base: pl.Expr) -> pl.Expr:
     """One entry of a row's ``changes``."""
     return pl.struct(
