@@ -136,6 +136,31 @@ def test_a_snapshot_that_cannot_be_kept_stops_the_run_before_its_plan_is_written
     assert not list(reports.glob("*/plan.json"))
 
 
+def test_a_run_writes_nothing_to_a_system_from_a_snapshot_it_could_not_keep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Snapshots are kept in a thread of their own while the plan is built: the run waits for them, and one that
+    failed stops it before the first write."""
+    import reconcile.app.snapshots as snapshots
+
+    flow = make_world(tmp_path)
+    real = snapshots.write_parquet
+
+    def full_at_orders(frame: pl.DataFrame, path: Path) -> None:
+        if path.name == "shop.Order.parquet":
+            raise OSError(28, "No space left on device", str(path))
+        real(frame, path)
+
+    monkeypatch.setattr(snapshots, "write_parquet", full_at_orders)
+    state, reports = tmp_path / "state", tmp_path / "reports"
+    result = runner.invoke(app, ["run", str(flow), "--state", str(state), "--report-dir", str(reports)])
+    assert isinstance(result.exception, OSError) and "No space left" in str(result.exception)
+    assert len(read(tmp_path, state, "ledger", "Account")) == 1  # the world's one account, nothing created
+    (folder,) = reports.iterdir()
+    assert not (folder / "plan.json").exists()
+    assert (folder / "snapshots" / "shop.Customer.parquet").exists()  # what could be kept was
+
+
 def test_the_snapshots_are_in_the_run_folder_when_the_plan_is(tmp_path: Path) -> None:
     flow = make_world(tmp_path)
     reports = tmp_path / "reports"

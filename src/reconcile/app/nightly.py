@@ -24,6 +24,7 @@ import polars as pl
 from reconcile.app.audit import ReviewReport, finish_review
 from reconcile.app.decide import Carried, Reviewed, carry_out
 from reconcile.app.locks import writer_locks
+from reconcile.app.outcome import flow_problems, questions, review_outcome, run_outcome
 from reconcile.app.progress import QuietReporter, Reporter
 from reconcile.app.recover import recover_pending
 from reconcile.app.snapshots import read_snapshots, readable_part, skipped_words
@@ -35,7 +36,7 @@ from reconcile.engine.guards import check_budget, check_first_sync, check_guards
 from reconcile.errors import ConfigError, GuardTripped, ReconcileError, SystemFailure
 from reconcile.model.clock import Clock, SystemClock
 from reconcile.model.flow import Flow
-from reconcile.model.plan import CHANGES, REVIEW, Action, Outcome, Status
+from reconcile.model.plan import CHANGES, Action, Outcome, Status
 from reconcile.report.runfolder import write_run_folder
 from reconcile.report.summary import counts_json, render_questions, render_summary
 from reconcile.state.locks import hold_systems
@@ -128,78 +129,6 @@ def open_systems(flows_dir: Path, settings: RunSettings) -> Systems:
     )
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-def reported_deletes(flow: Flow, plan: pl.DataFrame) -> pl.DataFrame:
-    """The deletes a run only reports (``delete = "report"``): a person decides what becomes of the record."""
-    reporting = [m.name for m in flow.mappings if m.delete == "report"]
-    return plan.filter(
-        (pl.col("action") == Action.DELETE.value)
-        & ~pl.col("both_gone")
-        & pl.col("mapping").is_in(reporting)
-        & pl.col("remembered").is_null()
-    )
-
-
-def questions(flow: Flow, plan: pl.DataFrame) -> pl.DataFrame:
-    """The rows that wait for a person's decision: neither settled earlier nor a problem of the flow itself."""
-    asked = plan.filter(pl.col("action").is_in(REVIEW) & pl.col("remembered").is_null() & ~pl.col("structural"))
-    return pl.concat([asked, reported_deletes(flow, plan)])
-
-
-def flow_problems(plan: pl.DataFrame) -> pl.DataFrame:
-    """mapping, reason, records, detail: the problems of the flow itself (one line each), not of single records."""
-    return (
-        plan.filter(pl.col("structural"))
-        .group_by("mapping", "reason", maintain_order=True)
-        .agg(pl.len().alias("records"), pl.col("detail").first())
-    )
-
-
-def _outcome(flow: Flow, plan: pl.DataFrame, dry_run: bool, applied: int, failed: int) -> tuple[Outcome, str, int]:
-    """(code, words, exit code) of a finished run. A reported delete waits for review: it is not "in sync"."""
-    review = questions(flow, plan).height
-    problems = flow_problems(plan).height
-    writes = plan.filter(pl.col("action").is_in(CHANGES) & pl.col("remembered").is_null()).height
-    waiting = f"{_n(review, 'row')} {'waits' if review == 1 else 'wait'} for review"
-    if problems:
-        waiting += f"; {_n(problems, 'problem')} of the flow itself (see the summary)"
-        review += problems
-    if dry_run:
-        return (Outcome.DRY_RUN, f"dry run, nothing written; {_n(writes, 'write')} planned, {waiting}", 0)
-    if failed:
-        return (Outcome.FAILED_WRITES, f"applied {_n(applied, 'write')}; {failed} failed and {waiting}", 1)
-    if review:
-        return (Outcome.REVIEW, f"applied {_n(applied, 'write')}; {waiting}", 1)
-    differs = plan.filter(pl.col("action") == Action.DIFFERS.value).height
-    # A difference left unwritten on purpose is said, never passed off as in sync.
-    unwritten = f"; {_n(differs, 'row')} {'differs' if differs == 1 else 'differ'} where nothing is written" * bool(
-        differs
-    )
-    if writes == 0:
-        return (Outcome.IN_SYNC, ("nothing to write" if differs else "in sync") + unwritten, 0)
-    return (Outcome.APPLIED, f"applied {_n(applied, 'write')}" + unwritten, 0)
-
-
-def _review_outcome(reviewed: ReviewReport) -> tuple[Outcome, str, int]:
-    """(code, words, exit code) of an applied review: a decision not carried out asks a person to look again."""
-    undone = reviewed.failed + reviewed.stale + reviewed.skipped
-    words = f"carried out {reviewed.decided - undone} of {_n(reviewed.decided, 'decision')}"
-    words += f" ({_n(reviewed.written, 'write')})"
-    for count, what in (
-        (reviewed.failed, "failed"),
-        (reviewed.skipped, "skipped"),
-        (reviewed.stale, "refused as stale (they are in the next plan)"),
-    ):
-        if count:
-            words += f"; {count} {what}"
-    if reviewed.failed:
-        return Outcome.FAILED_WRITES, words, 1
-    return (Outcome.REVIEW, words, 1) if undone else (Outcome.APPLIED, words, 0)
-
-
 def execute(flow_path: Path, settings: RunSettings) -> RunResult:
     """Run (or with ``dry_run``, plan) one flow end to end; returns what a caller prints and exits with."""
     started = settings.now()
@@ -283,6 +212,7 @@ def _execute(
         )
 
     plan = planned()
+    loaded.kept()  # no plan is written, and nothing applied, from a snapshot the run folder does not hold
     carried: Carried | None = None
     if settings.review is not None:
         carried = carry_out(settings.review.decisions, settings.review.stored, plan, flow, planned)
@@ -344,9 +274,9 @@ def _execute(
                 titles=(catalogues[flow.source].title, catalogues[flow.target].title),
             )
     asked = plan.rows.filter(pl.col("action") != Action.IN_SYNC.value)  # what the outcome and summary count
-    status, outcome, code = _outcome(flow, asked, settings.dry_run or tripped, applied, failed)
+    status, outcome, code = run_outcome(flow, asked, settings.dry_run or tripped, applied, failed)
     if reviewed is not None:
-        status, outcome, code = _review_outcome(reviewed)
+        status, outcome, code = review_outcome(reviewed)
     if skipped:
         status, outcome, code = Outcome.PARTIAL, f"{outcome}; {skipped_words(skipped)}", 4
     if tripped:

@@ -1,5 +1,10 @@
 """Load: every entity a flow touches, read once, checked, and kept as Parquet in the run folder.
 
+A snapshot is written to the run folder in a thread of its own while the run goes on (Polars lets go of the
+interpreter while it writes): the plan is built meanwhile, and the run waits for the snapshots
+(:meth:`Snapshots.kept`) before it writes its plan or anything to a system, so that no run acts on a snapshot
+it could not keep.
+
 A read that still fails after the connector's retries does not end the night: the entity is left out, and
 so is every mapping that needs it (:func:`skipped_mappings`); the rest of the flow runs, and the run ends
 saying what it skipped and why (exit 4). A mapping needs the entities it reads and writes, the mappings it
@@ -13,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping as MappingType
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +43,13 @@ class Snapshots:
     frames: dict[tuple[str, str], pl.DataFrame]
     failed: dict[tuple[str, str], SystemFailure] = field(default_factory=dict)
     """(system, entity) -> why it could not be read."""
+    keeping: tuple[Future[None], ...] = ()
+    """The snapshots' writes to the run folder, under way."""
+
+    def kept(self) -> None:
+        """Wait until every snapshot is in the run folder; raises what stopped one from being written."""
+        for write in self.keeping:
+            write.result()
 
 
 def read_snapshots(flow: Flow, systems: Systems, folder: Path, reporter: Reporter) -> Snapshots:
@@ -55,6 +68,8 @@ def read_snapshots(flow: Flow, systems: Systems, folder: Path, reporter: Reporte
     frames: dict[tuple[str, str], pl.DataFrame] = {}
     failed: dict[tuple[str, str], SystemFailure] = {}
     folder.mkdir(parents=True, exist_ok=True)
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshots")
+    keeping: list[Future[None]] = []
     for system, name in wanted:
         if (system, name) in failed:
             continue
@@ -74,9 +89,10 @@ def read_snapshots(flow: Flow, systems: Systems, folder: Path, reporter: Reporte
             continue
         reporter.loaded(system, name, frame.height)
         frames[(system, name)] = frame
-        write_parquet(frame, folder / f"{system}.{name.replace(' ', '_')}.parquet")
+        keeping.append(writer.submit(write_parquet, frame, folder / f"{system}.{name.replace(' ', '_')}.parquet"))
         log.info("read %s %s: %d records", system, name, frame.height)
-    return Snapshots(frames, failed)
+    writer.shutdown(wait=False)  # the writes under way go on
+    return Snapshots(frames, failed, tuple(keeping))
 
 
 def _system_is_down(exc: SystemFailure) -> bool:
