@@ -26,7 +26,10 @@ the entities and fields) plus a connection part::
     ...
 
 An entity may override ``records`` and ``paging``. A company that exchanges files says ``kind = "files"``
-with ``folder`` and ``format`` (json, csv, parquet) instead.
+with ``folder`` and ``format`` (json, csv, parquet) instead, and for CSV and JSON files as people send them
+``separator`` (CSV only: one ASCII character, ``","`` unless given), ``encoding`` (a text encoding Python
+knows, ``"utf-8"`` unless given) and ``bom`` (whether a new file starts with a byte-order mark; unless
+given, only a ``utf-8-sig``, ``utf-16`` or ``utf-32`` one does) (:class:`~reconcile.model.systemfile.TextSettings`).
 
 The file is checked once, in two steps, as every configuration file is (:mod:`reconcile.config.schema`):
 the schema (:class:`SystemFileSchema`) checks each key, each ``type``-tagged table (auth, paging) read as the
@@ -40,7 +43,8 @@ since a company's real URL and secrets do not belong in git. For each key: the c
 ``[<system>]`` table, then the system file, then the defaults. The connections table may hold ``base_url``,
 ``timeout``, ``limits``, ``auth`` (a whole table, replacing the system file's), the secret names
 ``token_env``, ``key_env``, ``username_env``, ``password_env`` (replacing that one key of the system file's
-auth), and for a file system ``folder`` and ``format`` (:class:`RestOverride`, :class:`FilesOverride`). The
+auth), and for a file system ``folder``, ``format``, ``separator``, ``encoding`` and ``bom`` (:class:`RestOverride`,
+:class:`FilesOverride`). The
 shape of the API (paths, paging, verbs, bulk endpoints) stays in the system file. A REST system with no table
 in the connections file is its local sandbox, whatever ``base_url`` the system file names; a files system is
 the ``folder`` its system file names, and its sandbox copy only when it names none.
@@ -49,6 +53,7 @@ the ``folder`` its system file names, and its sandbox copy only when it names no
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -65,7 +70,7 @@ from reconcile.errors import ConfigError
 from reconcile.model.catalogue import Catalogue
 from reconcile.model.names import did_you_mean
 from reconcile.model.styles import SECRET_KEYS, Count, CursorPaging, EnvName, NoAuth, NoPaging, RecordsPath
-from reconcile.model.systemfile import FILE_FORMATS, KINDS, Connection, Kind, Limits, SystemFile
+from reconcile.model.systemfile import FILE_FORMATS, KINDS, Connection, Kind, Limits, SystemFile, TextSettings
 
 # ------------------------------------------------------------------------------------- the connection part
 
@@ -97,11 +102,59 @@ def _one_of(choices: tuple[str, ...], noun: str, plural: str) -> pydantic.Before
     )
 
 
+ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "utf-32", "latin-1", "cp1252", "iso-8859-15", "ascii")
+"""Encodings named in the words of a problem with ``encoding`` (any text encoding Python knows is valid)."""
+
+
+def _separator(value: Any) -> str:
+    shown = json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, str) or len(value) != 1:
+        size = f"is {len(value)} characters" if isinstance(value, str) else "is not text"
+        raise problem(f'{shown} {size}; the separator is one character, such as ";" or "\\t" (a tab)')
+    if not value.isascii() or value in '"\r\n':
+        raise problem(f"{shown} cannot split a CSV line; use an ASCII character other than a quote or a line break")
+    return value
+
+
+def _encoding(value: Any) -> str:
+    if not is_text(value):
+        raise problem(f"must be the name of a text encoding, such as {', '.join(ENCODINGS[:5])}")
+    try:
+        "".encode(value)  # a LookupError for a name Python does not know, and for codecs that are not text
+    except LookupError:
+        raise problem(
+            f'"{value}" is not a text encoding{did_you_mean(value, ENCODINGS)}; '
+            f"valid encodings are those Python knows, such as {', '.join(ENCODINGS)}"
+        ) from None
+    return str(value)
+
+
 Url = Annotated[str, pydantic.BeforeValidator(_url)]
 """An http:// or https:// URL, without a trailing slash."""
 Seconds = Annotated[float, must(_above_zero, "must be a number of seconds above 0")]
 Folder = Annotated[Path, pydantic.BeforeValidator(_folder)]
 FileFormat = Annotated[str, _one_of(FILE_FORMATS, "a file format", "formats")]
+Separator = Annotated[str, pydantic.BeforeValidator(_separator)]
+Encoding = Annotated[str, pydantic.BeforeValidator(_encoding)]
+TEXT_KEYS = ("separator", "encoding", "bom")
+"""The keys of a files system that say how its files are written as text."""
+
+
+def text_settings(table: pydantic.BaseModel, text: TextSettings) -> TextSettings:
+    """``text`` with the separator, encoding and bom that ``table`` gives."""
+    given = {key: getattr(table, key) for key in TEXT_KEYS if getattr(table, key) is not None}
+    return dataclasses.replace(text, **given)
+
+
+def text_problems(table: pydantic.BaseModel, file_format: str, at: str) -> list[str]:
+    """The text keys ``table`` gives that a file of ``file_format`` has no use for, a line each (``at`` + key)."""
+    takes = {"csv": TEXT_KEYS, "json": ("encoding", "bom")}.get(file_format, ())
+    wrong = [key for key in TEXT_KEYS if getattr(table, key) is not None and key not in takes]
+    for_what = {"separator": 'format = "csv"'}
+    return [
+        f'{at}{key}: only for {for_what.get(key, "CSV and JSON files")}; this system\'s format is "{file_format}"'
+        for key in wrong
+    ]
 
 
 class LimitsSchema(Schema):
@@ -135,10 +188,14 @@ class SystemFileSchema(CatalogueSchema):
     limits: LimitsSchema | None = None
     folder: Folder | None = None
     format: FileFormat = "json"
+    separator: Separator | None = None
+    encoding: Encoding | None = None
+    bom: bool | None = None
 
     def to_connection(self) -> Connection:
         if self.kind == "files":
-            return Connection(kind="files", folder=self.folder, format=self.format)
+            text = text_settings(self, TextSettings())
+            return Connection(kind="files", folder=self.folder, format=self.format, text=text)
         return Connection(
             kind="rest",
             base_url=self.base_url,
@@ -154,6 +211,8 @@ class SystemFileSchema(CatalogueSchema):
         other: Kind = "files" if self.kind == "rest" else "rest"
         only = f'only for a system of kind = "{other}"; this one is kind = "{self.kind}"'
         problems = [f"{where}: {key}: {only}" for key in KIND_KEYS[other] if key in self.model_fields_set]
+        if self.kind == "files":
+            problems += text_problems(self, self.format, f"{where}: ")
         for name, entity in self.entities.items():
             at = f"{where}: entities.{name}"
             if self.kind == "files":
@@ -245,17 +304,26 @@ class FilesOverride(OverrideSchema):
 
     folder: Folder | None = None
     format: FileFormat | None = None
+    separator: Separator | None = None
+    encoding: Encoding | None = None
+    bom: bool | None = None
+
+    def problems(self, connection: Connection, where: str) -> list[str]:
+        return text_problems(self, self.format or connection.format, f"{where}.")
 
     def over(self, connection: Connection) -> Connection:
         return dataclasses.replace(
-            connection, folder=self.folder or connection.folder, format=self.format or connection.format
+            connection,
+            folder=self.folder or connection.folder,
+            format=self.format or connection.format,
+            text=text_settings(self, connection.text),
         )
 
 
 OVERRIDES: Mapping[Kind, type[OverrideSchema]] = {"rest": RestOverride, "files": FilesOverride}
 KIND_KEYS: Mapping[Kind, tuple[str, ...]] = {
     "rest": ("base_url", "auth", "paging", "records", "timeout", "limits"),
-    "files": ("folder", "format"),
+    "files": ("folder", "format", *TEXT_KEYS),
 }
 """The top-level keys only a system of each kind may hold."""
 

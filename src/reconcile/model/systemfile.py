@@ -72,6 +72,22 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class TextSettings:
+    """How a files system's CSV and JSON files are read and made as text.
+
+    ``separator`` splits a CSV line's fields (one ASCII character); ``encoding`` is the files' encoding (a
+    Python codec name, checked by the config); ``bom`` says whether a new file starts with a byte-order mark
+    (None: as the encoding's codec writes one, which only ``utf-8-sig``, ``utf-16`` and ``utf-32`` do). A
+    file that starts with a byte-order mark is read in the encoding the mark says, and a file written back
+    keeps its mark (or its lack of one), its line endings, its separator and its encoding.
+    """
+
+    separator: str = ","
+    encoding: str = "utf-8"
+    bom: bool | None = None
+
+
+@dataclass(frozen=True)
 class Connection:
     """Where a system lives and how to log in: the system file's connection part, a deployment's on top."""
 
@@ -84,6 +100,7 @@ class Connection:
     limits: Limits = field(default_factory=Limits)
     folder: Path | None = None
     format: str = "json"
+    text: TextSettings = field(default_factory=TextSettings)
 
 
 @dataclass(frozen=True)

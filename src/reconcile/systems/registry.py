@@ -166,6 +166,8 @@ class Systems:
             folder or self.sandbox_copy(name),
             cast(FileFormat, spec.connection.format),
             write_once=True,
+            text=spec.connection.text,
+            source=spec.source,
         )
         return system, system.close
 

@@ -172,7 +172,8 @@ def test_a_csv_file_with_a_byte_order_mark_reads_and_writes(tmp_path: Path) -> N
     (row,) = fs.read("Customers").to_dicts()
     assert (row["Id"], row["Name"], row["Active"]) == ("1", "Siri", True)
     fs.write("Customers", [WriteOp(WriteKind.UPDATE, "u", key="1", values={"Name": "Siri H"})])
-    lines = path.read_text(encoding="utf-8").splitlines()
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfId,")  # the mark is kept
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("Id,Name,Active,") and lines[1].startswith("1,Siri H,ja,")
 
 

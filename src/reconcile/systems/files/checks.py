@@ -2,7 +2,8 @@
 
 A folder of files takes whatever it is given, so the catalogue is the only judge: read-only entities and
 fields, fields set only on create, required fields, values that are not their field's type, embedded
-records that are not creates. What fails is a :class:`Refused`, whose message is the failed result's error.
+records that are not creates, text the file's encoding cannot hold. What fails is a :class:`Refused`, whose
+message is the failed result's error.
 """
 
 from __future__ import annotations
@@ -63,3 +64,18 @@ def check_children(system: str, entity: Entity, child: Entity | None, op: WriteO
             check_create(system, child, values, filled_by_parent=entity.embedded.parent_field)
         except Refused as refused:
             raise Refused(f"{child.name} {number}: {refused}") from None
+
+
+def check_encodable(values: dict[str, Any], encoding: str, file: str) -> None:
+    """Refuse text values that a file in ``encoding`` cannot hold (a UTF encoding holds every one)."""
+    if encoding.startswith("utf"):
+        return
+    for name, value in values.items():
+        if isinstance(value, str):
+            try:
+                value.encode(encoding)
+            except UnicodeEncodeError as exc:
+                char = value[exc.start]
+                raise Refused(
+                    f'{name} = {value!r}: "{char}" cannot be written in {file}, whose encoding is {encoding}'
+                ) from None

@@ -3,8 +3,10 @@
 For companies that exchange files instead of offering an API, and for running the engine end to end on local
 data. ``Customers.json`` holds an array of objects (nested objects for dotted fields such as
 ``MailAddress.City``); ``Customers.csv`` and ``Customers.parquet`` hold one flat column per field, dotted
-fields named with their dotted name. A snapshot (:meth:`FileSystem.read`) casts every catalogue field to its
-type and folds dotted fields into structs; fields the catalogue does not know stay in the file untouched.
+fields named with their dotted name. A CSV or JSON file is text in the separator, encoding and byte-order
+mark the system file sets, and is written back as it was (:mod:`reconcile.systems.files.text`). A snapshot
+(:meth:`FileSystem.read`) casts every catalogue field to its type and folds dotted fields into structs;
+fields the catalogue does not know stay in the file untouched.
 
 **Missing data is not empty data.** A folder that is not there, or an entity file that is not in it, is a
 :class:`~reconcile.errors.ConfigError` naming it (and naming a file whose name differs only in case or in
@@ -39,10 +41,10 @@ from filelock import FileLock, Timeout
 from reconcile.atomic import write_atomically
 from reconcile.errors import ConfigError, SystemFailure
 from reconcile.model.catalogue import Catalogue, Entity
-from reconcile.model.systemfile import FILE_FORMATS
+from reconcile.model.systemfile import FILE_FORMATS, TextSettings
 from reconcile.model.values import as_utc, cast_value, is_blank, key_text, set_field
 from reconcile.systems.base import System, WriteKind, WriteOp, WriteResult
-from reconcile.systems.files.checks import Refused, cast_values, check_children, check_create
+from reconcile.systems.files.checks import Refused, cast_values, check_children, check_create, check_encodable
 from reconcile.systems.files.formats import dump
 from reconcile.systems.files.pending import PendingLog, digest
 from reconcile.systems.files.table import Table, load_table
@@ -61,16 +63,18 @@ FileFormat = Literal["json", "csv", "parquet"]
 
 
 def _dump(table: Table, entity: Entity, file_format: FileFormat, target: Path) -> None:
-    """Write ``table`` to ``target`` in ``file_format`` (the temporary file of an atomic replace)."""
+    """Write ``table`` to ``target`` in ``file_format`` and its style (the temporary file of an atomic replace)."""
     table.settle()
-    dump(table.frame, file_format, target)
+    dump(table.frame, file_format, target, table.style)
 
 
 class FileSystem(System):
     """A folder with one ``<Entity>.json``, ``.csv`` or ``.parquet`` file per entity of ``catalogue``.
 
     ``write_once`` keeps writes until :meth:`flush` (see the module docs); ``lock_timeout`` is how long a
-    run then waits for another run's writes to the same file.
+    run then waits for another run's writes to the same file. ``text`` says how CSV and JSON files are read
+    and made as text (separator, encoding, byte-order mark), and ``source`` names where it is set (the system
+    file), for messages.
     """
 
     def __init__(
@@ -83,6 +87,8 @@ class FileSystem(System):
         now: Callable[[], datetime] | None = None,
         write_once: bool = False,
         lock_timeout: float = LOCK_TIMEOUT,
+        text: TextSettings | None = None,
+        source: str = "",
     ) -> None:
         if format not in FILE_FORMATS:
             raise ConfigError(f'{name}: file format "{format}" is not valid; valid formats are json, csv, parquet')
@@ -92,6 +98,8 @@ class FileSystem(System):
         self.format: FileFormat = format
         self.write_once = write_once
         self.lock_timeout = lock_timeout
+        self.text = text or TextSettings()
+        self.source = source
         self._now = now or (lambda: datetime.now(UTC))
         self.batch_size = BATCH_SIZE
         """How many records a run writes per batch (see :data:`BATCH_SIZE`)."""
@@ -133,7 +141,7 @@ class FileSystem(System):
             if held is not None:
                 self._open[ent.name] = held
                 return held.snapshot()
-        table = load_table(path, self.format, ent)
+        table = self._load(path, ent)
         if log.exists():
             pending = log.read()
             if log.applies(pending, digest(path)):
@@ -242,7 +250,7 @@ class FileSystem(System):
                 ) from exc
         try:
             base = digest(path)
-            table = load_table(path, self.format, entity)
+            table = self._load(path, entity)
             table.snapshot()  # refuse to write over a file whose records do not read
             log = PendingLog(path)
             if log.exists():
@@ -262,6 +270,9 @@ class FileSystem(System):
         table.lock = lock
         return table
 
+    def _load(self, path: Path, entity: Entity) -> Table:
+        return load_table(path, self.format, entity, self.text, self.source)
+
     def _save(self, entity: Entity, table: Table) -> None:
         def write(tmp: Path) -> None:
             _dump(table, entity, self.format, tmp)
@@ -274,6 +285,10 @@ class FileSystem(System):
             write_atomically(table.path, write, mode=None if table.path.exists() else SHARED)
         except OSError as exc:
             raise SystemFailure(self.name, f"cannot write {table.path}: {exc.strerror or exc}") from exc
+        except UnicodeEncodeError as exc:  # refused record by record before; a last guard
+            raise SystemFailure(
+                self.name, f"cannot write {table.path}: {exc.object[exc.start]!r} is not in {exc.encoding}"
+            ) from exc
 
     def _apply(self, entity: Entity, op: WriteOp, touched: dict[str, Table], now: datetime) -> WriteResult:
         try:
@@ -312,6 +327,7 @@ class FileSystem(System):
         child_entity = self.entity(entity.embedded.entity) if op.children and entity.embedded else None
         check_children(self.name, entity, child_entity, op)
         table = self._table(entity, touched)
+        check_encodable(values, table.style.encoding, table.path.name)
         key = values.get(entity.key)
         if is_blank(key):
             key = table.new_key()
@@ -356,6 +372,7 @@ class FileSystem(System):
         table = self._existing(entity, op, touched)
         values = {k: v for k, v in op.values.items() if not (k == entity.key and key_text(v) == op.key)}
         values = cast_values(self.name, entity, values, create=False)
+        check_encodable(values, table.style.encoding, table.path.name)
         emptied = [n for n, v in values.items() if entity.fields[n].required and is_blank(v)]
         if emptied:
             raise Refused(f"required and cannot be emptied: {', '.join(emptied)}")

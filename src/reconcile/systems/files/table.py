@@ -21,12 +21,15 @@ from typing import Any
 import polars as pl
 from filelock import BaseFileLock
 
+from reconcile.errors import ConfigError
 from reconcile.model.casting import key_texts, snapshot, typed_columns
 from reconcile.model.catalogue import DTYPES, Entity
 from reconcile.model.records import column
+from reconcile.model.systemfile import TextSettings
 from reconcile.model.values import cast_value, json_value, set_field
-from reconcile.systems.files.formats import empty, load, stored
+from reconcile.systems.files.formats import empty, load_file, stored
 from reconcile.systems.files.pending import Pending, PendingLog
+from reconcile.systems.files.text import Style, header_problem
 
 
 @dataclass
@@ -36,7 +39,8 @@ class Table:
     ``keys`` are the records' keys as text, row for row; :attr:`live` the keys of the records not deleted,
     created ones among them, a set made the first time a write asks for it (a read never does). ``created``
     holds new records, ``updated`` the fields set on records of the frame, ``deleted`` the keys of records
-    of the frame deleted. ``changes`` are the changes not yet logged, ``log`` and ``lock`` the pending log
+    of the frame deleted. ``style`` is how the file is written back as text (its encoding, mark, line
+    endings and separator). ``changes`` are the changes not yet logged, ``log`` and ``lock`` the pending log
     and the lock of a table held open for writing.
     """
 
@@ -45,6 +49,7 @@ class Table:
     entity: Entity
     frame: pl.DataFrame
     keys: pl.Series
+    style: Style = field(default_factory=Style)
     next_int: int | None = None
     created: dict[str, dict[str, Any]] = field(default_factory=dict)
     updated: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -218,13 +223,22 @@ def _column(frame: pl.DataFrame, name: str) -> pl.Series:
     return pl.repeat(None, frame.height, dtype=pl.Null, eager=True).alias(name)
 
 
-def load_table(path: Path, file_format: str, entity: Entity) -> Table:
-    """The records of the file at ``path`` (none when there is no file); a ConfigError when it does not read."""
-    frame = load(path, file_format)
+def load_table(
+    path: Path, file_format: str, entity: Entity, settings: TextSettings | None = None, source: str = ""
+) -> Table:
+    """The records of the file at ``path`` (none when there is no file); a ConfigError when it does not read.
+
+    ``settings`` say how a CSV or JSON file is written as text, ``source`` where they are set (for messages).
+    A CSV file whose header has no column for the key is refused, the header and a likely separator named.
+    """
+    loaded = load_file(path, file_format, settings, source)
+    frame = loaded.frame
+    if file_format == "csv" and frame.columns and entity.key not in frame.columns:
+        raise ConfigError(header_problem(path, loaded.style, entity.key, source))
     if not frame.columns:
         frame = empty(entity, file_format).clear(frame.height)
     keys = key_texts(_column(frame, entity.key))
     if file_format == "parquet":  # its catalogue fields as they are written back: of their types
         typed = typed_columns(entity, frame, str(path), keys)
         frame = frame.with_columns(c for c in typed if c.name in frame.columns)
-    return Table(path, file_format, entity, frame, keys)
+    return Table(path, file_format, entity, frame, keys, style=loaded.style)
