@@ -18,6 +18,7 @@ from reconcile.cli.main import app
 from reconcile.config.catalogue import parse_catalogue
 from reconcile.config.flow import load_flow
 from reconcile.errors import RemoteError
+from reconcile.report.runfolder import write_parquet
 from reconcile.systems.files.connector import FileSystem
 from tests.cli.world import make_world, read
 
@@ -144,7 +145,7 @@ def test_a_run_writes_nothing_to_a_system_from_a_snapshot_it_could_not_keep(
     import reconcile.app.snapshots as snapshots
 
     flow = make_world(tmp_path)
-    real = snapshots.write_parquet
+    real = write_parquet
 
     def full_at_orders(frame: pl.DataFrame, path: Path) -> None:
         if path.name == "shop.Order.parquet":
