@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping as MappingType
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -74,9 +75,12 @@ def write_run_folder(
     the time the workbook took is logged (``-v``), apart from the rest of the run. ``counts`` are the plan's
     (:func:`~reconcile.report.summary.counts_json`), when the caller has them already.
     """
-    digest = plan_hash(plan.rows)
-    write_parquet(rows, report_dir / "plan.parquet")
-    write_parquet(plan.merges, report_dir / "merges.parquet")
+    # The plan's file is written while its hash is worked out: Polars lets go of the interpreter as it writes.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-folder") as writer:
+        written = writer.submit(write_parquet, rows, report_dir / "plan.parquet")
+        digest = plan_hash(plan.rows)
+        write_parquet(plan.merges, report_dir / "merges.parquet")
+        written.result()
     summary = {
         "run_id": run_id,
         "flow": flow.name,
