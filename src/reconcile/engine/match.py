@@ -109,7 +109,9 @@ def match_records(
     held = located if orphans.is_empty() else located.join(orphans, on="target_id", how="anti")
     open_targets = target if mapping.many_to_one else target.filter(~marked(target.height, held.get_column(T_AT)))
     # A lookup's record serves every source record that names it: only a source's own candidates can clash.
-    clash = pl.col("per_source") > 1 if mapping.many_to_one else (pl.col("per_source") > 1) | (pl.col("per_target") > 1)
+    clash = pl.col(S_AT).is_duplicated()
+    if not mapping.many_to_one:
+        clash = clash | pl.col(T_AT).is_duplicated()
     merged_parts: list[pl.DataFrame] = []
     ambiguous_parts: list[pl.DataFrame] = []
     for c, combination in enumerate(mapping.merge):
@@ -121,22 +123,20 @@ def match_records(
         pairs = left.join(right, on=keys, how="inner").select(*_PAIR)
         if apart is not None and not apart.is_empty():
             pairs = pairs.join(apart.select("source_id", "target_id"), on=["source_id", "target_id"], how="anti")
-        pairs = pairs.with_columns(
-            pl.len().over(S_AT).alias("per_source"),
-            pl.len().over(T_AT).alias("per_target"),
-        )
-        merged = pairs.filter(~clash).select(*_PAIR, pl.lit(c, dtype=pl.Int64).alias("rule"))
+        pairs = pairs.with_columns(clash.alias("clash"))
+        merged = pairs.filter(~pl.col("clash")).select(*_PAIR, pl.lit(c, dtype=pl.Int64).alias("rule"))
         ambiguous = (
-            pairs.filter(clash)
+            pairs.filter("clash")
             .group_by("source_id", maintain_order=True)
             .agg(pl.col("target_id").sort().alias("candidates"))
         )
         merged_parts.append(merged)
         ambiguous_parts.append(ambiguous)
-        done = pairs.get_column(S_AT)  # merged or ambiguous
-        open_sources = open_sources.filter(~pl.col(S_AT).is_in(done.implode()))
+        done = marked(source.height, pairs.get_column(S_AT))  # merged or ambiguous
+        open_sources = open_sources.filter(~done.gather(open_sources.get_column(S_AT)))
         if not mapping.many_to_one:
-            open_targets = open_targets.filter(~pl.col(T_AT).is_in(merged[T_AT].implode()))
+            linked_now = marked(target.height, merged.get_column(T_AT))
+            open_targets = open_targets.filter(~linked_now.gather(open_targets.get_column(T_AT)))
 
     claimed = pl.concat(merged_parts) if merged_parts else pl.DataFrame(schema={**_PAIR, "rule": pl.Int64})
     moved = claimed.join(orphans, on="target_id", how="inner").drop("rule")
