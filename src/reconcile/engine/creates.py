@@ -113,12 +113,19 @@ def check_unique(rows: pl.DataFrame, mapping: Mapping, entity: Entity, snapshot:
     def key(name: str) -> pl.Expr:
         return folded(canonical_for(*resolve(schema, name), entity.field_named(name), types.get(name, "string")))
 
+    # Each target record's key of each field, compared with the creates' first: only a record that holds one is
+    # named, so only those records' ids are made.
     held = pl.concat(
         [
-            snapshot.select(holder, pl.lit(name).alias("field"), key(name).alias("key"))
+            snapshot.lazy()
+            .select(pl.int_range(pl.len(), dtype=pl.get_index_type()).alias("at"), key(name).alias("key"))
+            .filter(pl.col("key").is_in(wanted.filter(pl.col("field") == name).get_column("key").implode()))
+            .with_columns(pl.lit(name).alias("field"))
+            .collect()
             for name in sorted(set(wanted["field"].to_list()))
         ]
-    ).drop_nulls()
+    )
+    held = held.with_columns(snapshot[held.get_column("at")].select(holder).get_column("holder")).drop_nulls()
     in_target = (
         wanted.join(held, on=["field", "key"], how="inner")
         .group_by("row_id", "field", "new", maintain_order=True)
