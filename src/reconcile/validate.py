@@ -67,7 +67,7 @@ def _schema(entity: Entity, fields: list[str], refs: set[str], required: set[str
 def _failures(rows: pl.DataFrame, entity: Entity, refs: set[str], creating: bool) -> pl.DataFrame:
     """row_id, problem: every reason the rows (all of one action) cannot be written to ``entity``."""
     values = rows.select("row_id", "changes").explode("changes").unnest("changes").filter(pl.col("field").is_not_null())
-    fields = sorted(set(values["field"].to_list()))
+    fields = sorted(values.get_column("field").unique().to_list())
     embedded = {entity.embedded.field} if entity.embedded else set()
     required = {f for f in entity.required_fields() if f != entity.key and f not in embedded} if creating else set()
     problems: list[pl.DataFrame] = []

@@ -122,7 +122,7 @@ def check_unique(rows: pl.DataFrame, mapping: Mapping, entity: Entity, snapshot:
             .filter(pl.col("key").is_in(wanted.filter(pl.col("field") == name).get_column("key").implode()))
             .with_columns(pl.lit(name).alias("field"))
             .collect()
-            for name in sorted(set(wanted["field"].to_list()))
+            for name in sorted(wanted.get_column("field").unique().to_list())
         ]
     )
     held = held.with_columns(snapshot[held.get_column("at")].select(holder).get_column("holder")).drop_nulls()

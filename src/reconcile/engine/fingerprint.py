@@ -60,6 +60,8 @@ def fingerprints(rows: pl.DataFrame) -> pl.Series:
     asked = rows.get_column("action") != Action.IN_SYNC.value
     texts = canonical_rows(rows.filter(asked)).to_list()
     digests = [hashlib.sha256(text.encode()).hexdigest()[:FINGERPRINT_LENGTH] for text in texts]
-    return pl.Series("fingerprint", [None] * rows.height, dtype=pl.Utf8).scatter(
-        asked.arg_true(), pl.Series(digests, dtype=pl.Utf8)
+    return (
+        pl.repeat(None, rows.height, dtype=pl.Utf8, eager=True)
+        .alias("fingerprint")
+        .scatter(asked.arg_true(), pl.Series(digests, dtype=pl.Utf8))
     )
