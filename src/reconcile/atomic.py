@@ -3,6 +3,11 @@
 Tokens, cached snapshots, a file system's entity files, the emulators' state and the connections file the
 sandbox writes all go through :func:`write_atomically`: the content is written to a temporary file in the
 same folder, flushed to disk, renamed over the target, and the rename itself is synced.
+
+A file that only makes work cheaper and is checked when read (a cached snapshot, which carries its own size
+and digest; the spent-calls document, taken as empty when it does not read) is written with
+``durable=False``: still atomic against a crash of the process, but not synced, since a power cut that
+loses it costs a full read, never a wrong one, and the syncs cost a run more than the file saves.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ PRIVATE = 0o600
 """The mode of a new file: state, tokens and snapshots hold personal data, so they are the user's alone."""
 
 
-def write_atomically(path: Path, write: Callable[[Path], object], *, mode: int | None = None) -> None:
+def write_atomically(
+    path: Path, write: Callable[[Path], object], *, mode: int | None = None, durable: bool = True
+) -> None:
     """Replace ``path`` with what ``write`` puts into the temporary file it is given.
 
     The file keeps the mode it had; a new file gets ``mode`` (:data:`PRIVATE` unless given). An explicit
-    ``mode`` also replaces the mode of an existing file.
+    ``mode`` also replaces the mode of an existing file. ``durable=False`` skips the syncs (see above).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -30,8 +37,9 @@ def write_atomically(path: Path, write: Callable[[Path], object], *, mode: int |
     tmp = Path(name)
     try:
         write(tmp)
-        with tmp.open("rb+") as handle:
-            os.fsync(handle.fileno())
+        if durable:
+            with tmp.open("rb+") as handle:
+                os.fsync(handle.fileno())
         if mode is None:
             mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else PRIVATE
         tmp.chmod(mode)
@@ -39,17 +47,18 @@ def write_atomically(path: Path, write: Callable[[Path], object], *, mode: int |
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _sync_folder(path.parent)
+    if durable:
+        _sync_folder(path.parent)
 
 
-def write_text_atomically(path: Path, text: str, *, mode: int | None = None) -> None:
+def write_text_atomically(path: Path, text: str, *, mode: int | None = None, durable: bool = True) -> None:
     """:func:`write_atomically` for text, in UTF-8."""
-    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), mode=mode)
+    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), mode=mode, durable=durable)
 
 
-def write_bytes_atomically(path: Path, data: bytes, *, mode: int | None = None) -> None:
+def write_bytes_atomically(path: Path, data: bytes, *, mode: int | None = None, durable: bool = True) -> None:
     """:func:`write_atomically` for bytes."""
-    write_atomically(path, lambda tmp: tmp.write_bytes(data), mode=mode)
+    write_atomically(path, lambda tmp: tmp.write_bytes(data), mode=mode, durable=durable)
 
 
 def _sync_folder(folder: Path) -> None:

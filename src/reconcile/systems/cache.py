@@ -141,7 +141,7 @@ class SnapshotCache:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             blob = _parquet_bytes(snapshot.frame)
-            write_bytes_atomically(data, blob)
+            write_bytes_atomically(data, blob, durable=False)
             meta = {
                 "format": FORMAT,
                 "system": self.system,
@@ -156,7 +156,7 @@ class SnapshotCache:
                 "cursor": dict(snapshot.cursor),
             }
             meta_path = self._meta_path(entity)
-            write_text_atomically(meta_path, json.dumps(meta, indent=1))
+            write_text_atomically(meta_path, json.dumps(meta, indent=1), durable=False)
         except (OSError, pl.exceptions.PolarsError) as exc:
             log.warning("%s %s: the snapshot could not be cached (%s)", self.system, entity, exc)
             return

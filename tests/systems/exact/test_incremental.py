@@ -154,10 +154,11 @@ def test_a_cached_read_equals_a_full_read_after_any_edits(world: World, rounds: 
             for kind, entity, pick in edits:
                 apply_edit(world.emulator, kind, entity, pick)
             world.clock.advance(60)
-            system = example.connect()
+            system, full = example.connect(), example.connect(cached=False)
             for entity in ENTITIES:
-                same(system.read(entity), example.full(entity), KEYS[entity])
+                same(system.read(entity), full.read(entity), KEYS[entity])
             system.close()
+            full.close()
     finally:
         shutil.rmtree(cache_root, ignore_errors=True)
 

@@ -67,7 +67,7 @@ class SpentCalls:
             after = json.dumps(doc, sort_keys=True)
             if after != before:
                 try:
-                    write_text_atomically(self.path, after)
+                    write_text_atomically(self.path, after, durable=False)
                 except OSError as exc:
                     log.warning("%s: not kept (%s)", self.path, exc)
             return result
