@@ -96,3 +96,15 @@ class RemoteError(SystemFailure):
     def __init__(self, system: str, message: str, status: int | None = None) -> None:
         self.status = status
         super().__init__(system, message)
+
+
+class NetworkError(SystemFailure):
+    """The system could not be reached, or its answer was lost (a timeout, a dropped connection).
+
+    ``maybe_applied`` is true when the request may have reached the server before the failure: a create
+    that failed so may have happened.
+    """
+
+    def __init__(self, system: str, message: str, *, maybe_applied: bool = False) -> None:
+        self.maybe_applied = maybe_applied
+        super().__init__(system, message)

@@ -17,7 +17,6 @@ import polars as pl
 
 from reconcile.app.decide import Carried, Fate, Reviewed
 from reconcile.model.plan import Status
-from reconcile.report.results import write_results
 from reconcile.state.reviews import record_review, remember
 from reconcile.state.store import StateStore
 
@@ -63,6 +62,8 @@ def finish_review(
         remember(db, flow, carried.remember, run_id, user, host)
         record_review(db, review.plan_run_id, flow, run_id, review.digest)
     fates.write_parquet(report_dir / "decisions.parquet")
+    from reconcile.report.results import write_results  # its writer is imported only by a review that needs it
+
     write_results(
         report_dir / "results.xlsx",
         fates,

@@ -25,12 +25,11 @@ from pathlib import Path
 import polars as pl
 
 from reconcile.app.progress import Reporter
-from reconcile.errors import AuthError, RateLimited, SystemFailure
+from reconcile.errors import AuthError, NetworkError, RateLimited, SystemFailure
 from reconcile.model.casting import repeated
 from reconcile.model.catalogue import Catalogue, Entity
 from reconcile.model.flow import Flow
 from reconcile.report.runfolder import write_parquet
-from reconcile.systems.http.client import NetworkError
 from reconcile.systems.registry import Systems
 
 log = logging.getLogger("reconcile")

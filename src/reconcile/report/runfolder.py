@@ -19,7 +19,6 @@ from reconcile.model.catalogue import Catalogue
 from reconcile.model.flow import Flow
 from reconcile.report.info import MappingInfo, RunInfo
 from reconcile.report.summary import counts_json
-from reconcile.report.workbook import write_workbook
 
 log = logging.getLogger("reconcile")
 
@@ -116,5 +115,7 @@ def write_run_folder(
         target_title=target.title if target else "",
     )
     began = time.perf_counter()
+    from reconcile.report.workbook import write_workbook  # its writer is imported only by a run that needs it
+
     write_workbook(report_dir / "plan.xlsx", rows, info, key)  # rows: with what became of each, when applied
     log.info("wrote the workbook (%d rows) in %.3f s", rows.height, time.perf_counter() - began)

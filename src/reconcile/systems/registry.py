@@ -24,10 +24,7 @@ from reconcile.model.catalogue import Catalogue
 from reconcile.model.systemfile import SystemFile
 from reconcile.systems.base import System
 from reconcile.systems.catalogues import BUILTIN, builtin_catalogue
-from reconcile.systems.exact.connector import ExactSystem
 from reconcile.systems.files.connector import FileFormat, FileSystem
-from reconcile.systems.poweroffice.connector import PowerOfficeSystem
-from reconcile.systems.rest.connector import RestSystem
 
 SANDBOX_ENV = "RECONCILE_SANDBOX"
 
@@ -125,8 +122,11 @@ class Systems:
         return self._open[name]
 
     def _connect(self, name: str) -> tuple[System, Closer]:
+        # A connector is imported when a system of its kind is opened: a night of files reads no HTTP client.
         conn = self.connections.get(name)
         if name == "exact" and conn is not None:
+            from reconcile.systems.exact.connector import ExactSystem
+
             exact = ExactSystem.from_connection(conn, cache_dir=self.cache_dir(name), limits_dir=self.limits_dir)
             return exact, exact.close
         if name == "poweroffice" and conn is not None:
@@ -134,6 +134,8 @@ class Systems:
             if missing:
                 where = conn.get("_file", "the connections file")
                 raise ConfigError(f"{where}: poweroffice.{missing[0]}: missing; it is required")
+            from reconcile.systems.poweroffice.connector import PowerOfficeSystem
+
             poweroffice = PowerOfficeSystem.from_connection(
                 conn, catalogue=self.catalogue(name), cache_dir=self.cache_dir(name), limits_dir=self.limits_dir
             )
@@ -143,6 +145,8 @@ class Systems:
             if spec.kind == "files":
                 return self._files(name, spec, conn)
             if conn is not None:
+                from reconcile.systems.rest.connector import RestSystem
+
                 rest = RestSystem.from_connection(spec)
                 return rest, rest.close
         if self._sandbox is None:

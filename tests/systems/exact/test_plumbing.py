@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from reconcile.config.connections import load_connections, resolve_secret
-from reconcile.errors import AuthError, CircuitOpen, ConfigError, RateLimited
+from reconcile.errors import AuthError, CircuitOpen, ConfigError, NetworkError, RateLimited
 from reconcile.model.clock import FakeClock
 from reconcile.systems.exact.wire import (
     date_literal,
@@ -25,7 +25,7 @@ from reconcile.systems.exact.wire import (
     unwrap,
 )
 from reconcile.systems.http.breaker import CircuitBreaker
-from reconcile.systems.http.client import HttpClient, NetworkError
+from reconcile.systems.http.client import HttpClient
 from reconcile.systems.http.limits import FixedWindowLimiter
 from reconcile.systems.http.retry import RetryPolicy
 

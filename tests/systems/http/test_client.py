@@ -9,8 +9,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from reconcile.errors import NetworkError
 from reconcile.model.clock import FakeClock
-from reconcile.systems.http.client import HttpClient, NetworkError
+from reconcile.systems.http.client import HttpClient
 from reconcile.systems.http.limits import SlidingWindowLimiter
 from reconcile.systems.http.retry import RetryPolicy, server_error, whole_json
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from reconcile.errors import SystemFailure
+from reconcile.errors import NetworkError, SystemFailure
 from reconcile.model.catalogue import Entity
 from reconcile.model.clock import Clock
 from reconcile.systems.base import WriteKind, WriteOp, WriteResult
@@ -31,7 +31,6 @@ from reconcile.systems.exact.wire import (
     string_literal,
     unwrap,
 )
-from reconcile.systems.http.client import NetworkError
 from reconcile.systems.unique import WrittenValues
 
 _LINES_PER_READ = 50

@@ -50,7 +50,7 @@ from typing import Any
 
 import httpx
 
-from reconcile.errors import AuthError, RateLimited, SystemFailure
+from reconcile.errors import AuthError, NetworkError, RateLimited
 from reconcile.model.clock import Clock, SystemClock
 from reconcile.systems.http.breaker import CircuitBreaker
 from reconcile.systems.http.limits import RateLimiter
@@ -69,18 +69,6 @@ def tls_context() -> ssl.SSLContext:
 
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-
-class NetworkError(SystemFailure):
-    """The system could not be reached, or its answer was lost (a timeout, a dropped connection).
-
-    ``maybe_applied`` is true when the request may have reached the server before the failure: a create
-    that failed so may have happened.
-    """
-
-    def __init__(self, system: str, message: str, *, maybe_applied: bool = False) -> None:
-        self.maybe_applied = maybe_applied
-        super().__init__(system, message)
 
 
 # ---------------------------------------------------------------------------------------------- the client

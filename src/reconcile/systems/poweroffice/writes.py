@@ -20,10 +20,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconcile.errors import RemoteError, SystemFailure
+from reconcile.errors import NetworkError, RemoteError, SystemFailure
 from reconcile.model.catalogue import Entity
 from reconcile.systems.base import WriteKind, WriteOp, WriteResult
-from reconcile.systems.http.client import NetworkError
 from reconcile.systems.poweroffice.api import PowerOfficeApi
 from reconcile.systems.poweroffice.checks import refuse
 from reconcile.systems.poweroffice.reads import PowerOfficeReader

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from reconcile.errors import NetworkError
 from reconcile.model.catalogue import Entity
 from reconcile.model.systemfile import Endpoint
 from reconcile.model.values import nest_record
 from reconcile.systems.base import WriteKind, WriteOp, WriteResult
-from reconcile.systems.http.client import HttpClient, NetworkError
+from reconcile.systems.http.client import HttpClient
 from reconcile.systems.rest.outcomes import Outcomes, failed
 from reconcile.systems.rest.wire import answer_body, error_message, error_text, listed
 

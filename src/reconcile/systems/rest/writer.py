@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from reconcile.errors import RemoteError, SystemFailure
+from reconcile.errors import NetworkError, RemoteError, SystemFailure
 from reconcile.model.catalogue import Entity
 from reconcile.model.systemfile import Endpoint, SystemFile
 from reconcile.model.values import flatten_record, nest_record, value_at
 from reconcile.systems.base import WriteKind, WriteOp, WriteResult
-from reconcile.systems.http.client import HttpClient, NetworkError
+from reconcile.systems.http.client import HttpClient
 from reconcile.systems.http.retry import server_error, whole_json
 from reconcile.systems.rest.bodies import Bodies, Refused
 from reconcile.systems.rest.bulk import BulkWriter
