@@ -101,7 +101,7 @@ def plan_mapping(
     a person said are not the same record and ``alone`` the source records a person said match none (see
     :func:`reconcile.engine.match.match_records`).
     """
-    matches = match_records(source, target, links, mapping, apart, alone)
+    matches = match_records(source, target, links, mapping, apart, alone, target_entity)
     props = [p.target for p in mapping.properties if p.source is not None]
     own_shadows = shadow_frames.of_mapping(shadow_frames.widen(shadows.lazy()), mapping.name, props)
     s_labels, t_labels = _labels(source, target)

@@ -23,19 +23,16 @@ _BLANK = "~"
 
 
 def _text(expr: pl.Expr) -> pl.Expr:
-    """``expr`` length-prefixed, or the blank mark."""
-    return pl.when(expr.is_null()).then(pl.lit(_BLANK)).otherwise(expr.str.len_bytes().cast(pl.Utf8) + ":" + expr)
+    """``expr`` length-prefixed, or the blank mark (a text made of a null is null)."""
+    return pl.concat_str([expr.str.len_bytes().cast(pl.Utf8), pl.lit(":"), expr]).fill_null(pl.lit(_BLANK))
 
 
 def _listed(column: str, fields: tuple[str, ...]) -> pl.Expr:
     """A list of structs as text: its length, then each entry's fields in turn."""
     entry = pl.concat_str([_text(pl.element().struct.field(f)) for f in fields])
     items = pl.col(column).list.eval(entry).list.join("")
-    return (
-        pl.when(pl.col(column).is_null())
-        .then(pl.lit(_BLANK))
-        .otherwise(pl.col(column).list.len().cast(pl.Utf8) + "[" + items + "]")
-    )
+    length = pl.col(column).list.len().cast(pl.Utf8)
+    return pl.concat_str([length, pl.lit("["), items, pl.lit("]")]).fill_null(pl.lit(_BLANK))
 
 
 def canonical_rows(rows: pl.DataFrame) -> pl.Series:
@@ -58,8 +55,8 @@ def fingerprints(rows: pl.DataFrame) -> pl.Series:
     would cost a quarter of the planning time for nothing.
     """
     asked = rows.get_column("action") != Action.IN_SYNC.value
-    texts = canonical_rows(rows.filter(asked)).to_list()
-    digests = [hashlib.sha256(text.encode()).hexdigest()[:FINGERPRINT_LENGTH] for text in texts]
+    texts = canonical_rows(rows.filter(asked)).cast(pl.Binary).to_list()
+    digests = [hashlib.sha256(text).hexdigest()[:FINGERPRINT_LENGTH] for text in texts]
     return (
         pl.repeat(None, rows.height, dtype=pl.Utf8, eager=True)
         .alias("fingerprint")

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from reconcile.engine.project import ID, merge_col
+from reconcile.engine.project import ID, merge_col, merge_keys, raw_merge_col
+from reconcile.model.catalogue import Entity
 from reconcile.model.flow import Mapping
 
 S_AT, T_AT = "s_at", "t_at"
@@ -64,11 +65,13 @@ def match_records(
     mapping: Mapping,
     apart: pl.DataFrame | None = None,
     alone: pl.DataFrame | None = None,
+    target_entity: Entity | None = None,
 ) -> Matches:
     """Link ``source`` to ``target`` rows (projected frames) for one mapping, given its stored ``links``.
 
     ``apart`` (source_id, target_id) lists pairs that never match by a merge rule; ``alone`` (source_id) the
-    source records that match nothing by one.
+    source records that match nothing by one. Sides projected ``raw`` hold their merge keys raw: the keys of the
+    records no link holds are made with ``target_entity``'s fields (:func:`reconcile.engine.project.merge_keys`).
     """
     links = links.select(pl.col("source_id").cast(pl.Utf8), pl.col("target_id").cast(pl.Utf8))
     # Each link's records by their rows in the projected sides (null: gone): the ids are looked up once here,
@@ -98,7 +101,8 @@ def match_records(
     )
 
     # Only the ids and merge keys take part from here: filtering the whole projected frames would copy them.
-    key_columns = [merge_col(c, k) for c, combination in enumerate(mapping.merge) for k in range(len(combination))]
+    places = [(c, k) for c, combination in enumerate(mapping.merge) for k in range(len(combination))]
+    key_columns = [name for c, k in places for name in (merge_col(c, k), raw_merge_col(c, k)) if name in source.columns]
     source = source.select(pl.col(ID), *key_columns).with_row_index(S_AT)
     target = target.select(pl.col(ID), *key_columns).with_row_index(T_AT)
     open_sources = source.filter(~marked(source.height, located.get_column(S_AT)))
@@ -108,6 +112,8 @@ def match_records(
         open_sources = open_sources.filter(~pl.col(ID).is_in(alone["source_id"].implode()))
     held = located if orphans.is_empty() else located.join(orphans, on="target_id", how="anti")
     open_targets = target if mapping.many_to_one else target.filter(~marked(target.height, held.get_column(T_AT)))
+    if target_entity is not None:
+        open_sources, open_targets = (merge_keys(side, mapping, target_entity) for side in (open_sources, open_targets))
     # A lookup's record serves every source record that names it: only a source's own candidates can clash.
     clash = pl.col(S_AT).is_duplicated()
     if not mapping.many_to_one:
@@ -151,7 +157,7 @@ def match_records(
         linked=linked,
         merged=merged_all,
         ambiguous=ambiguous_all,
-        unmatched=pl.concat([open_sources, lone]).select(pl.col(ID).alias("source_id"), S_AT),
+        unmatched=pl.concat([open_sources.select(ID, S_AT), lone.select(ID, S_AT)]).rename({ID: "source_id"}),
         moved=moved,
         source_gone=source_gone,
         target_gone=target_gone,

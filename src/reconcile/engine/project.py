@@ -39,6 +39,37 @@ def merge_col(combination: int, pair: int) -> str:
     return f"m:{combination}:{pair}"
 
 
+_RAW_MERGE = "mr:"
+
+
+def raw_merge_col(combination: int, pair: int) -> str:
+    """A merge key as the snapshot holds it (a side projected ``raw``), until :func:`merge_keys` makes it one."""
+    return f"{_RAW_MERGE}{combination}:{pair}"
+
+
+def _merge_key(expr: pl.Expr, dtype: pl.DataType, mapping: Mapping, target: Entity, field: str) -> pl.Expr:
+    """A merge key as keys compare: canonical text, folded to lower case unless the mapping says otherwise."""
+    key = canonical_for(expr, dtype, target.field_named(field), "string")
+    return key if mapping.merge_case_sensitive else folded(key)
+
+
+def merge_keys(frame: pl.DataFrame, mapping: Mapping, target: Entity) -> pl.DataFrame:
+    """``frame`` with its raw merge keys made keys, under :func:`merge_col`: only the records a stored link does
+    not hold are matched by them, so a side projected ``raw`` leaves them to be made for those alone."""
+    schema = frame.schema
+    made = [
+        _merge_key(pl.col(raw_merge_col(c, k)), schema[raw_merge_col(c, k)], mapping, target, pair[1]).alias(
+            merge_col(c, k)
+        )
+        for c, combination in enumerate(mapping.merge)
+        for k, pair in enumerate(combination)
+        if raw_merge_col(c, k) in schema
+    ]
+    if not made:
+        return frame
+    return frame.with_columns(made).drop([c for c in frame.columns if c.startswith(_RAW_MERGE)])
+
+
 def _id_expr(schema: pl.Schema, key: str) -> pl.Expr:
     expr, dtype = resolve(schema, key)
     return canonical_key(expr, dtype).alias(ID)
@@ -104,8 +135,10 @@ def _project(
     for c, combination in enumerate(mapping.merge):
         for k, pair in enumerate(combination):
             expr, dtype = resolve(schema, pair[side])
-            key = canonical_for(expr, dtype, target.field_named(pair[1]), "string")
-            exprs.append((key if mapping.merge_case_sensitive else folded(key)).alias(merge_col(c, k)))
+            if raw:
+                exprs.append(expr.alias(raw_merge_col(c, k)))
+            else:
+                exprs.append(_merge_key(expr, dtype, mapping, target, pair[1]).alias(merge_col(c, k)))
     frame = snapshot.select(exprs)
     if fallback is not None and frame[LABEL].has_nulls():
         # Only the records whose label fields are all blank are named otherwise: most records have a label.
@@ -184,6 +217,7 @@ def canonical_values(
         for p in mapping.properties
         if raw_col(p.target) in schema
     ]
+    frame = merge_keys(frame, mapping, target)
     if not made:
         return frame
     return frame.with_columns(made).drop([c for c in frame.columns if c.startswith(raw_col(""))])
