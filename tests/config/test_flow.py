@@ -210,6 +210,26 @@ BROKEN = [
 ]
 
 
+UNSAFE_NAMES = ["../../escape", "a/b", "a\\\\b", ".hidden", "-rf", "x" * 101, "two words", "run:1"]
+
+
+@pytest.mark.parametrize("name", UNSAFE_NAMES)
+def test_a_flow_name_that_cannot_name_a_folder_as_it_is_is_refused(tmp_path: Path, name: str) -> None:
+    """The flow's name names its run folders under the report directory: nothing may lead out of it."""
+    path = _write(tmp_path, GOOD.replace('name = "f"', f"name = {name!r}".replace("'", '"'), 1))
+    with pytest.raises(FlowError) as caught:
+        load_flow(path)
+    assert caught.value.messages == [
+        f"{path}: name: {name!r} cannot name the run folders: use letters, digits, '-', '_' and '.', not starting "
+        "with '.' or '-' (at most 100 characters), e.g. \"crm-to-exact\""
+    ]
+
+
+@pytest.mark.parametrize("name", ["crm-to-exact", "kunder_æøå", "flow.2", "F1"])
+def test_a_flow_name_of_letters_digits_dashes_underscores_and_dots_loads(tmp_path: Path, name: str) -> None:
+    assert load_flow(_write(tmp_path, GOOD.replace('name = "f"', f'name = "{name}"', 1))).name == name
+
+
 @pytest.mark.parametrize(("text", "expected"), BROKEN)
 def test_a_broken_flow_is_refused_naming_file_and_key_path(tmp_path: Path, text: str, expected: str) -> None:
     path = _write(tmp_path, text)

@@ -27,7 +27,16 @@ from typing import Annotated, Any, Self
 
 import pydantic
 
-from reconcile.config.schema import Schema, Text, is_text, is_whole_number, must, problem, validate_table
+from reconcile.config.schema import (
+    Schema,
+    Text,
+    is_path_part,
+    is_text,
+    is_whole_number,
+    must,
+    problem,
+    validate_table,
+)
 from reconcile.config.toml import read_toml
 from reconcile.errors import FlowError
 from reconcile.model.flow import (
@@ -179,7 +188,18 @@ class MappingSchema(Schema):
 class FlowSchema(Schema):
     """A flow file."""
 
-    name: Text = ""
+    name: Annotated[
+        str,
+        must(
+            is_path_part,
+            lambda v: (
+                "a non-empty string is required"
+                if not is_text(v)
+                else f"{v!r} cannot name the run folders: use letters, digits, '-', '_' and '.', not starting "
+                "with '.' or '-' (at most 100 characters), e.g. \"crm-to-exact\""
+            ),
+        ),
+    ] = ""
     source: Text = ""
     target: Text = ""
     description: str = ""

@@ -89,6 +89,17 @@ def is_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
+def is_path_part(value: Any) -> bool:
+    """Whether ``value`` can name a folder as it is, anywhere: letters, digits, ``-``, ``_`` and ``.``, not
+    starting with a dot or a dash (no ``..``, no slash, no hidden or option-like name), at most 100 characters."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 100
+        and value[0] not in ".-"
+        and all(c.isalnum() or c in "-_." for c in value)
+    )
+
+
 def is_whole_number(value: Any) -> bool:
     """Whether ``value`` is an integer (TOML's ``true`` is not 1)."""
     return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,48 @@
+"""The command line as cron runs it: a process of its own, started from another directory with a bare environment.
+
+What an operator reads the next morning is the exit code and one line: bad input never shows a traceback, and
+nothing is written where it should not be.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.cli.world import make_world
+
+RECONCILE = Path(sys.executable).parent / "reconcile"
+
+
+def cron(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``reconcile args`` started as cron starts it: from a directory of its own, with only ``PATH`` set."""
+    elsewhere = root / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+    return subprocess.run(
+        [str(RECONCILE), *args],
+        cwd=elsewhere,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_flow_named_to_lead_out_of_the_report_directory_is_refused_in_one_line(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    flow = make_world(root, n_customers=2, bad=False)
+    flow.write_text(flow.read_text().replace('name = "shop-to-ledger"', 'name = "../../escape"', 1))
+    reports = root / "reports"
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+
+    done = cron(root, "plan", str(flow), "--state", str(root / "state"), "--report-dir", str(reports))
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    said = (done.stdout + done.stderr).strip()
+    assert said == (
+        f"error: {flow}: name: '../../escape' cannot name the run folders: use letters, digits, '-', '_' and '.', "
+        "not starting with '.' or '-' (at most 100 characters), e.g. \"crm-to-exact\""
+    )
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == sorted([*before, Path("project/elsewhere")])
