@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.cli.review import by_row, decide, erp_world, report_of
 from tests.cli.world import make_world
 
 RECONCILE = Path(sys.executable).parent / "reconcile"
@@ -46,3 +47,32 @@ def test_a_flow_named_to_lead_out_of_the_report_directory_is_refused_in_one_line
         "not starting with '.' or '-' (at most 100 characters), e.g. \"crm-to-exact\""
     )
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == sorted([*before, Path("project/elsewhere")])
+
+
+def test_apply_finds_the_state_and_the_reports_of_its_plan_from_any_directory(tmp_path: Path) -> None:
+    """A plan made in the project's folder with relative paths; its workbook decided; applied by cron from
+    elsewhere, given the run folder alone: it uses the plan's state and puts its run folder beside the plan's."""
+    root = tmp_path / "project"
+    root.mkdir()
+    erp_world(root, conflict="manual")
+    flow = "flows/custom-erp-to-custom-pms.toml"
+    planned = subprocess.run(
+        [str(RECONCILE), "plan", flow, "--state", "state", "--report-dir", "reports"],
+        cwd=root,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    folder = root / report_of(planned.stdout)
+    assert decide(folder / "plan.xlsx", "customers", by_row({"customers|create|233|": "approve"}))
+
+    applied = cron(root, "apply", str(folder))
+
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "1 decision in" in applied.stdout
+    assert len(list((root / "reports").iterdir())) == 2  # the plan's run folder and the apply's, side by side
+    assert not (root / "elsewhere" / ".reconcile").exists() and not (root / "elsewhere" / "reports").exists()
+    again = cron(root, "apply", str(folder))  # the plan's state knows it was applied
+    assert again.returncode == 0 and "already applied by run" in again.stdout, again.stdout + again.stderr

@@ -298,6 +298,8 @@ def _execute(
         catalogues=catalogues,
         workbook=settings.workbook,
         counts=counted,
+        state_dir=settings.state_dir,
+        connections=settings.connections,
     )
     summary = render_summary(plan.rows, flow=flow.name, run_id=run_id, outcome=outcome, counted=counted)
     if settings.review is None:

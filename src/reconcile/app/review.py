@@ -37,6 +37,35 @@ class Review:
         return self.reviewed.decisions.height
 
 
+@dataclass(frozen=True)
+class PlannedWith:
+    """Where the plan of a run folder was made: its state, its connections file and its report directory, each
+    an absolute path (None where the folder does not say, as those of older versions do not)."""
+
+    state_dir: Path | None
+    connections: Path | None
+    report_root: Path
+
+
+def planned_with(report: Path) -> PlannedWith:
+    """What the run folder ``report`` (or its ``plan.xlsx``) recorded of where its plan was made, so that
+    ``apply`` works from any directory; a ConfigError when its ``plan.json`` does not read."""
+    folder = (report if report.is_dir() else report.parent).resolve()
+    summary_file = folder / "plan.json"
+    if not summary_file.exists():  # read_review says what the folder lacks
+        return PlannedWith(None, None, folder.parent)
+    try:
+        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+        state, connections = summary.get("state_dir") or None, summary.get("connections") or None
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"{summary_file}: not the plan.json of `reconcile plan` ({exc})") from exc
+    return PlannedWith(
+        Path(state) if isinstance(state, str) else None,
+        Path(connections) if isinstance(connections, str) else None,
+        folder.parent,
+    )
+
+
 def read_review(report: Path, state_dir: Path) -> Review:
     """The review in a run folder (or its ``plan.xlsx``), checked with the review key of ``state_dir``."""
     folder = report if report.is_dir() else report.parent

@@ -175,7 +175,10 @@ def plan(
 def apply_cmd(
     report: Annotated[Path, typer.Argument(help="A run folder from `reconcile plan`, or its plan.xlsx.")],
     state: StateOpt = None,
-    report_dir: ReportOpt = Path("reports"),
+    report_dir: Annotated[
+        Path | None,
+        typer.Option("--report-dir", help="Where the apply's run folder goes [default: beside the plan's]."),
+    ] = None,
     connections: ConnOpt = None,
     force: ForceOpt = False,
     first_sync: FirstSyncOpt = False,
@@ -184,10 +187,17 @@ def apply_cmd(
 
     The workbook must be the one reconcile wrote (every line is signed with a key kept in the state); only the
     Decision cells are read. The plan is built again, and a decided row whose record changed since is refused as
-    stale and shows up in the next plan; the other decisions are carried out. A workbook is applied once.
+    stale and shows up in the next plan; the other decisions are carried out. A workbook is applied once. It runs
+    from any directory: the state, the connections file and the report directory are those the plan was made
+    with (its plan.json records them), unless given.
     """
-    from reconcile.app.review import already_applied, apply_review, read_review
+    from reconcile.app.review import already_applied, apply_review, planned_with, read_review
 
+    # What is not given is taken from where the plan was made, so that apply works from any directory.
+    planned = planned_with(report)
+    state = state if state is not None else planned.state_dir
+    connections = connections if connections is not None else planned.connections
+    report_dir = report_dir if report_dir is not None else planned.report_root
     settings = _settings(state, report_dir, connections, force=force, first_sync=first_sync)
     review = read_review(report, settings.state_dir)
     earlier = already_applied(review, settings.state_dir)

@@ -66,13 +66,16 @@ def write_run_folder(
     catalogues: MappingType[str, Catalogue] | None = None,
     workbook: bool = True,
     counts: MappingType[str, MappingType[str, int]] | None = None,
+    state_dir: Path | None = None,
+    connections: Path | None = None,
 ) -> None:
     """Write the plan as Parquet (with the outcome of every row), its JSON summary and the review workbook.
 
     ``key`` is the state's review key, which signs the workbook; ``catalogues`` (by system) give the systems'
     titles and the fields' headers. Without ``workbook`` the folder has everything but the workbook; with it,
     the time the workbook took is logged (``-v``), apart from the rest of the run. ``counts`` are the plan's
-    (:func:`~reconcile.report.summary.counts_json`), when the caller has them already.
+    (:func:`~reconcile.report.summary.counts_json`), when the caller has them already. ``state_dir`` and
+    ``connections`` are recorded (as absolute paths) so that ``apply`` finds them from the folder alone.
     """
     # The plan's file is written while its hash is worked out: Polars lets go of the interpreter as it writes.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-folder") as writer:
@@ -84,6 +87,8 @@ def write_run_folder(
         "run_id": run_id,
         "flow": flow.name,
         "flow_file": str(Path(flow.path).resolve()) if flow.path else "",  # apply may run elsewhere
+        "state_dir": str(state_dir.resolve()) if state_dir is not None else "",
+        "connections": str(connections.resolve()) if connections is not None else "",
         "source": flow.source,
         "target": flow.target,
         "started_at": started.isoformat(timespec="seconds"),
