@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from reconcile.state.store import open_state
 from tests.cli.review import by_row, decide, erp_world, report_of
 from tests.cli.world import make_world
 
@@ -76,3 +77,27 @@ def test_apply_finds_the_state_and_the_reports_of_its_plan_from_any_directory(tm
     assert not (root / "elsewhere" / ".reconcile").exists() and not (root / "elsewhere" / "reports").exists()
     again = cron(root, "apply", str(folder))  # the plan's state knows it was applied
     assert again.returncode == 0 and "already applied by run" in again.stdout, again.stdout + again.stderr
+
+
+def test_a_run_refused_because_another_holds_the_flow_is_not_recorded_as_a_failed_run(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    flow = make_world(root, n_customers=2, bad=False)
+    state = root / "state"
+    other = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        with open_state(state) as store, store.transaction() as db:  # a run of another process holds the flow
+            db.execute(
+                "INSERT INTO locks (flow, target, run_id, pid, acquired_at) VALUES (?, ?, ?, ?, ?)",
+                ("shop-to-ledger", "ledger", "r-other", other.pid, "2026-12-08T02:00:00+00:00"),
+            )
+        done = cron(root, "run", str(flow), "--state", str(state), "--report-dir", str(root / "reports"))
+    finally:
+        assert other.stdin is not None
+        other.stdin.close()
+        other.wait()
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"flow shop-to-ledger is already running against ledger (run r-other, process {other.pid})" in done.stderr
+    with open_state(state) as store:
+        assert store.runs("shop-to-ledger").is_empty()

@@ -147,9 +147,11 @@ def execute(flow_path: Path, settings: RunSettings) -> RunResult:
             with open_state(settings.state_dir) as store:
                 if settings.sandbox is not None:
                     settings.sandbox.prepare(store, systems, flow)
-                store.start_run(run_id, flow.name, settings.dry_run, str(report_dir))
+                # A run is recorded once it holds its locks: one refused because another run holds them is no
+                # failed run of the flow (the refusal is its error and its exit code).
                 try:
                     if settings.dry_run:
+                        store.start_run(run_id, flow.name, settings.dry_run, str(report_dir))
                         result = _execute(flow, systems, store, settings, run_id, report_dir, started)
                     else:
                         held = hold_systems(
@@ -160,6 +162,7 @@ def execute(flow_path: Path, settings: RunSettings) -> RunResult:
                             waiting=log.warning,
                         )
                         with store.lock(flow.name, flow.target, run_id), held:
+                            store.start_run(run_id, flow.name, settings.dry_run, str(report_dir))
                             try:
                                 result = _execute(flow, systems, store, settings, run_id, report_dir, started)
                             finally:
