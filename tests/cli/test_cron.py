@@ -10,6 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from reconcile.cli.main import app
 from reconcile.state.store import open_state
 from tests.cli.review import by_row, decide, erp_world, report_of
 from tests.cli.world import make_world
@@ -101,3 +104,46 @@ def test_a_run_refused_because_another_holds_the_flow_is_not_recorded_as_a_faile
     assert f"flow shop-to-ledger is already running against ledger (run r-other, process {other.pid})" in done.stderr
     with open_state(state) as store:
         assert store.runs("shop-to-ledger").is_empty()
+
+
+def test_runs_prune_removes_the_folders_of_old_finished_runs_and_keeps_the_rest(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    flow = make_world(root, n_customers=2, bad=False)
+    state, reports = root / "state", root / "reports"
+    folders = []
+    for _ in range(4):
+        planned = CliRunner().invoke(
+            app, ["plan", str(flow), "--state", str(state), "--report-dir", str(reports), "--no-workbook"]
+        )
+        assert planned.exit_code == 0, planned.output
+        folders.append(report_of(planned.output))
+    stray = reports / "not-a-run"
+    stray.mkdir()
+    with open_state(state) as store, store.transaction() as db:
+        runs = [r[0] for r in db.execute("SELECT run_id FROM runs ORDER BY started_at, run_id")]
+        for run_id in runs[:3]:  # 40 days old; the third never ended (killed, say); the fourth is today's
+            db.execute("UPDATE runs SET started_at = '2026-10-01T02:00:00+00:00' WHERE run_id = ?", (run_id,))
+        db.execute("UPDATE runs SET ended_at = NULL WHERE run_id = ?", (runs[2],))
+        db.execute("UPDATE runs SET report_dir = ? WHERE run_id = ?", (str(stray), runs[1]))
+    shown = cron(root, "runs", "prune", "--keep-days", "30", "--state", str(state), "--dry-run")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert all(f.exists() for f in folders) and stray.exists()  # a dry run removes nothing
+    assert f"would remove {folders[0]}" in shown.stdout
+
+    done = cron(root, "runs", "prune", "--keep-days", "30", "--state", str(state))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        f"removed {folders[0]}",
+        f"kept {stray} is not the run's folder (its name is not the run id)",
+        f"removed 1 run folder ({done.stdout.split('(')[-1].split(')')[0]}) older than 30 days",
+    ]
+    assert not folders[0].exists()
+    assert folders[1].exists() and stray.exists()  # its run names another folder: neither is touched
+    assert folders[2].exists() and folders[3].exists()  # a run that never ended; the newest run
+    with open_state(state) as store:
+        assert store.runs("shop-to-ledger").height == 4  # the runs stay in the state
+    bad = cron(root, "runs", "prune", "--keep-days", "-1", "--state", str(state))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "--keep-days -1: the days to keep cannot be fewer than 0" in bad.stderr

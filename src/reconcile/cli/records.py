@@ -84,6 +84,33 @@ def runs_list(
         typer.echo(f"{run_id:<58} {kind} {started}  {outcome or 'unfinished'}")
 
 
+@runs_app.command("prune")
+def runs_prune(
+    keep_days: Annotated[
+        int, typer.Option("--keep-days", help="Keep the report folders of the runs of the last N days.")
+    ],
+    flow: FlowOpt = None,
+    state: StateOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")] = False,
+) -> None:
+    """Remove the report folders of older runs; the newest run of each flow, and unfinished ones, keep theirs."""
+    from datetime import UTC, datetime
+
+    from reconcile.app.retention import prune_runs
+    from reconcile.state.store import read_state
+
+    with read_state(state_dir(state)) as store:
+        pruned = prune_runs(store, keep_days, datetime.now(UTC), flow, dry_run=dry_run)
+    removed = [p for p in pruned if p.kept is None]
+    for p in pruned:
+        typer.echo(f"{'would remove' if dry_run else 'removed'} {p.folder}" if p.kept is None else f"kept {p.kept}")
+    size = sum(p.size for p in removed) / 1e6
+    verb = "would remove" if dry_run else "removed"
+    typer.echo(
+        f"{verb} {len(removed)} run folder{'s' * (len(removed) != 1)} ({size:.1f} MB) older than {keep_days} days"
+    )
+
+
 @runs_app.command("show")
 def runs_show(
     run_id: Annotated[str, typer.Argument(help="A run id from `runs list`.")], state: StateOpt = None
