@@ -147,3 +147,36 @@ def test_runs_prune_removes_the_folders_of_old_finished_runs_and_keeps_the_rest(
     bad = cron(root, "runs", "prune", "--keep-days", "-1", "--state", str(state))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "--keep-days -1: the days to keep cannot be fewer than 0" in bad.stderr
+
+
+def test_unlock_releases_a_lock_whose_process_id_now_belongs_to_another_process(tmp_path: Path) -> None:
+    """A run died and, after a reboot, its process id went to another process: the flow looks held. A person
+    releases it: refused while that process runs unless --force, and the next run goes through."""
+    root = tmp_path / "project"
+    root.mkdir()
+    flow = make_world(root, n_customers=2, bad=False)
+    state = root / "state"
+    assert cron(root, "unlock", "shop-to-ledger", "--state", str(state)).returncode == 2  # no state at all
+    other = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        with open_state(state) as store, store.transaction() as db:
+            db.execute(
+                "INSERT INTO locks (flow, target, run_id, pid, acquired_at) VALUES (?, ?, ?, ?, ?)",
+                ("shop-to-ledger", "ledger", "r-dead", other.pid, "2026-12-08T02:00:00+00:00"),
+            )
+        refused = cron(root, "unlock", "shop-to-ledger", "--state", str(state))
+        forced = cron(root, "unlock", "shop-to-ledger", "--state", str(state), "--force")
+    finally:
+        assert other.stdin is not None
+        other.stdin.close()
+        other.wait()
+    held = f"against ledger, taken by run r-dead (process {other.pid}) at 2026-12-08T02:00:00+00:00"
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert f"flow shop-to-ledger's lock {held}: process {other.pid} is running;" in refused.stderr
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert forced.stdout.splitlines() == [f"released flow shop-to-ledger's lock {held}"]
+    again = cron(root, "unlock", "shop-to-ledger", "--state", str(state))
+    assert again.returncode == 0 and again.stdout.strip() == "flow shop-to-ledger holds no lock"
+    ran = cron(root, "run", str(flow), "--state", str(state), "--report-dir", str(root / "reports"))
+    assert "outcome: applied 3 writes" in ran.stdout, ran.stdout + ran.stderr  # an order waits for review: exit 1
+    assert ran.returncode == 1

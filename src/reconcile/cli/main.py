@@ -211,6 +211,26 @@ def apply_cmd(
 
 
 @app.command()
+def unlock(
+    flow: Annotated[str, typer.Argument(help="The flow's name, as its flow file says it.")],
+    state: StateOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Release it even though its process is running (its id reused).")
+    ] = False,
+) -> None:
+    """Release a flow's lock that a run which is gone left behind, when it still looks held."""
+    from reconcile.state.flowlocks import release
+    from reconcile.state.store import read_state
+
+    with read_state(state_dir(state)) as store:
+        released = release(store, flow, force=force)
+    if not released:
+        typer.echo(f"flow {flow} holds no lock")
+    for lock in released:
+        typer.echo(f"released flow {flow}'s lock {lock.words()}")
+
+
+@app.command()
 def demo(
     flows_dir: Annotated[Path, typer.Option("--flows", help="Folder of flow files.")] = Path("flows"),
     state: Annotated[Path, typer.Option("--state", help="State directory of the demo.")] = Path(".reconcile/demo"),
