@@ -180,3 +180,16 @@ def test_unlock_releases_a_lock_whose_process_id_now_belongs_to_another_process(
     ran = cron(root, "run", str(flow), "--state", str(state), "--report-dir", str(root / "reports"))
     assert "outcome: applied 3 writes" in ran.stdout, ran.stdout + ran.stderr  # an order waits for review: exit 1
     assert ran.returncode == 1
+
+
+def test_run_log_holds_the_run_at_info_while_the_console_shows_only_what_needs_a_person(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    flow = make_world(root, n_customers=2, bad=False)
+    done = cron(root, "plan", str(flow), "--state", str(root / "state"), "--report-dir", str(root / "reports"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = (root / report_of(done.stdout) / "run.log").read_text(encoding="utf-8")
+    assert " INFO read shop Customer: 2 records" in log and " INFO read ledger Account: 1 records" in log
+    assert " INFO " not in done.stderr
+    verbose = cron(root, "-v", "plan", str(flow), "--state", str(root / "state"), "--report-dir", str(root / "r2"))
+    assert " INFO read shop Customer: 2 records" in verbose.stderr

@@ -80,11 +80,13 @@ def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
 ) -> None:
     ctx.meta[DEBUG] = debug
-    logging.basicConfig(
-        level=logging.INFO if verbose or debug else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    level = logging.INFO if verbose or debug else logging.WARNING
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(level)
+    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=level, handlers=[console])
+    # Each run's run.log holds the run at INFO, whatever the console shows (-v).
+    logging.getLogger("reconcile").setLevel(logging.INFO)
 
 
 def _settings(
