@@ -193,3 +193,24 @@ def test_run_log_holds_the_run_at_info_while_the_console_shows_only_what_needs_a
     assert " INFO " not in done.stderr
     verbose = cron(root, "-v", "plan", str(flow), "--state", str(root / "state"), "--report-dir", str(root / "r2"))
     assert " INFO read shop Customer: 2 records" in verbose.stderr
+
+
+def test_each_flow_stands_alone_and_the_exit_code_is_the_worst(tmp_path: Path) -> None:
+    """A flow that fails does not stop the next; the last lines say which flow got which exit code."""
+    root = tmp_path / "project"
+    root.mkdir()
+    good = make_world(root, n_customers=2, bad=False)
+    broken = good.with_name("broken.toml")
+    broken.write_text(good.read_text().replace('name = "shop-to-ledger"', 'name = "../escape"', 1))
+
+    done = cron(root, "plan", str(broken), str(good), "--state", str(root / "state"), "--report-dir", "r")
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"error: {broken}: name: '../escape' cannot name the run folders" in done.stderr
+    assert (root / "elsewhere" / report_of(done.stdout) / "plan.json").exists()  # the good flow was planned
+    assert done.stdout.splitlines()[-2:] == [
+        f"{broken}: exit 2: {broken}: name: '../escape' cannot name the run folders: use letters, digits, '-', "
+        "'_' and '.', not starting with '.' or '-' (at most 100 characters), e.g. \"crm-to-exact\"",
+        f"{good}: exit 0: dry run, nothing written; 3 writes planned, 1 row waits for review",
+    ]

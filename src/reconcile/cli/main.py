@@ -124,19 +124,35 @@ def _show(result: RunResult) -> None:
     typer.echo(f"report: {result.report_dir}")
 
 
-def _run_all(flows: list[Path], settings: RunSettings) -> int:
+def _run_all(flows: list[Path], settings: RunSettings, debug: bool = False) -> int:
+    """Run each flow on its own: one that fails or trips a guard does not stop the others. The exit code is
+    the worst of them; with several flows, a last line per flow says which got which."""
     from reconcile.app.nightly import execute
 
-    worst = 0
-    for path in flows:
-        result = execute(path, settings)
+    if len(flows) == 1:  # one flow: its error is the command's (the command group says it)
+        result = execute(flows[0], settings)
         _show(result)
-        worst = max(worst, result.exit_code)
-    return worst
+        return result.exit_code
+    ended: list[tuple[Path, int, str]] = []
+    for path in flows:
+        try:
+            result = execute(path, settings)
+        except ReconcileError as exc:
+            if debug:
+                raise
+            typer.echo(f"error: {exc}", err=True)
+            ended.append((path, exc.exit_code, str(exc).splitlines()[0]))
+            continue
+        _show(result)
+        ended.append((path, result.exit_code, result.outcome))
+    for path, code, words in ended:
+        typer.echo(f"{path}: exit {code}: {words}")
+    return max(code for _, code, _ in ended)
 
 
 @app.command()
 def run(
+    ctx: typer.Context,
     flows: FlowsArg,
     state: StateOpt = None,
     report_dir: ReportOpt = Path("reports"),
@@ -156,11 +172,12 @@ def run(
         no_cache=no_cache,
         no_workbook=no_workbook,
     )
-    raise typer.Exit(_run_all(flows, settings))
+    raise typer.Exit(_run_all(flows, settings, debug=bool(ctx.meta.get(DEBUG))))
 
 
 @app.command()
 def plan(
+    ctx: typer.Context,
     flows: FlowsArg,
     state: StateOpt = None,
     report_dir: ReportOpt = Path("reports"),
@@ -170,7 +187,7 @@ def plan(
 ) -> None:
     """A dry run: plan each flow and write the report and workbook; nothing is written to any system."""
     settings = _settings(state, report_dir, connections, dry_run=True, no_cache=no_cache, no_workbook=no_workbook)
-    raise typer.Exit(_run_all(flows, settings))
+    raise typer.Exit(_run_all(flows, settings, debug=bool(ctx.meta.get(DEBUG))))
 
 
 @app.command("apply")
