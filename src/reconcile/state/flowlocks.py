@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from reconcile.errors import StateError
-from reconcile.state.store import StateStore
+from reconcile.state.store import StateStore, pid_alive
 
 
 @dataclass(frozen=True)
@@ -29,16 +29,6 @@ class HeldLock:
 
     def words(self) -> str:
         return f"against {self.target}, taken by run {self.run_id} (process {self.pid}) at {self.acquired_at}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def held_locks(store: StateStore, flow: str) -> list[HeldLock]:
@@ -55,7 +45,7 @@ def release(store: StateStore, flow: str, *, force: bool = False) -> list[HeldLo
     """Release every lock ``flow`` holds; the locks released. A lock whose process is alive is released only
     with ``force``; without it, a StateError names the process and nothing is released."""
     held = held_locks(store, flow)
-    alive = [lock for lock in held if lock.pid != os.getpid() and _alive(lock.pid)]
+    alive = [lock for lock in held if lock.pid != os.getpid() and pid_alive(lock.pid)]
     if alive and not force:
         lock = alive[0]
         raise StateError(

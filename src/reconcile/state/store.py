@@ -80,7 +80,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -367,7 +367,7 @@ class StateStore:
         """Hold the (flow, target) lock; a lock left by a process that died is taken over."""
         with self.transaction() as db:
             held = db.execute("SELECT run_id, pid FROM locks WHERE flow = ? AND target = ?", (flow, target)).fetchone()
-            if held is not None and held[1] != os.getpid() and _pid_alive(held[1]):
+            if held is not None and held[1] != os.getpid() and pid_alive(held[1]):
                 raise StateError(
                     f"flow {flow} is already running against {target} (run {held[0]}, process {held[1]}); "
                     "wait for it to finish"
