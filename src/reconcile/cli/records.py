@@ -102,10 +102,10 @@ def runs_prune(
     with read_state(state_dir(state)) as store:
         pruned = prune_runs(store, keep_days, datetime.now(UTC), flow, dry_run=dry_run)
     removed = [p for p in pruned if p.kept is None]
-    for p in pruned:
-        typer.echo(f"{'would remove' if dry_run else 'removed'} {p.folder}" if p.kept is None else f"kept {p.kept}")
-    size = sum(p.size for p in removed) / 1e6
     verb = "would remove" if dry_run else "removed"
+    for p in pruned:
+        typer.echo(f"{verb} {p.folder}" if p.kept is None else f"kept {p.kept}")
+    size = sum(p.size for p in removed) / 1e6
     typer.echo(
         f"{verb} {len(removed)} run folder{'s' * (len(removed) != 1)} ({size:.1f} MB) older than {keep_days} days"
     )

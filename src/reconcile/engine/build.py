@@ -173,8 +173,8 @@ def plan_mapping(
     if reviewing and not matches.merged.is_empty():
         proposed = matches.merged
         sides = [
-            canonical_values(side, mapping, target_entity, proposed[key])
-            for side, key in ((source, "source_id"), (target, "target_id"))
+            canonical_values(side[proposed.get_column(at)], mapping, target_entity)
+            for side, at in ((source, S_AT), (target, T_AT))
         ]
         parts.append(plan_links(mapping, proposed, matches.rules, sides[0], sides[1], s_labels))
 

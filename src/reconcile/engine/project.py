@@ -203,14 +203,10 @@ def canonical_value(value: pl.Expr, dtype: pl.DataType, prop: Property, target: 
     return canonical_for(value, dtype, target.field_named(prop.target), prop.type, written=True)
 
 
-def canonical_values(
-    frame: pl.DataFrame, mapping: Mapping, target: Entity, ids: pl.Series | None = None
-) -> pl.DataFrame:
-    """``frame`` (a side projected ``raw``) with each raw value made canonical, under :func:`prop_col` as a
-    projection without ``raw`` has it; only the records whose ids are in ``ids``, when given (most records of a
-    night need no canonical text). A frame with no raw value keeps its values as they are."""
-    if ids is not None:
-        frame = frame.join(ids.alias(ID).to_frame(), on=ID, how="semi")
+def canonical_values(frame: pl.DataFrame, mapping: Mapping, target: Entity) -> pl.DataFrame:
+    """``frame`` (a side projected ``raw``, or the rows of one a caller gathered: most records of a night need
+    no canonical text) with each raw value made canonical, under :func:`prop_col` as a projection without
+    ``raw`` has it. A frame with no raw value keeps its values as they are."""
     schema = frame.schema
     made = [
         canonical_value(pl.col(raw_col(p.target)), schema[raw_col(p.target)], p, target).alias(prop_col(p.target))
